@@ -1,0 +1,67 @@
+// swift-tools-version:6.0
+// The `cp` package: one binary holding every ComputePods role (DESIGN §1, §2).
+import PackageDescription
+
+let package = Package(
+    name: "cp",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cp", targets: ["cp"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // The executable is a few lines: everything lives in CPCommand.
+        .executableTarget(name: "cp", dependencies: ["CPCommand"]),
+        .target(
+            name: "CPCommand",
+            dependencies: [
+                "CPModel", "NATSClient", "RESTClient", "SFTPClient", "Hashing", "MajorDomo",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "CPModel",
+            dependencies: [.product(name: "Yams", package: "Yams")]),
+
+        // One thin Swift client per C library; each C module is imported by exactly one of them.
+        .target(name: "NATSClient", dependencies: ["CNATS"]),
+        .target(name: "RESTClient", dependencies: ["CCurl"]),
+        .target(name: "SFTPClient", dependencies: ["CLibSSH"]),
+        .target(name: "Hashing", dependencies: ["COpenSSLCrypto"]),
+
+        // Managers. Each arrives with its issue; the MajorDomo is here now so that CI's build
+        // time includes Hummingbird from the start.
+        .target(
+            name: "MajorDomo",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")]),
+
+        // System libraries from Debian (PLATFORM.md: pkg-config names).
+        .systemLibrary(
+            name: "CNATS", pkgConfig: "libnats",
+            providers: [.apt(["libnats-dev"])]),
+        .systemLibrary(
+            name: "CLibSSH", pkgConfig: "libssh",
+            providers: [.apt(["libssh-dev"])]),
+        .systemLibrary(
+            name: "COpenSSLCrypto", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
+        // libcurl plus fixed-signature wrappers for its variadic setopt/getinfo.
+        .target(
+            name: "CCurl",
+            cSettings: [.define("CURL_DISABLE_TYPECHECK")],
+            linkerSettings: [.linkedLibrary("curl")]),
+
+        // Real servers for integration tests: nats-server and sshd on free loopback ports.
+        .target(name: "TestSupport"),
+
+        .testTarget(name: "CPCommandTests", dependencies: ["CPCommand", "CPModel"]),
+        .testTarget(name: "CPModelTests", dependencies: ["CPModel"]),
+        .testTarget(name: "ClientTests", dependencies: ["NATSClient", "RESTClient", "SFTPClient", "Hashing"]),
+        .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["cp", "TestSupport", "CPCommand"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,51 @@
+// cp graph [dot|json|mermaid] [export|plan|cycles|why PATH|check|build] [options]
+//
+// Load a project offline and print its graph, its plan, its cycles, why an artefact is out of
+// date; check it; or build it without any daemon (DESIGN §5, §9). Tracked by issue 6.
+
+extension Applets {
+    static let graph = Applet(
+        command: CommandSpec(
+            "graph",
+            summary: "show, check or build a project's dependency graph offline",
+            details: """
+                Loads the project in --project with the rules in --rules, without any daemon. \
+                The format word may stand before or after the command: 'cp graph dot export' and \
+                'cp graph export --format dot' mean the same. Without a command, it exports.
+                """,
+            options: [
+                .value(
+                    "project", .path, metavar: "DIR", default: ".",
+                    help: "the project directory"),
+                CommonOptions.rules,
+                .value(
+                    "format", .choice(["dot", "json", "mermaid"]), metavar: "FORMAT", default: "dot",
+                    help: "the output format of export"),
+                .value(
+                    "output", short: "o", .path, metavar: "FILE", config: .none,
+                    help: "write to FILE (atomically) instead of stdout"),
+            ],
+            subcommands: [
+                CommandSpec("export", summary: "print the graph: tasks, artefacts, edges, cyclic components"),
+                CommandSpec("plan", summary: "print the components in build order and why each task would run"),
+                CommandSpec("cycles", summary: "print the cyclic components"),
+                CommandSpec(
+                    "why", summary: "say why PATH is out of date, or that it is up to date",
+                    positionals: [PositionalSpec("PATH", help: "an artefact, relative to the project")]),
+                CommandSpec("check", summary: "load and validate the project; exit 1 on any error"),
+                CommandSpec(
+                    "build", summary: "build targets locally, with no daemon (state in .cp/state.db)",
+                    options: [CommonOptions.jobs, CommonOptions.maxPasses],
+                    positionals: [PositionalSpec("TARGET", .string, .zeroOrMore, help: "targets to build (default: all)")]),
+            ],
+            defaultSubcommand: "export",
+            optionWords: ["dot", "json", "mermaid"].map { OptionWord($0, setting: "format", to: $0) },
+            examples: [
+                ("cp graph dot --project ~/thesis | dot -Tsvg > graph.svg", "draw the graph"),
+                ("cp graph why thesis.pdf", "explain what would rebuild thesis.pdf"),
+            ]),
+        configSection: "graph",
+        invocationNames: [],
+        setup: [.configuration, .logging],
+        availability: .planned(issue: 6))
+}

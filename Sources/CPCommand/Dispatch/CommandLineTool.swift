@@ -1,0 +1,86 @@
+import CPModel
+import Foundation
+import Hashing
+import Logging
+import NATSClient
+import RESTClient
+import SFTPClient
+
+/// The binary's entry point: dispatch by invocation name or first argument (DESIGN §1, §1.1).
+public enum CommandLineTool {
+    /// The product's version.
+    public static let version = "0.1.0"
+
+    /// Runs the command line `arguments` (argv[0] first) and returns the exit status.
+    /// The hand-off to coreutils happens before anything else is set up.
+    public static func run(_ arguments: [String]) async -> Int32 {
+        let invokedAs = arguments.first.map { ($0 as NSString).lastPathComponent } ?? "cp"
+        let action = TopLevelAction.decide(Array(arguments.dropFirst()), invokedAs: invokedAs)
+        if case .handOff(let rest) = action {
+            Output.error(nil, SystemCopy.exec(rest))  // returns only if the exec failed
+            return ExitStatus.failure.rawValue
+        }
+        return await perform(action).rawValue
+    }
+
+    private static func perform(_ action: TopLevelAction) async -> ExitStatus {
+        switch action {
+        case .applet(let name, let rest):
+            guard let applet = Applets.named(name) else { return .failure }
+            return await AppletRunner(applet: applet, context: .process).run(rest)
+        case .overview:
+            Output.out(HelpText.overview())
+        case .missingCommand:
+            Output.err(HelpText.overview())
+            return .usage
+        case .version:
+            Output.out(versionText())
+        case .list:
+            Output.out(Applets.all.map { $0.name + "\n" }.joined())
+        case .helpFor(let name):
+            guard let applet = Applets.named(name) else { return .failure }
+            Output.out(HelpText.render([applet.command], applet: applet))
+        case .unknownHelpTopic(let topic, let suggestion):
+            Output.error(nil, "no help for '\(topic)': it is not a role" + (suggestion.map { "; did you mean '\($0)'?" } ?? "; see 'cp --list'"))
+            return .usage
+        case .didYouMean(let word, let suggestion):
+            Output.error(nil, "unknown command '\(word)'; did you mean '\(suggestion)'?")
+            return .usage
+        case .unknownCommand(let word, let suggestion):
+            Output.error(nil, "unknown command '\(word)'" + (suggestion.map { "; did you mean '\($0)'?" } ?? "; see 'cp --list'"))
+            return .usage
+        case .generateDocs(let directory):
+            return Documentation.write(to: directory)
+        case .handOff:
+            return .failure  // handled in run
+        }
+        return .success
+    }
+
+    /// `cp --version`: the product's and the linked C libraries' versions.
+    static func versionText() -> String {
+        """
+        cp \(version) (ComputePods)
+        libnats \(NATSLibrary.version)
+        libssh \(SSHLibrary.version)
+        \(CurlLibrary.version)
+        \(OpenSSLLibrary.version)
+
+        """
+    }
+}
+
+/// The process facts an applet run depends on; tests pass their own.
+struct ProcessContext: Sendable {
+    var environment: [String: String]
+    var workingDirectory: String
+    var home: String?
+
+    static var process: ProcessContext {
+        let environment = ProcessInfo.processInfo.environment
+        return ProcessContext(
+            environment: environment,
+            workingDirectory: FileManager.default.currentDirectoryPath,
+            home: environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path)
+    }
+}
