@@ -9,6 +9,7 @@ extension YAMLLoader {
         try loadWithIncludes(file: path, what: what, stack: [])
     }
 
+    /// `stack` holds the including files, as given, outermost first.
     private static func loadWithIncludes(
         file path: String, what: String, stack: [String]
     ) throws(YAMLLoadError) -> YAMLValue {
@@ -19,7 +20,7 @@ extension YAMLLoader {
         }
         guard let include = entries.first(where: { $0.key == "include" }) else { return document }
         var merged = YAMLValue.mapping([], location)
-        let canonical = stack + [canonicalPath(path)]
+        let canonical = (stack + [path]).map(canonicalPath)
         for (target, targetLocation) in try includeTargets(include, what: what) {
             let resolved = resolve(target, relativeTo: path)
             if canonical.contains(canonicalPath(resolved)) {

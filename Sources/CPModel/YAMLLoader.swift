@@ -98,6 +98,11 @@ public enum YAMLLoader {
             .composer(let context, let problem, let mark, _):
             let reason = context.map { "\(problem) (\($0.text) at line \($0.mark.line))" } ?? problem
             return YAMLLoadError(what: what, file: file, line: mark.line, column: mark.column, reason)
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            return YAMLLoadError(
+                what: what, file: file, line: context.mark.line, column: context.mark.column,
+                "duplicate key \(keys) in this map")
         case .reader(let problem, let offset, _, _):
             return YAMLLoadError(what: what, file: file, offset.map { "\(problem) at byte \($0)" } ?? problem)
         default:

@@ -75,7 +75,9 @@ struct ParserState {
         if !command.subcommands.isEmpty && !optionsEnded {
             if let verb = command.subcommand(named: token) { return descend(into: verb) }
             if let optionWord = findOptionWord(token) { return setOptionWord(optionWord) }
-            if let name = command.defaultSubcommand, let verb = command.subcommand(named: name) {
+            if let name = command.defaultSubcommand, let verb = command.subcommand(named: name),
+                !verb.positionals.isEmpty
+            {
                 descend(into: verb)
                 return word(token)
             }
