@@ -1,0 +1,77 @@
+# The project's commands. README.md names them; .ci/run runs `make test`.
+#   make run      install packages, build (release), run the main job
+#   make test     install packages, build, run every test against real servers
+#   make bench    run the benchmarks in bench/ (each prints a ratio against a named peer)
+#   make lint     swift-format and the generated-files check
+#   make docs     regenerate man/ and completions/ from the applet table
+#   make install  PREFIX=/usr/local: binary, role symlinks, man pages, completions
+
+SWIFT ?= swift
+PREFIX ?= /usr/local
+DESTDIR ?=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+# Debian packages: the four C libraries (and SQLite) to build against, the servers the
+# integration tests run for real, groff to check the man pages.
+PACKAGES := pkg-config libnats-dev libssh-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev \
+	nats-server openssh-server openssh-sftp-server openssh-client groff-base util-linux
+BENCH_PACKAGES := hyperfine
+
+ROLE_LINKS := inotify2nats majordomo cpchef cpctrl
+RELEASE_FLAGS := -c release --static-swift-stdlib
+DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)/cp
+RELEASE_BIN = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/cp
+
+.PHONY: setup setup-bench build release run test bench lint docs install clean
+
+## setup: install the Debian packages the build and the tests need (only what is missing).
+setup:
+	@./scripts/apt-install $(PACKAGES)
+	@$(SUDO) mkdir -p /run/sshd
+
+setup-bench: setup
+	@./scripts/apt-install $(BENCH_PACKAGES)
+
+build: setup
+	$(SWIFT) build
+
+release: setup
+	$(SWIFT) build $(RELEASE_FLAGS)
+
+## run: the main job. Until `cp up` exists (see the README's roadmap), a short tour.
+run: release
+	$(RELEASE_BIN) --version
+	$(RELEASE_BIN) --help
+	$(RELEASE_BIN) graph --help
+
+## test: one build of everything, then every test once (PLATFORM.md: alternating build and
+## test re-plans), under a time limit, then a sweep for any server a test left running.
+test: setup
+	$(SWIFT) build --build-tests
+	./scripts/run-tests $(SWIFT) test --skip-build
+
+bench: setup-bench release
+	./bench/cp-handoff $(RELEASE_BIN)
+
+lint: build
+	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests
+	./scripts/check-generated $(DEBUG_BIN)
+
+docs: build
+	$(DEBUG_BIN) --generate-docs .
+
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	install -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/cp
+	for link in $(ROLE_LINKS); do ln -sf cp $(DESTDIR)$(PREFIX)/bin/$$link; done
+	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 completions/cp.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cp
+	for link in $(ROLE_LINKS); do ln -sf cp $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$link; done
+	install -m 0644 completions/_cp $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_cp
+	install -m 0644 completions/cp.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/cp.fish
+
+clean:
+	rm -rf .build
