@@ -65,7 +65,7 @@ install: release
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
 		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
-	install -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/cp
+	install -s -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/cp
 	for link in $(ROLE_LINKS); do ln -sf cp $(DESTDIR)$(PREFIX)/bin/$$link; done
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 completions/cp.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/cp

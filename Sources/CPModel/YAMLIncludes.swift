@@ -37,14 +37,17 @@ extension YAMLLoader {
         return .merge(merged, own)
     }
 
-    private static func includeTargets(_ include: YAMLEntry, what: String) throws(YAMLLoadError) -> [(String, SourceLocation)] {
+    private static func includeTargets(_ include: YAMLEntry, what: String) throws(YAMLLoadError) -> [(
+        String, SourceLocation
+    )] {
         switch include.value {
         case .scalar(let text, let location): return [(text, location)]
         case .sequence(let items, _):
             var targets: [(String, SourceLocation)] = []
             for item in items {
                 guard case .scalar(let text, let location) = item else {
-                    throw YAMLLoadError(what: what, at: item.location, "'include' lists file paths; found \(item.kindName)")
+                    throw YAMLLoadError(
+                        what: what, at: item.location, "'include' lists file paths; found \(item.kindName)")
                 }
                 targets.append((text, location))
             }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A child process started for a test: stdin is /dev/null, stdout and stderr go to files
@@ -228,7 +229,8 @@ public func readTail(of path: String, maxBytes: Int = 4096) -> String {
     guard let size = try? handle.seekToEnd() else { return "" }
     let start = size > UInt64(maxBytes) ? size - UInt64(maxBytes) : 0
     guard (try? handle.seek(toOffset: start)) != nil,
-          let data = try? handle.readToEnd() else { return "" }
+        let data = try? handle.readToEnd()
+    else { return "" }
     var text = String(decoding: data, as: UTF8.self)
     if start > 0, let newline = text.firstIndex(of: "\n") {
         text = String(text[text.index(after: newline)...])

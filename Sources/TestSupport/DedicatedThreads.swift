@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs blocking work (socket I/O, `waitpid`, `usleep`) on a fresh thread and suspends the
@@ -23,8 +24,9 @@ public func runOnDedicatedThread<T: Sendable>(
 /// the wait loops into busy loops, so a cancelled sleep falls back to a thread.
 func pause(_ duration: Duration) async {
     if !Task.isCancelled, (try? await Task.sleep(for: duration)) != nil { return }
-    let micros = UInt32(clamping: duration.components.seconds * 1_000_000
-        + duration.components.attoseconds / 1_000_000_000_000)
+    let micros = UInt32(
+        clamping: duration.components.seconds * 1_000_000
+            + duration.components.attoseconds / 1_000_000_000_000)
     _ = try? await runOnDedicatedThread("TestSupport.pause") { usleep(micros) }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real `nats-server` on a free 127.0.0.1 port, in its own temporary directory.
@@ -19,8 +20,10 @@ public final class NATSTestServer: @unchecked Sendable {
     private var process: ChildProcess
     private let fixedPort: UInt16
 
-    private init(directory: TemporaryDirectory, jetStream: Bool, executable: String,
-                 process: ChildProcess, port: UInt16) {
+    private init(
+        directory: TemporaryDirectory, jetStream: Bool, executable: String,
+        process: ChildProcess, port: UInt16
+    ) {
         self.directory = directory
         self.jetStream = jetStream
         self.executable = executable
@@ -132,7 +135,8 @@ public final class NATSTestServer: @unchecked Sendable {
                     throw TestServerError.exitedEarly(what: "nats-server", status: status, logTail: logTail())
                 }
                 guard ContinuousClock.now < end else {
-                    throw TestServerError.timeout(what: "nats-server to accept connections on port \(port)", logTail: logTail())
+                    throw TestServerError.timeout(
+                        what: "nats-server to accept connections on port \(port)", logTail: logTail())
                 }
                 await pause(.milliseconds(20))
             }
@@ -171,13 +175,17 @@ public final class NATSTestServer: @unchecked Sendable {
         return arguments
     }
 
-    static func launch(_ executable: String, _ arguments: [String], directory: TemporaryDirectory) async throws -> ChildProcess {
+    static func launch(_ executable: String, _ arguments: [String], directory: TemporaryDirectory) async throws
+        -> ChildProcess
+    {
         let output = directory.file("nats-server.out")
         return try await ChildProcess.spawn(executable, arguments, stdoutPath: output, stderrPath: output)
     }
 
     /// Polls for `nats-server_<pid>.ports`, which the server writes once it listens.
-    static func readPort(of process: ChildProcess, directory: TemporaryDirectory, deadline: Duration) async throws -> UInt16 {
+    static func readPort(of process: ChildProcess, directory: TemporaryDirectory, deadline: Duration) async throws
+        -> UInt16
+    {
         let path = directory.file("nats-server_\(process.pid).ports")
         let end = ContinuousClock.now + deadline
         while true {
@@ -203,9 +211,10 @@ public final class NATSTestServer: @unchecked Sendable {
     /// file is incomplete.
     public static func parsePortsFile(_ data: Data) -> UInt16? {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let urls = object["nats"] as? [String],
-              let url = urls.first(where: { $0.hasPrefix("nats://") }),
-              let portText = url.split(separator: ":").last else { return nil }
+            let urls = object["nats"] as? [String],
+            let url = urls.first(where: { $0.hasPrefix("nats://") }),
+            let portText = url.split(separator: ":").last
+        else { return nil }
         return UInt16(portText)
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Pids of every live descendant of `root`, found by scanning `/proc/<pid>/stat`.

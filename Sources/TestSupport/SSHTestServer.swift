@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real OpenSSH `sshd` (with the internal SFTP subsystem) on a free 127.0.0.1 port, in
@@ -24,8 +25,10 @@ public final class SSHTestServer: @unchecked Sendable {
     public let logPath: String
     private let process: ChildProcess
 
-    private init(directory: TemporaryDirectory, port: UInt16, user: String, clientKeyPath: String,
-                 hostPublicKey: String, knownHostsPath: String, process: ChildProcess) {
+    private init(
+        directory: TemporaryDirectory, port: UInt16, user: String, clientKeyPath: String,
+        hostPublicKey: String, knownHostsPath: String, process: ChildProcess
+    ) {
         self.directory = directory
         self.port = port
         self.user = user
@@ -45,7 +48,9 @@ public final class SSHTestServer: @unchecked Sendable {
     /// - Parameters:
     ///   - searchPath: where to look for `sshd` and `ssh-keygen`; `nil` means the default.
     ///   - deadline: how long each startup attempt may take.
-    public static func start(searchPath: [String]? = nil, deadline: Duration = .seconds(20)) async throws -> SSHTestServer {
+    public static func start(searchPath: [String]? = nil, deadline: Duration = .seconds(20)) async throws
+        -> SSHTestServer
+    {
         let sshd = try BinaryLocator.locate("sshd", searchPath: searchPath)
         _ = try BinaryLocator.locate("ssh-keygen", searchPath: searchPath)
         let user = try currentUserName()
@@ -54,7 +59,8 @@ public final class SSHTestServer: @unchecked Sendable {
             let hostKey = directory.file("ssh_host_ed25519_key")
             let hostPublicKey = try await generateKey(at: hostKey, comment: "cp-test-host", searchPath: searchPath)
             let clientKey = directory.file("id_ed25519")
-            let clientPublicKey = try await generateKey(at: clientKey, comment: "cp-test-client", searchPath: searchPath)
+            let clientPublicKey = try await generateKey(
+                at: clientKey, comment: "cp-test-client", searchPath: searchPath)
             try writeFile(directory.file("authorized_keys"), clientPublicKey + "\n")
             // Root's sshd refuses to start without its privilege-separation directory, and
             // nothing creates it when no init system runs. Failure shows up in sshd's log.
@@ -73,7 +79,9 @@ public final class SSHTestServer: @unchecked Sendable {
 
     /// Creates an ed25519 key pair without passphrase at `path` (private, mode 0600) and
     /// `path.pub`, and returns the public key as `ssh-ed25519 AAAA…`.
-    public static func generateKey(at path: String, comment: String = "cp-test", searchPath: [String]? = nil) async throws -> String {
+    public static func generateKey(at path: String, comment: String = "cp-test", searchPath: [String]? = nil)
+        async throws -> String
+    {
         let keygen = try BinaryLocator.locate("ssh-keygen", searchPath: searchPath)
         let arguments = ["-q", "-N", "", "-t", "ed25519", "-C", comment, "-f", path]
         let result = try await runProcess(keygen, arguments)
@@ -184,7 +192,8 @@ public final class SSHTestServer: @unchecked Sendable {
             if log.contains("Cannot bind any address") || !process.isRunning { return false }
             if ContinuousClock.now >= end {
                 _ = try? await process.kill9()
-                throw TestServerError.timeout(what: "sshd to log \"Server listening on\"", logTail: process.outputTail())
+                throw TestServerError.timeout(
+                    what: "sshd to log \"Server listening on\"", logTail: process.outputTail())
             }
             await pause(.milliseconds(10))
         }
@@ -210,8 +219,10 @@ public final class SSHTestServer: @unchecked Sendable {
     }
 
     private static func writeFile(_ path: String, _ text: String) throws {
-        guard FileManager.default.createFile(
-            atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        else {
             throw TestServerError.systemCall(call: "create \(path)", errno: errno)
         }
     }

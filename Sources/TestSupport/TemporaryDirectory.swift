@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A fresh private (mode 0700) directory under `$TMPDIR` or `/tmp`, named `cp-test-XXXXXX`.

@@ -46,7 +46,9 @@ import Testing
     @Test func everyCommandHasAtMostOneVariadicPositional() {
         for applet in Applets.all {
             for chain in Documentation.commandChains(applet.command) {
-                let variadic = chain[chain.count - 1].positionals.filter { $0.arity == .zeroOrMore || $0.arity == .oneOrMore }
+                let variadic = chain[chain.count - 1].positionals.filter {
+                    $0.arity == .zeroOrMore || $0.arity == .oneOrMore
+                }
                 #expect(variadic.count <= 1)
             }
         }
@@ -70,7 +72,8 @@ import Testing
                 let help = HelpText.render(chain, applet: applet)
                 let parsed = ParsedCommand(path: chain.map(\.name), chain: chain)
                 for spec in parsed.optionSpecs + CommonOptions.global {
-                    #expect(help.contains(spec.dashedLong), "\(spec.dashedLong) missing from help of \(chain.map(\.name))")
+                    #expect(
+                        help.contains(spec.dashedLong), "\(spec.dashedLong) missing from help of \(chain.map(\.name))")
                 }
                 #expect(help.hasPrefix("usage: " + HelpText.synopsis(chain)))
             }

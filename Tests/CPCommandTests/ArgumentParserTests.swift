@@ -82,7 +82,8 @@ let parserCases: [ParserCase] = [
     ParserCase(
         "demo", ["--settle", "5"],
         .error("invalid value '5' for '--settle': a duration needs a unit: ms, s, m or h (as in 2s)")),
-    ParserCase("demo", ["--settle", "5d"], .error("invalid value '5d' for '--settle': unknown unit 'd'; use ms, s, m or h")),
+    ParserCase(
+        "demo", ["--settle", "5d"], .error("invalid value '5d' for '--settle': unknown unit 'd'; use ms, s, m or h")),
     ParserCase(
         "demo", ["--settle", "fast"],
         .error("invalid value 'fast' for '--settle': expected a duration like 200ms, 2s, 1m or 1h")),
@@ -134,21 +135,27 @@ let parserCases: [ParserCase] = [
     ParserCase("ctrl", ["projetcs"], .error("unknown command 'projetcs' for 'cp ctrl'; did you mean 'projects'?")),
     ParserCase(
         "ctrl", ["frob"],
-        .error("unknown command 'frob' for 'cp ctrl'; expected one of: projects, project, targets, definition, build, status, log, monitor, graph")),
+        .error(
+            "unknown command 'frob' for 'cp ctrl'; expected one of: projects, project, targets, definition, build, status, log, monitor, graph"
+        )),
     ParserCase(
         "ctrl", [],
-        .error("'cp ctrl' needs a command: one of projects, project, targets, definition, build, status, log, monitor, graph; see 'cp ctrl --help'")),
+        .error(
+            "'cp ctrl' needs a command: one of projects, project, targets, definition, build, status, log, monitor, graph; see 'cp ctrl --help'"
+        )),
     ParserCase(
         "ctrl", ["project"],
         .error("'cp ctrl project' needs a command: one of add, remove; see 'cp ctrl project --help'")),
-    ParserCase("ctrl", ["project", "add"], .error("missing DIR for 'cp ctrl project add'; see 'cp ctrl project add --help'")),
+    ParserCase(
+        "ctrl", ["project", "add"], .error("missing DIR for 'cp ctrl project add'; see 'cp ctrl project add --help'")),
     ParserCase(
         "ctrl", ["project", "add", "a", "b"],
         .error("unexpected argument 'b' for 'cp ctrl project add'; see 'cp ctrl project add --help'")),
     ParserCase(
         "ctrl", ["--url", "http://h:1", "build", "t", "-p", "proj"],
         ok("ctrl build", ["url": ["http://h:1"], "project": ["proj"]], ["TARGET": ["t"]])),
-    ParserCase("ctrl", ["-p", "proj", "build", "t"], .error("option '-p' belongs to 'cp ctrl build'; put it after 'build'")),
+    ParserCase(
+        "ctrl", ["-p", "proj", "build", "t"], .error("option '-p' belongs to 'cp ctrl build'; put it after 'build'")),
     ParserCase("ctrl", ["log", "7"], ok("ctrl log", [:], ["ID": ["7"]])),
     ParserCase("ctrl", ["log", "7", "latex"], ok("ctrl log", [:], ["ID": ["7"], "TASK": ["latex"]])),
     ParserCase("ctrl", ["status"], ok("ctrl status")),
@@ -161,19 +168,24 @@ let parserCases: [ParserCase] = [
     ParserCase("graph", ["why", "thesis.pdf"], ok("graph why", [:], ["PATH": ["thesis.pdf"]])),
     ParserCase("graph", ["build", "-j", "3", "x", "y"], ok("graph build", ["jobs": ["3"]], ["TARGET": ["x", "y"]])),
     ParserCase("graph", ["build", "--", "dot"], ok("graph build", [:], ["TARGET": ["dot"]])),
-    ParserCase("graph", ["frobnicate"], .error("unknown command 'frobnicate' for 'cp graph'; expected one of: export, plan, cycles, why, check, build")),
+    ParserCase(
+        "graph", ["frobnicate"],
+        .error("unknown command 'frobnicate' for 'cp graph'; expected one of: export, plan, cycles, why, check, build")),
     // A variadic positional followed by a fixed one; verb-level short options.
     ParserCase("sftp", ["put", "a", "b", "h:/x"], ok("sftp put", [:], ["LOCAL": ["a", "b"], "REMOTE": ["h:/x"]])),
     ParserCase("sftp", ["put", "h:/x"], .error("missing LOCAL… REMOTE for 'cp sftp put'; see 'cp sftp put --help'")),
     ParserCase("sftp", ["mkdir", "-p", "h:/x"], ok("sftp mkdir", ["parents": ["true"]], ["REMOTE": ["h:/x"]])),
     ParserCase(
         "sftp", ["get", "-rp", "--resume", "h:/a", "."],
-        ok("sftp get", ["recursive": ["true"], "preserve": ["true"], "resume": ["true"]], ["REMOTE": ["h:/a"], "LOCAL": ["."]])),
+        ok(
+            "sftp get", ["recursive": ["true"], "preserve": ["true"], "resume": ["true"]],
+            ["REMOTE": ["h:/a"], "LOCAL": ["."]])),
     ParserCase(
         "sftp", ["-i", "k", "ls", "-l", "h:/"],
         ok("sftp ls", ["identity": ["k"], "long": ["true"]], ["REMOTE": ["h:/"]])),
     ParserCase("watch", ["--settle=1s", "a", "b"], ok("watch", ["settle": ["1s"]], ["DIR": ["a", "b"]])),
-    ParserCase("watch", ["--nats-url", "tls://hub:4222", "--nats-url", "nats://b:4222", "."],
+    ParserCase(
+        "watch", ["--nats-url", "tls://hub:4222", "--nats-url", "nats://b:4222", "."],
         ok("watch", ["nats-url": ["tls://hub:4222", "nats://b:4222"]], ["DIR": ["."]])),
 ]
 
@@ -210,7 +222,8 @@ let parserCases: [ParserCase] = [
 
     @Test func typedAccessorsReturnTheParsedValues() throws {
         let parser = ArgumentParser(globalOptions: CommonOptions.global, home: nil)
-        let parsed = try parser.parse(["--settle", "1m", "--listen", "0.0.0.0:0", "-j", "4", "-P"], for: demoCommand).get()
+        let parsed = try parser.parse(["--settle", "1m", "--listen", "0.0.0.0:0", "-j", "4", "-P"], for: demoCommand)
+            .get()
         #expect(parsed.value("settle")?.duration == .seconds(60))
         #expect(parsed.value("listen")?.hostPort == HostPort(host: "0.0.0.0", port: 0))
         #expect(parsed.value("jobs")?.integer == 4)

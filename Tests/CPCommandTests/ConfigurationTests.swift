@@ -87,8 +87,9 @@ private func message(_ result: Result<ResolvedSettings, ConfigurationError>) -> 
 
     @Test func aMissingExplicitFileIsAnError() throws {
         let scratch = try Scratch()
-        #expect(message(resolve(["--config", "/nonexistent/x.yaml", "."], in: scratch))
-            == "config '/nonexistent/x.yaml': cannot read: no such file")
+        #expect(
+            message(resolve(["--config", "/nonexistent/x.yaml", "."], in: scratch))
+                == "config '/nonexistent/x.yaml': cannot read: no such file")
     }
 }
 
@@ -102,7 +103,9 @@ private func message(_ result: Result<ResolvedSettings, ConfigurationError>) -> 
         #expect(fromLine.setting("settle")?.source == .commandLine)
         let fromFile = try resolve(["."], environment: environment, in: scratch).get()
         #expect(fromFile.value("settle")?.description == "1s")
-        #expect(fromFile.setting("settle")?.source == .file(SourceLocation(file: scratch.path + "/cp.yaml", line: 2, column: 11)))
+        #expect(
+            fromFile.setting("settle")?.source
+                == .file(SourceLocation(file: scratch.path + "/cp.yaml", line: 2, column: 11)))
         #expect(fromFile.value("pod")?.description == "envpod")
         #expect(fromFile.setting("pod")?.source == .environment("CP_WATCH_POD"))
     }
@@ -181,7 +184,10 @@ private func message(_ result: Result<ResolvedSettings, ConfigurationError>) -> 
 
     @Test func anUnknownSectionListsTheKnownOnes() throws {
         let (text, path) = try error("frobnicate: {}\n")
-        #expect(text == "config '\(path)' line 1, column 1: unknown section 'frobnicate'; known sections: chef, ctrl, graph, majordomo, nats, sftp, up, watch")
+        #expect(
+            text
+                == "config '\(path)' line 1, column 1: unknown section 'frobnicate'; known sections: chef, ctrl, graph, majordomo, nats, sftp, up, watch"
+        )
     }
 
     @Test func anUnknownKeySuggestsTheClosest() throws {
@@ -191,12 +197,18 @@ private func message(_ result: Result<ResolvedSettings, ConfigurationError>) -> 
 
     @Test func aBadValueIsCheckedLikeTheCommandLine() throws {
         let (text, path) = try error("watch:\n  settle: soon\n")
-        #expect(text == "config '\(path)' line 2, column 11: invalid value 'soon' for 'watch.settle': expected a duration like 200ms, 2s, 1m or 1h")
+        #expect(
+            text
+                == "config '\(path)' line 2, column 11: invalid value 'soon' for 'watch.settle': expected a duration like 200ms, 2s, 1m or 1h"
+        )
     }
 
     @Test func aBadValueInAnotherRolesSectionIsStillAnError() throws {
         let (text, path) = try error("chef:\n  jobs: 0\n")
-        #expect(text == "config '\(path)' line 2, column 9: invalid value '0' for 'chef.jobs': out of range; expected 1…1024")
+        #expect(
+            text
+                == "config '\(path)' line 2, column 9: invalid value '0' for 'chef.jobs': out of range; expected 1…1024"
+        )
     }
 
     @Test func aListWhereOneValueBelongsIsRefused() throws {
@@ -216,13 +228,18 @@ private func message(_ result: Result<ResolvedSettings, ConfigurationError>) -> 
 
     @Test func aFlagTakesTrueOrFalse() throws {
         let (text, path) = try error("watch:\n  print: maybe\n")
-        #expect(text == "config '\(path)' line 2, column 10: invalid value 'maybe' for 'watch.print': expected true or false")
+        #expect(
+            text
+                == "config '\(path)' line 2, column 10: invalid value 'maybe' for 'watch.print': expected true or false"
+        )
     }
 
     @Test func aBadEnvironmentValueNamesTheVariable() throws {
         let scratch = try Scratch()
-        #expect(message(resolve(["."], environment: ["CP_WATCH_SETTLE": "x"], in: scratch))
-            == "environment variable CP_WATCH_SETTLE: invalid value 'x' for 'watch.settle': expected a duration like 200ms, 2s, 1m or 1h")
+        #expect(
+            message(resolve(["."], environment: ["CP_WATCH_SETTLE": "x"], in: scratch))
+                == "environment variable CP_WATCH_SETTLE: invalid value 'x' for 'watch.settle': expected a duration like 200ms, 2s, 1m or 1h"
+        )
     }
 
     @Test func unknownEnvironmentVariablesAreIgnored() throws {

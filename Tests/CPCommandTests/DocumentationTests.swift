@@ -64,3 +64,35 @@ let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         #expect(process.terminationStatus == 0)
     }
 }
+
+@Suite struct BashCompletionTests {
+    /// What the generated bash completion offers for the command line `words` (last = being typed).
+    private func complete(_ words: [String]) throws -> [String] {
+        let text = Documentation.files().first { $0.path == "completions/cp.bash" }!.text
+        let quoted = words.map { "'\($0)'" }.joined(separator: " ")
+        let script = text + "\nCOMP_WORDS=(\(quoted)); COMP_CWORD=\(words.count - 1); _cp_computepods; printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["--norc", "-c", script]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    @Test func completesRolesVerbsOptionsAndChoices() throws {
+        #expect(try complete(["cp", "wa"]) == ["watch"])
+        #expect(try complete(["cp", "ctrl", "project", "a"]) == ["add"])
+        #expect(try complete(["cp", "watch", "--set"]) == ["--settle"])
+        #expect(try complete(["cp", "graph", "--format", ""]) == ["dot", "json", "mermaid"])
+        #expect(try complete(["cp", "sftp", "mkdir", "--pa"]) == ["--parents", "--passphrase-file"])
+        #expect(try complete(["inotify2nats", "--log"]) == ["--log-glob"])
+    }
+
+    @Test func aCopyCommandLineGetsNoRoleWords() throws {
+        #expect(try complete(["cp", "notes.txt", ""]) == [])
+        #expect(try complete(["cp", "watch", "--config", ""]) == [])
+    }
+}

@@ -111,7 +111,8 @@ private func parse(_ text: String) throws(YAMLLoadError) -> YAMLValue {
         let scratch = try Scratch()
         try scratch.write("base.yaml", "watch:\n  settle: 1s\n  ignore: ['*.o']\nnats:\n  url: nats://a:1\n")
         try scratch.write("more/extra.yaml", "watch:\n  ignore: ['*.aux']\n")
-        let main = try scratch.write("cp.yaml", "include: [base.yaml, more/extra.yaml]\nwatch:\n  settle: 2s\n  ignore: ['*.log']\n")
+        let main = try scratch.write(
+            "cp.yaml", "include: [base.yaml, more/extra.yaml]\nwatch:\n  settle: 2s\n  ignore: ['*.log']\n")
         let merged = try YAMLLoader.loadWithIncludes(file: main, what: "config")
         #expect(merged["include"] == nil)
         #expect(merged["watch"]?["settle"].map { if case .scalar(let t, _) = $0 { t } else { "" } } == "2s")
@@ -148,7 +149,9 @@ private func parse(_ text: String) throws(YAMLLoadError) -> YAMLValue {
             _ = try YAMLLoader.loadWithIncludes(file: main, what: "config")
             Issue.record("no error")
         } catch {
-            #expect(error.description == "config '\(main)' line 3, column 5: included file '\(scratch.path)/nope.yaml' does not exist")
+            #expect(
+                error.description
+                    == "config '\(main)' line 3, column 5: included file '\(scratch.path)/nope.yaml' does not exist")
         }
     }
 
@@ -159,7 +162,9 @@ private func parse(_ text: String) throws(YAMLLoadError) -> YAMLValue {
             _ = try YAMLLoader.loadWithIncludes(file: main, what: "config")
             Issue.record("no error")
         } catch {
-            #expect(error.description == "config '\(main)' line 1, column 1: expected a map of sections at the top, found a list")
+            #expect(
+                error.description
+                    == "config '\(main)' line 1, column 1: expected a map of sections at the top, found a list")
         }
     }
 }

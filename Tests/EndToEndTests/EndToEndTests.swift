@@ -1,7 +1,7 @@
 import CPCommand
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The `cp` binary built beside this test bundle.
 let cpBinary: String = {
@@ -10,7 +10,8 @@ let cpBinary: String = {
 }()
 
 /// Runs the built `cp` (or a symlink to it) and returns status, stdout and stderr.
-func cp(_ arguments: [String], program: String = cpBinary, in directory: String? = nil,
+func cp(
+    _ arguments: [String], program: String = cpBinary, in directory: String? = nil,
     environment: [String: String]? = nil
 ) async throws -> (status: Int32, stdout: String, stderr: String) {
     guard let directory else { return try await runProcess(program, arguments, environment: environment) }
@@ -91,7 +92,9 @@ func cp(_ arguments: [String], program: String = cpBinary, in directory: String?
     @Test func aUsageErrorExitsTwoWithOneLine() async throws {
         let result = try await cp(["watch", "--settle", "soon", "."])
         #expect(result.status == 2)
-        #expect(result.stderr == "cp: watch: invalid value 'soon' for '--settle': expected a duration like 200ms, 2s, 1m or 1h\n")
+        #expect(
+            result.stderr
+                == "cp: watch: invalid value 'soon' for '--settle': expected a duration like 200ms, 2s, 1m or 1h\n")
         let verb = try await cp(["ctrl", "projetcs"])
         #expect(verb.stderr == "cp: ctrl: unknown command 'projetcs' for 'cp ctrl'; did you mean 'projects'?\n")
     }
@@ -162,7 +165,8 @@ func cp(_ arguments: [String], program: String = cpBinary, in directory: String?
 @Suite struct ConfigurationEndToEndTests {
     @Test func aBrokenConfigNamesFileLineAndColumnAndExitsTwo() async throws {
         let scratch = try TemporaryDirectory()
-        try "watch:\n  settle: 1s\n  ignore: [a\n".write(toFile: scratch.file("cp.yaml"), atomically: true, encoding: .utf8)
+        try "watch:\n  settle: 1s\n  ignore: [a\n".write(
+            toFile: scratch.file("cp.yaml"), atomically: true, encoding: .utf8)
         let result = try await cp(["watch", "."], in: scratch.path)
         #expect(result.status == 2)
         #expect(result.stderr.hasPrefix("cp: watch: config '\(scratch.path)/cp.yaml' line 4, column 1: "))
@@ -171,7 +175,8 @@ func cp(_ arguments: [String], program: String = cpBinary, in directory: String?
 
     @Test func showConfigAppliesThePrecedence() async throws {
         let scratch = try TemporaryDirectory()
-        try "watch:\n  settle: 1s\n  pod: filepod\n".write(toFile: scratch.file("cp.yaml"), atomically: true, encoding: .utf8)
+        try "watch:\n  settle: 1s\n  pod: filepod\n".write(
+            toFile: scratch.file("cp.yaml"), atomically: true, encoding: .utf8)
         var environment = ProcessInfo.processInfo.environment
         environment["CP_WATCH_SETTLE"] = "5s"
         environment["CP_WATCH_STATE"] = "/var/tmp/state"

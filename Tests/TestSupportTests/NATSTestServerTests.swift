@@ -1,9 +1,10 @@
 import Foundation
-import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
 import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite(.serialized)
 struct NATSTestServerTests {

@@ -1,15 +1,18 @@
 import Foundation
-import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
 import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite(.serialized)
 struct MissingBinaryTests {
     @Test func locatorNamesTheInstallCommand() throws {
         let empty = try TemporaryDirectory()
-        #expect(throws: TestServerError.missingBinary(name: "nats-server", installCommand: "apt-get install nats-server")) {
+        #expect(
+            throws: TestServerError.missingBinary(name: "nats-server", installCommand: "apt-get install nats-server")
+        ) {
             try BinaryLocator.locate("nats-server", searchPath: [empty.path])
         }
         let error = TestServerError.missingBinary(name: "nats-server", installCommand: "apt-get install nats-server")
@@ -25,8 +28,11 @@ struct MissingBinaryTests {
         let sshd = await #expect(throws: TestServerError.self) {
             try await withSSHServer(searchPath: [empty.path]) { _ in }
         }
-        #expect(sshd?.description == "sshd not found; install it with: apt-get install openssh-server openssh-sftp-server")
-        #expect(throws: TestServerError.missingBinary(name: "ssh-keygen", installCommand: "apt-get install openssh-client")) {
+        #expect(
+            sshd?.description == "sshd not found; install it with: apt-get install openssh-server openssh-sftp-server")
+        #expect(
+            throws: TestServerError.missingBinary(name: "ssh-keygen", installCommand: "apt-get install openssh-client")
+        ) {
             try BinaryLocator.locate("ssh-keygen", searchPath: [empty.path])
         }
     }

@@ -1,9 +1,10 @@
 import Foundation
-import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
 import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Waits until `pid` no longer exists (kill(pid, 0) fails with ESRCH) and checks that it
 /// is not left as our zombie either (waitpid reports ECHILD).

@@ -36,7 +36,9 @@ extension Applets {
                 CommandSpec(
                     "build", summary: "build targets locally, with no daemon (state in .cp/state.db)",
                     options: [CommonOptions.jobs, CommonOptions.maxPasses],
-                    positionals: [PositionalSpec("TARGET", .string, .zeroOrMore, help: "targets to build (default: all)")]),
+                    positionals: [
+                        PositionalSpec("TARGET", .string, .zeroOrMore, help: "targets to build (default: all)")
+                    ]),
             ],
             defaultSubcommand: "export",
             optionWords: ["dot", "json", "mermaid"].map { OptionWord($0, setting: "format", to: $0) },

@@ -36,7 +36,7 @@ extension Applets {
                             "settle", .duration, metavar: "DURATION", default: "200ms",
                             help: "coalesce bursts of file changes arriving within this time"),
                         CommonOptions.maxPasses,
-                    ] + CommonOptions.presence(role: "majordomo") + CommonOptions.nats),
+                    ] + CommonOptions.presence(role: "majordomo") + CommonOptions.nats)
             ],
             examples: [("cp majordomo serve --listen 127.0.0.1:8420", "run the coordinator")]),
         configSection: "majordomo",

@@ -59,7 +59,9 @@ extension Applets {
                 CommandSpec(
                     "mkdir", summary: "make a remote directory",
                     options: [
-                        .flag("parents", short: "p", config: .none, help: "make missing parents too; no error if it exists")
+                        .flag(
+                            "parents", short: "p", config: .none,
+                            help: "make missing parents too; no error if it exists")
                     ],
                     positionals: [PositionalSpec("REMOTE", help: "[USER@]HOST[:PORT]:PATH")]),
                 CommandSpec(

@@ -55,7 +55,8 @@ struct ConfigSchema: Sendable {
             for entry in entries {
                 let key = ConfigKey(section.key, entry.key)
                 guard let spec = options[key] else {
-                    throw unknown("key", "\(section.key).\(entry.key)", at: entry.keyLocation,
+                    throw unknown(
+                        "key", "\(section.key).\(entry.key)", at: entry.keyLocation,
                         among: keys(in: section.key).map { "\(section.key).\($0)" })
                 }
                 _ = try Self.values(of: entry.value, for: spec, key: key, home: home)
@@ -83,17 +84,21 @@ struct ConfigSchema: Sendable {
             switch ValueParser.parse(text, as: type, home: home) {
             case .success(let value): return [value]
             case .failure(let reason):
-                throw YAMLLoadError(what: "config", at: location, "invalid value '\(text)' for '\(key)': \(reason.reason)")
+                throw YAMLLoadError(
+                    what: "config", at: location, "invalid value '\(text)' for '\(key)': \(reason.reason)")
             }
         }
     }
 
-    private static func flag(_ text: String, key: ConfigKey, at location: SourceLocation) throws(YAMLLoadError) -> [OptionValue] {
+    private static func flag(_ text: String, key: ConfigKey, at location: SourceLocation) throws(YAMLLoadError)
+        -> [OptionValue]
+    {
         switch text.lowercased() {
         case "true", "yes", "on", "1": return [.flag]
         case "false", "no", "off", "0": return []
         default:
-            throw YAMLLoadError(what: "config", at: location, "invalid value '\(text)' for '\(key)': expected true or false")
+            throw YAMLLoadError(
+                what: "config", at: location, "invalid value '\(text)' for '\(key)': expected true or false")
         }
     }
 
@@ -102,7 +107,9 @@ struct ConfigSchema: Sendable {
         return spec.repeatable ? "a \(spec.metavar) or a list of them" : "one \(spec.metavar)"
     }
 
-    private func unknown(_ what: String, _ name: String, at location: SourceLocation, among names: [String]) -> YAMLLoadError {
+    private func unknown(_ what: String, _ name: String, at location: SourceLocation, among names: [String])
+        -> YAMLLoadError
+    {
         if let close = Suggestions.closest(to: name, among: names) {
             return YAMLLoadError(what: "config", at: location, "unknown \(what) '\(name)'; did you mean '\(close)'?")
         }

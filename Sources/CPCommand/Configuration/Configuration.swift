@@ -17,7 +17,8 @@ public struct Configuration: Sendable {
 
     /// The files looked for, in order, when no `--config` is given.
     public var searchPath: [String] {
-        let configHome = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let configHome =
+            environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? home.map { $0 + "/.config" }
         return [workingDirectory + "/cp.yaml"] + (configHome.map { [$0 + "/computepods/cp.yaml"] } ?? [])
     }

@@ -59,8 +59,11 @@ struct AppletRunner {
             if let path {
                 do { file = try configuration.load(file: path) } catch { throw .file(error) }
             }
-            let environment = useFiles ? configuration : Configuration(
-                environment: [:], workingDirectory: context.workingDirectory, home: context.home)
+            let environment =
+                useFiles
+                ? configuration
+                : Configuration(
+                    environment: [:], workingDirectory: context.workingDirectory, home: context.home)
             return .success(try environment.resolve(parsed, applet: applet, file: file, filePath: path))
         } catch {
             return .failure(error)

@@ -11,16 +11,42 @@ public enum CommandLineTool {
     /// The product's version.
     public static let version = "0.1.0"
 
-    /// Runs the command line `arguments` (argv[0] first) and returns the exit status.
-    /// The hand-off to coreutils happens before anything else is set up.
-    public static func run(_ arguments: [String]) async -> Int32 {
-        let invokedAs = arguments.first.map { ($0 as NSString).lastPathComponent } ?? "cp"
-        let action = TopLevelAction.decide(Array(arguments.dropFirst()), invokedAs: invokedAs)
+    /// The process's entry point: runs the command line `arguments` (argv[0] first) and exits.
+    ///
+    /// It is synchronous on purpose. The hand-off to coreutils runs first, on the main thread,
+    /// before Swift's concurrency runtime has started a single thread (an async `main` runs on a
+    /// pool thread and spawned three before the exec; `bench/cp-handoff` measures the rest).
+    public static func main(_ arguments: [String]) -> Never {
+        let action = decide(arguments)
         if case .handOff(let rest) = action {
             Output.error(nil, SystemCopy.exec(rest))  // returns only if the exec failed
+            exit(ExitStatus.failure.rawValue)
+        }
+        let status = StatusBox()
+        let finished = DispatchSemaphore(value: 0)
+        Task.detached {
+            status.set(await perform(action).rawValue)
+            finished.signal()
+        }
+        finished.wait()  // the main thread is not one of the pool's, so blocking it is safe
+        exit(status.get())
+    }
+
+    /// Runs the command line `arguments` (argv[0] first) and returns the exit status; the
+    /// hand-off case execs coreutils as `main` does.
+    public static func run(_ arguments: [String]) async -> Int32 {
+        let action = decide(arguments)
+        if case .handOff(let rest) = action {
+            Output.error(nil, SystemCopy.exec(rest))
             return ExitStatus.failure.rawValue
         }
         return await perform(action).rawValue
+    }
+
+    private static func decide(_ arguments: [String]) -> TopLevelAction {
+        // Plain Swift, no Foundation: the hand-off path should start as little as possible.
+        let invokedAs = arguments.first?.split(separator: "/").last.map(String.init) ?? "cp"
+        return TopLevelAction.decide(Array(arguments.dropFirst()), invokedAs: invokedAs)
     }
 
     private static func perform(_ action: TopLevelAction) async -> ExitStatus {
@@ -41,13 +67,18 @@ public enum CommandLineTool {
             guard let applet = Applets.named(name) else { return .failure }
             Output.out(HelpText.render([applet.command], applet: applet))
         case .unknownHelpTopic(let topic, let suggestion):
-            Output.error(nil, "no help for '\(topic)': it is not a role" + (suggestion.map { "; did you mean '\($0)'?" } ?? "; see 'cp --list'"))
+            Output.error(
+                nil,
+                "no help for '\(topic)': it is not a role"
+                    + (suggestion.map { "; did you mean '\($0)'?" } ?? "; see 'cp --list'"))
             return .usage
         case .didYouMean(let word, let suggestion):
             Output.error(nil, "unknown command '\(word)'; did you mean '\(suggestion)'?")
             return .usage
         case .unknownCommand(let word, let suggestion):
-            Output.error(nil, "unknown command '\(word)'" + (suggestion.map { "; did you mean '\($0)'?" } ?? "; see 'cp --list'"))
+            Output.error(
+                nil, "unknown command '\(word)'" + (suggestion.map { "; did you mean '\($0)'?" } ?? "; see 'cp --list'")
+            )
             return .usage
         case .generateDocs(let directory):
             return Documentation.write(to: directory)
@@ -68,6 +99,15 @@ public enum CommandLineTool {
 
         """
     }
+}
+
+/// The exit status handed from the detached task to the blocked main thread.
+private final class StatusBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Int32 = ExitStatus.failure.rawValue
+
+    func set(_ newValue: Int32) { lock.withLock { value = newValue } }
+    func get() -> Int32 { lock.withLock { value } }
 }
 
 /// The process facts an applet run depends on; tests pass their own.

@@ -26,7 +26,8 @@ enum SystemCopy {
     /// with the reason.
     static func exec(_ arguments: [String]) -> String {
         guard let path = find() else {
-            return "no system cp at \(candidates.joined(separator: " or ")) to hand '\(arguments.joined(separator: " "))' to; "
+            return
+                "no system cp at \(candidates.joined(separator: " or ")) to hand '\(arguments.joined(separator: " "))' to; "
                 + "for ComputePods see 'cp --help'"
         }
         let argv = (["cp"] + arguments).map { strdup($0) } + [nil]

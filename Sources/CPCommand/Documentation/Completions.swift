@@ -10,7 +10,8 @@ enum Completions {
         for applet in Applets.all {
             for chain in Documentation.commandChains(applet.command) {
                 let specs = ParsedCommand(path: chain.map(\.name), chain: chain).optionSpecs + CommonOptions.global
-                let words = chain[chain.count - 1].subcommands.map(\.name) + chain[chain.count - 1].optionWords.map(\.word)
+                let words =
+                    chain[chain.count - 1].subcommands.map(\.name) + chain[chain.count - 1].optionWords.map(\.word)
                 rows.append((chain.map(\.name).joined(separator: " "), words, specs.map(\.dashedLong)))
             }
         }
@@ -125,17 +126,22 @@ enum Completions {
         var lines = [banner, "# fish completion for cp (ComputePods); words that are not roles complete as files.", ""]
         let roles = Applets.all.map(\.name).joined(separator: " ")
         for applet in Applets.all {
-            lines.append("complete -c cp -n 'not __fish_seen_subcommand_from \(roles)' -a \(applet.name) -d '\(fishQuote(applet.summary))'")
+            lines.append(
+                "complete -c cp -n 'not __fish_seen_subcommand_from \(roles)' -a \(applet.name) -d '\(fishQuote(applet.summary))'"
+            )
         }
         lines.append("complete -c cp -n 'not __fish_seen_subcommand_from \(roles)' -l help -l list -l version")
         for applet in Applets.all {
             for chain in Documentation.commandChains(applet.command) {
-                lines += fishLines(chain, command: "cp", condition: chain.map { "__fish_seen_subcommand_from \($0.name)" })
+                lines += fishLines(
+                    chain, command: "cp", condition: chain.map { "__fish_seen_subcommand_from \($0.name)" })
                 if chain.count == 1 {
                     for link in applet.invocationNames { lines += fishLines(chain, command: link, condition: []) }
                 } else {
                     for link in applet.invocationNames {
-                        lines += fishLines(chain, command: link, condition: chain.dropFirst().map { "__fish_seen_subcommand_from \($0.name)" })
+                        lines += fishLines(
+                            chain, command: link,
+                            condition: chain.dropFirst().map { "__fish_seen_subcommand_from \($0.name)" })
                     }
                 }
             }
@@ -146,8 +152,12 @@ enum Completions {
     private static func fishLines(_ chain: [CommandSpec], command: String, condition: [String]) -> [String] {
         let spec = chain[chain.count - 1]
         let test = condition.isEmpty ? "" : "-n '\(condition.joined(separator: "; and "))' "
-        var lines = spec.subcommands.map { "complete -c \(command) \(test)-f -a \($0.name) -d '\(fishQuote($0.summary))'" }
-        lines += spec.optionWords.map { "complete -c \(command) \(test)-f -a \($0.word) -d 'set --\($0.option) \($0.value)'" }
+        var lines = spec.subcommands.map {
+            "complete -c \(command) \(test)-f -a \($0.name) -d '\(fishQuote($0.summary))'"
+        }
+        lines += spec.optionWords.map {
+            "complete -c \(command) \(test)-f -a \($0.word) -d 'set --\($0.option) \($0.value)'"
+        }
         let options = chain.count == 1 ? spec.options + CommonOptions.global : spec.options
         for option in options {
             var line = "complete -c \(command) \(test)-l \(option.long)"

@@ -12,7 +12,9 @@ enum ManPage {
             ".B cp help\n.I ROLE\n.br\n.B cp \\-\\-list\n.br\n.B cp \\-\\-version\n.br",
             ".B cp\n.IR SOURCE ... \n.I DEST",
             ".SH DESCRIPTION",
-            text("A distributed, incremental build coordinator for projects whose dependencies may be circular: LaTeX or ConTeXt documents that need several passes, documents that generate code whose compiled output feeds back into them. One executable holds every role; the role is chosen by the first argument, or by the name the binary is invoked under."),
+            text(
+                "A distributed, incremental build coordinator for projects whose dependencies may be circular: LaTeX or ConTeXt documents that need several passes, documents that generate code whose compiled output feeds back into them. One executable holds every role; the role is chosen by the first argument, or by the name the binary is invoked under."
+            ),
             ".SH ROLES",
         ]
         for applet in Applets.all {
@@ -29,9 +31,13 @@ enum ManPage {
         page += [
             text("cp runs the role directly."),
             ".SH THE NAME CP AND COREUTILS",
-            text("When cp is invoked as cp and its first argument is neither a role nor --help, --version, --list or help, it hands the whole command line to the system's own cp (\(SystemCopy.candidates.joined(separator: " or ")), never itself) with execv(2), so cp -r a b still copies. A lone argument within two edits of a role's name is answered with \"did you mean\" and exit status 2 instead. The hand-off costs one extra process start of this binary; scripts that make thousands of copies should call /usr/bin/cp directly or put /usr/bin first on PATH."),
+            text(
+                "When cp is invoked as cp and its first argument is neither a role nor --help, --version, --list or help, it hands the whole command line to the system's own cp (\(SystemCopy.candidates.joined(separator: " or ")), never itself) with execv(2), so cp -r a b still copies. A lone argument within two edits of a role's name is answered with \"did you mean\" and exit status 2 instead. The hand-off costs one extra process start of this binary; scripts that make thousands of copies should call /usr/bin/cp directly or put /usr/bin first on PATH."
+            ),
             ".SH CONFIGURATION",
-            text("Options may also be set in cp.yaml: the file given with --config, else ./cp.yaml, else $XDG_CONFIG_HOME/computepods/cp.yaml (~/.config/computepods/cp.yaml). It has one section per role (\(ConfigSchema.shared.sections.joined(separator: ", "))) whose keys are the long options without dashes; include: names more files (a path or a list, relative to the including file) that are merged first. Merging: maps merge, lists append, scalars overwrite. Each key can also come from an environment variable CP_SECTION_KEY (CP_WATCH_SETTLE for watch.settle; a repeatable option takes a YAML list such as [a, b]). The command line wins over the file, and the file over the environment. --show-config prints every setting and its source."),
+            text(
+                "Options may also be set in cp.yaml: the file given with --config, else ./cp.yaml, else $XDG_CONFIG_HOME/computepods/cp.yaml (~/.config/computepods/cp.yaml). It has one section per role (\(ConfigSchema.shared.sections.joined(separator: ", "))) whose keys are the long options without dashes; include: names more files (a path or a list, relative to the including file) that are merged first. Merging: maps merge, lists append, scalars overwrite. Each key can also come from an environment variable CP_SECTION_KEY (CP_WATCH_SETTLE for watch.settle; a repeatable option takes a YAML list such as [a, b]). The command line wins over the file, and the file over the environment. --show-config prints every setting and its source."
+            ),
             ".SH EXIT STATUS", exitStatus,
             ".SH SEE ALSO",
             Applets.all.map { ".BR cp\\-\($0.name) (1)," }.joined(separator: "\n") + "\n.BR nats\\-server (8)",
@@ -50,10 +56,17 @@ enum ManPage {
             ".SH DESCRIPTION", text(applet.command.details.isEmpty ? applet.summary + "." : applet.command.details),
         ]
         if case .planned(let issue) = applet.availability {
-            page.append(".PP\n" + text("This role is not available yet\(issue.map { " (issue \($0))" } ?? ""): it checks its command line and configuration, then exits with status 1."))
+            page.append(
+                ".PP\n"
+                    + text(
+                        "This role is not available yet\(issue.map { " (issue \($0))" } ?? ""): it checks its command line and configuration, then exits with status 1."
+                    ))
         }
         if !applet.invocationNames.isEmpty {
-            page.append(".PP\n" + text("Also runs when the binary is invoked as \(applet.invocationNames.joined(separator: ", ")).")) 
+            page.append(
+                ".PP\n"
+                    + text("Also runs when the binary is invoked as \(applet.invocationNames.joined(separator: ", ")).")
+            )
         }
         let verbs = Documentation.commandChains(applet.command).dropFirst()
         if !verbs.isEmpty {
@@ -62,7 +75,9 @@ enum ManPage {
                 let verb = chain[chain.count - 1]
                 let words = chain.dropFirst().map(\.name) + verb.positionals.map(\.synopsis)
                 page.append(".TP\n.B \(escape(words.joined(separator: " ")))\n" + text(verb.summary + "."))
-                for spec in verb.options { page.append(".RS\n" + option(spec, section: applet.configSection) + "\n.RE") }
+                for spec in verb.options {
+                    page.append(".RS\n" + option(spec, section: applet.configSection) + "\n.RE")
+                }
             }
         }
         page.append(".SH OPTIONS")
@@ -71,7 +86,9 @@ enum ManPage {
         page += CommonOptions.global.map { option($0, section: applet.configSection) }
         page += [
             ".SH CONFIGURATION",
-            text("Settings come from the command line, else the \(applet.configSection): section of cp.yaml (or the nats: section for the --nats-* options), else the CP_* environment variable named beside each option, else the default. See cp(1)."),
+            text(
+                "Settings come from the command line, else the \(applet.configSection): section of cp.yaml (or the nats: section for the --nats-* options), else the CP_* environment variable named beside each option, else the default. See cp(1)."
+            ),
         ]
         if !applet.command.examples.isEmpty {
             page.append(".SH EXAMPLES")
@@ -84,17 +101,20 @@ enum ManPage {
     private static let comment = ".\\\" Generated by 'cp --generate-docs' from the applet table; do not edit."
 
     private static var exitStatus: String {
-        [("0", "success"), ("1", "failure"), ("2", "usage error: a bad option, argument or configuration"),
-         ("130", "interrupted by SIGINT or SIGTERM")]
-            .map { ".TP\n.B \($0.0)\n" + text($0.1 + ".") }.joined(separator: "\n")
+        [
+            ("0", "success"), ("1", "failure"), ("2", "usage error: a bad option, argument or configuration"),
+            ("130", "interrupted by SIGINT or SIGTERM"),
+        ]
+        .map { ".TP\n.B \($0.0)\n" + text($0.1 + ".") }.joined(separator: "\n")
     }
 
     private static func synopsis(_ chain: [CommandSpec]) -> String {
         let words = HelpText.synopsis(chain).split(separator: " ").dropFirst()
-        return ".B cp\n" + words.map { word in
-            if word.hasPrefix("[") { return ".RI \(escape(String(word)))" }
-            return word.uppercased() == word ? ".I \(escape(String(word)))" : ".B \(escape(String(word)))"
-        }.joined(separator: "\n")
+        return ".B cp\n"
+            + words.map { word in
+                if word.hasPrefix("[") { return ".RI \(escape(String(word)))" }
+                return word.uppercased() == word ? ".I \(escape(String(word)))" : ".B \(escape(String(word)))"
+            }.joined(separator: "\n")
     }
 
     private static func option(_ spec: OptionSpec, section: String) -> String {

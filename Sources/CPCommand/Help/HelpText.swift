@@ -35,12 +35,15 @@ enum HelpText {
         if !own.isEmpty {
             sections.append("Options:\n" + TextLayout.columns(own.map { optionRow($0, section: applet.configSection) }))
         }
-        sections.append("Common options:\n" + TextLayout.columns(CommonOptions.global.map { optionRow($0, section: applet.configSection) }))
+        sections.append(
+            "Common options:\n"
+                + TextLayout.columns(CommonOptions.global.map { optionRow($0, section: applet.configSection) }))
         if chain.count == 1, !ConfigSchema.allOptions(of: command).filter({ $0.config != .none }).isEmpty {
-            sections.append(TextLayout.wrap(
-                "Settings also come from the '\(applet.configSection):' section of cp.yaml and from CP_* "
-                    + "environment variables (shown beside each option); the command line wins over the "
-                    + "file, the file over the environment."))
+            sections.append(
+                TextLayout.wrap(
+                    "Settings also come from the '\(applet.configSection):' section of cp.yaml and from CP_* "
+                        + "environment variables (shown beside each option); the command line wins over the "
+                        + "file, the file over the environment."))
         }
         if !command.examples.isEmpty {
             let rows = command.examples.map { "  \($0.command)\n" + TextLayout.wrap($0.meaning, indent: 6) }

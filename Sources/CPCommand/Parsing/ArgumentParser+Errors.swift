@@ -9,14 +9,16 @@ extension ParserState {
             return UsageError("unknown option '--\(name)'; did you mean '--\(close)'?")
         }
         if let owner = verbOwning({ $0.long == name }) {
-            return UsageError("option '--\(name)' belongs to '\(owner)'; put it after '\(owner.split(separator: " ").last ?? "")'")
+            return UsageError(
+                "option '--\(name)' belongs to '\(owner)'; put it after '\(owner.split(separator: " ").last ?? "")'")
         }
         return UsageError("unknown option '--\(name)'; \(helpHint)")
     }
 
     func unknownShort(_ letter: Character, in token: String) -> UsageError {
         if let owner = verbOwning({ $0.short == letter }) {
-            return UsageError("option '-\(letter)' belongs to '\(owner)'; put it after '\(owner.split(separator: " ").last ?? "")'")
+            return UsageError(
+                "option '-\(letter)' belongs to '\(owner)'; put it after '\(owner.split(separator: " ").last ?? "")'")
         }
         let within = token.count > 2 ? " in '\(token)'" : ""
         return UsageError("unknown option '-\(letter)'\(within); \(helpHint)")
