@@ -70,7 +70,9 @@ let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
     private func complete(_ words: [String]) throws -> [String] {
         let text = Documentation.files().first { $0.path == "completions/cp.bash" }!.text
         let quoted = words.map { "'\($0)'" }.joined(separator: " ")
-        let script = text + "\nCOMP_WORDS=(\(quoted)); COMP_CWORD=\(words.count - 1); _cp_computepods; printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+        let script =
+            text + "\nCOMP_WORDS=(\(quoted)); COMP_CWORD=\(words.count - 1); _cp_computepods;"
+            + " printf '%s\\n' \"${COMPREPLY[@]}\"\n"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["--norc", "-c", script]

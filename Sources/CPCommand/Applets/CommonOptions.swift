@@ -20,7 +20,7 @@ public enum CommonOptions {
         .value(
             "nats-url", .url(schemes: ["nats", "tls"]), metavar: "URL", repeatable: true,
             default: "nats://127.0.0.1:4222", config: .key(ConfigKey("nats", "url")),
-            help: "NATS server to connect to; repeat for several servers of a cluster"),
+            help: "NATS server to connect to; give several for a cluster"),
         .value(
             "nats-creds", .path, metavar: "FILE", config: .key(ConfigKey("nats", "creds")),
             help: "NATS credentials file (user JWT and NKey seed)"),
@@ -49,7 +49,7 @@ public enum CommonOptions {
     /// `--rules DIR`: where rules files (`*.ryml`) are loaded from.
     public static let rules = OptionSpec.value(
         "rules", .path, metavar: "DIR", repeatable: true,
-        help: "load rules files (*.ryml) from DIR, recursively; repeatable")
+        help: "load rules files (*.ryml) from DIR, recursively")
 
     /// `--max-passes`: the bound on fixed-point passes of a cyclic component (DESIGN §5).
     public static let maxPasses = OptionSpec.value(

@@ -24,10 +24,10 @@ extension Applets {
                     help: "report a file once it has been quiet this long"),
                 .value(
                     "log-glob", .string, metavar: "GLOB", repeatable: true,
-                    help: "stream files matching GLOB as 'appended' events, unhashed; repeatable"),
+                    help: "stream files matching GLOB as 'appended' events, unhashed"),
                 .value(
                     "ignore", .string, metavar: "GLOB", repeatable: true,
-                    help: "ignore paths matching GLOB (gitignore syntax), besides .git and .cpignore; repeatable"),
+                    help: "ignore paths matching GLOB (gitignore syntax), besides .git and .cpignore"),
                 .value(
                     "state", .path, metavar: "FILE",
                     help: "keep the tree's hashes in FILE so a restart does not re-hash what did not change"),

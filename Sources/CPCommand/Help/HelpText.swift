@@ -80,7 +80,7 @@ enum HelpText {
     static func optionRow(_ spec: OptionSpec, section: String) -> (String, String) {
         var term = spec.short.map { "-\($0), " } ?? "    "
         term += spec.dashedLong + (spec.value == nil ? "" : " " + spec.metavar)
-        var notes: [String] = []
+        var notes: [String] = spec.repeatable ? ["repeatable"] : []
         if let value = spec.defaultValue { notes.append("default \(value)") }
         if let note = spec.defaultNote { notes.append("default: \(note)") }
         if let key = ConfigSchema.key(of: spec, section: section) { notes.append("env " + key.environmentName) }
