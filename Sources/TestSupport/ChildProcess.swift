@@ -19,7 +19,7 @@ public final class ChildProcess: @unchecked Sendable {
     public let stderrPath: String
 
     private let lock = NSLock()
-    private var status: ExitStatus?
+    private var status: ChildExitStatus?
 
     private init(pid: pid_t, executable: String, arguments: [String], stdoutPath: String, stderrPath: String) {
         self.pid = pid
@@ -68,7 +68,7 @@ public final class ChildProcess: @unchecked Sendable {
     public var isRunning: Bool { reapIfExited() == nil }
 
     /// The exit status once the child has been reaped, else `nil`.
-    public var exitStatus: ExitStatus? { reapIfExited() }
+    public var exitStatus: ChildExitStatus? { reapIfExited() }
 
     /// Sends `signal` unless the child was already reaped (its pid may then belong to
     /// an unrelated process).
@@ -81,7 +81,7 @@ public final class ChildProcess: @unchecked Sendable {
     /// Waits until the child exits, for at most `deadline` from now.
     /// - Throws: `TestServerError.timeout` with the tail of the child's stderr.
     @discardableResult
-    public func waitForExit(deadline: Duration = .seconds(20)) async throws -> ExitStatus {
+    public func waitForExit(deadline: Duration = .seconds(20)) async throws -> ChildExitStatus {
         let end = ContinuousClock.now + deadline
         while true {
             if let status = reapIfExited() { return status }
@@ -94,7 +94,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Sends `signal`, waits up to `grace` for the child to exit, then SIGKILLs and reaps it.
     @discardableResult
-    public func terminate(signal: Int32 = SIGTERM, grace: Duration = .seconds(10)) async throws -> ExitStatus {
+    public func terminate(signal: Int32 = SIGTERM, grace: Duration = .seconds(10)) async throws -> ChildExitStatus {
         if let status = reapIfExited() { return status }
         send(signal: signal)
         if let status = try? await waitForExit(deadline: grace) { return status }
@@ -103,7 +103,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// SIGKILLs the child and reaps it.
     @discardableResult
-    public func kill9() async throws -> ExitStatus {
+    public func kill9() async throws -> ChildExitStatus {
         send(signal: SIGKILL)
         return try await waitForExit(deadline: .seconds(20))
     }
@@ -119,14 +119,14 @@ public final class ChildProcess: @unchecked Sendable {
     /// Non-blocking reap. The lock makes reaping and signalling mutually exclusive, so a
     /// signal can never hit a recycled pid.
     @discardableResult
-    private func reapIfExited() -> ExitStatus? {
+    private func reapIfExited() -> ChildExitStatus? {
         lock.lock()
         defer { lock.unlock() }
         if let status { return status }
         var raw: Int32 = 0
         let result = waitpid(pid, &raw, WNOHANG)
         if result == pid {
-            status = ExitStatus(waitStatus: raw)
+            status = ChildExitStatus(waitStatus: raw)
         } else if result == -1 && errno == ECHILD {
             status = .unknown
         } else {

@@ -10,9 +10,9 @@ public enum TestServerError: Error, CustomStringConvertible, Sendable, Equatable
     /// `posix_spawn` refused to start `path`.
     case spawnFailed(path: String, errno: Int32)
     /// A child exited while we were still waiting for it to become ready.
-    case exitedEarly(what: String, status: ExitStatus, logTail: String)
+    case exitedEarly(what: String, status: ChildExitStatus, logTail: String)
     /// A helper command (e.g. ssh-keygen) ran but failed.
-    case commandFailed(command: String, status: ExitStatus, stderr: String)
+    case commandFailed(command: String, status: ChildExitStatus, stderr: String)
     /// A system call failed in a way the caller cannot work around.
     case systemCall(call: String, errno: Int32)
     /// nats-server's ports file did not contain a usable client URL.
@@ -60,7 +60,7 @@ public enum TestServerError: Error, CustomStringConvertible, Sendable, Equatable
 }
 
 /// How a child process ended, decoded from a `waitpid` status.
-public enum ExitStatus: Sendable, Equatable, CustomStringConvertible {
+public enum ChildExitStatus: Sendable, Equatable, CustomStringConvertible {
     /// Normal exit with this status code.
     case exited(Int32)
     /// Terminated by this signal number.

@@ -22,7 +22,7 @@ public func runProcess(
     let child = try await ChildProcess.spawn(
         path, arguments, stdoutPath: scratch.file("stdout"), stderrPath: scratch.file("stderr"),
         environment: environment)
-    let status: ExitStatus
+    let status: ChildExitStatus
     do {
         status = try await child.waitForExit(deadline: deadline)
     } catch {

@@ -29,6 +29,17 @@ public final class TemporaryDirectory: @unchecked Sendable {
     /// Path of `name` inside the directory.
     public func file(_ name: String) -> String { "\(path)/\(name)" }
 
+    /// Writes `text` to `name` inside the directory, making parent directories as needed,
+    /// and returns the file's path.
+    @discardableResult
+    public func write(_ name: String, _ text: String) throws -> String {
+        let path = file(name)
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
     /// Deletes the directory and everything in it. Safe to call more than once.
     public func remove() {
         lock.lock()

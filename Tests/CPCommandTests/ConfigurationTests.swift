@@ -1,30 +1,12 @@
 import CPModel
 import Foundation
+import TestSupport
 import Testing
 
 @testable import CPCommand
 
 /// A private directory of files for one test.
-final class Scratch {
-    let path: String
-
-    init() throws {
-        var template = Array((NSTemporaryDirectory().trimmingSuffix("/") + "/cp-config-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
-        path = String(cString: made)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
-        let file = path + "/" + name
-        try FileManager.default.createDirectory(
-            atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: file, atomically: true, encoding: .utf8)
-        return file
-    }
-}
+typealias Scratch = TemporaryDirectory
 
 /// Resolves `argv` for `cp watch` (or `role`) the way the dispatcher does.
 private func resolve(
@@ -245,11 +227,5 @@ private func message(_ result: Result<ResolvedSettings, ConfigurationError>) -> 
     @Test func unknownEnvironmentVariablesAreIgnored() throws {
         let scratch = try Scratch()
         #expect(message(resolve(["."], environment: ["CP_TASK": "latex", "CP_WATCH_FROB": "1"], in: scratch)) == nil)
-    }
-}
-
-extension String {
-    func trimmingSuffix(_ suffix: String) -> String {
-        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
     }
 }

@@ -1,29 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import CPModel
 
 /// A private directory of files for one test.
-final class Scratch {
-    let path: String
-
-    init() throws {
-        var template = Array((NSTemporaryDirectory().trimmingSuffix("/") + "/cp-model-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
-        path = String(cString: made)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
-        let file = path + "/" + name
-        try FileManager.default.createDirectory(
-            atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: file, atomically: true, encoding: .utf8)
-        return file
-    }
-}
+typealias Scratch = TemporaryDirectory
 
 private func parse(_ text: String) throws(YAMLLoadError) -> YAMLValue {
     try YAMLLoader.parse(text, file: "t.yaml", what: "config")
@@ -166,11 +148,5 @@ private func parse(_ text: String) throws(YAMLLoadError) -> YAMLValue {
                 error.description
                     == "config '\(main)' line 1, column 1: expected a map of sections at the top, found a list")
         }
-    }
-}
-
-extension String {
-    func trimmingSuffix(_ suffix: String) -> String {
-        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
     }
 }
