@@ -1,14 +1,19 @@
 import Foundation
 
-/// Starts a `NATSTestServer`, runs `body` with it, and stops it and deletes its directory
-/// on every path out — including when `body` throws or the task is cancelled.
-/// The body's error wins over a cleanup error.
-public func withNATSServer<T>(
-    jetStream: Bool = false, searchPath: [String]? = nil,
-    isolation: isolated (any Actor)? = #isolation,
-    _ body: (NATSTestServer) async throws -> T
+/// A server a test starts and must stop (deleting its directory) on every path out.
+public protocol ScopedTestServer: AnyObject, Sendable {
+    func shutdown() async throws
+}
+
+extension NATSTestServer: ScopedTestServer {}
+extension SSHTestServer: ScopedTestServer {}
+
+/// Runs `body` with `server`, then shuts it down on every path out — including when `body`
+/// throws or the task is cancelled. The body's error wins over a cleanup error.
+public func withScopedServer<Server: ScopedTestServer, T>(
+    _ server: Server, isolation: isolated (any Actor)? = #isolation,
+    _ body: (Server) async throws -> T
 ) async throws -> T {
-    let server = try await NATSTestServer.start(jetStream: jetStream, searchPath: searchPath)
     let result: T
     do {
         result = try await body(server)
@@ -20,22 +25,22 @@ public func withNATSServer<T>(
     return result
 }
 
-/// Starts an `SSHTestServer`, runs `body` with it, and stops it and deletes its directory
-/// on every path out — including when `body` throws or the task is cancelled.
-/// The body's error wins over a cleanup error.
+/// Starts a `NATSTestServer` and runs `body` with it, stopping it on every path out.
+public func withNATSServer<T>(
+    jetStream: Bool = false, searchPath: [String]? = nil,
+    isolation: isolated (any Actor)? = #isolation,
+    _ body: (NATSTestServer) async throws -> T
+) async throws -> T {
+    let server = try await NATSTestServer.start(jetStream: jetStream, searchPath: searchPath)
+    return try await withScopedServer(server, body)
+}
+
+/// Starts an `SSHTestServer` and runs `body` with it, stopping it on every path out.
 public func withSSHServer<T>(
     searchPath: [String]? = nil,
     isolation: isolated (any Actor)? = #isolation,
     _ body: (SSHTestServer) async throws -> T
 ) async throws -> T {
     let server = try await SSHTestServer.start(searchPath: searchPath)
-    let result: T
-    do {
-        result = try await body(server)
-    } catch {
-        try? await server.shutdown()
-        throw error
-    }
-    try await server.shutdown()
-    return result
+    return try await withScopedServer(server, body)
 }
