@@ -4,7 +4,7 @@ import PackageDescription
 
 let package = Package(
     name: "cp",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "cp", targets: ["cp"])
     ],
@@ -27,7 +27,9 @@ let package = Package(
             dependencies: [.product(name: "Yams", package: "Yams")]),
 
         // One thin Swift client per C library; each C module is imported by exactly one of them.
-        .target(name: "NATSClient", dependencies: ["CNATS"]),
+        .target(
+            name: "NATSClient",
+            dependencies: ["CNATS", "CPModel", .product(name: "Logging", package: "swift-log")]),
         .target(name: "RESTClient", dependencies: ["CCurl"]),
         .target(name: "SFTPClient", dependencies: ["CLibSSH"]),
         .target(name: "Hashing", dependencies: ["COpenSSLCrypto"]),
@@ -61,6 +63,9 @@ let package = Package(
         .testTarget(name: "CPModelTests", dependencies: ["CPModel", "TestSupport"]),
         .testTarget(name: "ClientTests", dependencies: ["NATSClient", "RESTClient", "SFTPClient", "Hashing"]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
+        .testTarget(
+            name: "NATSClientTests",
+            dependencies: ["NATSClient", "CPModel", "TestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EndToEndTests", dependencies: ["cp", "TestSupport", "CPCommand"]),
     ],
     swiftLanguageModes: [.v6]

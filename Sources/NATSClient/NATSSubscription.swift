@@ -1,0 +1,87 @@
+import CNATS
+import Synchronization
+
+/// A subscription, read as an `AsyncSequence` of messages. It ends when the subscription is
+/// unsubscribed or drained, or the connection closes. One owner; the libnats handle never
+/// leaves it.
+public final class NATSSubscription: AsyncSequence, Sendable {
+    public typealias Element = NATSMessage
+
+    public let subject: String
+    public let queue: String?
+    private let handle: Mutex<SendableHandle?>
+    let buffer: MessageBuffer
+
+    init(subject: String, queue: String?, handle: OpaquePointer, buffer: MessageBuffer) {
+        self.subject = subject
+        self.queue = queue
+        self.handle = Mutex(SendableHandle(pointer: handle))
+        self.buffer = buffer
+    }
+
+    deinit {
+        handle.withLock { handle in
+            guard let handle else { return }
+            natsSubscription_Unsubscribe(handle.pointer)
+            natsSubscription_Destroy(handle.pointer)
+        }
+    }
+
+    /// Messages dropped because this consumer fell behind: libnats' count plus the buffer's.
+    public var dropped: Int {
+        var libraryDropped: Int64 = 0
+        handle.withLock { handle in
+            if let handle { _ = natsSubscription_GetDropped(handle.pointer, &libraryDropped) }
+        }
+        return Int(libraryDropped) + buffer.dropped
+    }
+
+    /// Stops delivery at once; messages already received can still be read.
+    public func unsubscribe() {
+        handle.withLock { handle in
+            if let handle { natsSubscription_Unsubscribe(handle.pointer) }
+        }
+    }
+
+    /// Stops receiving new messages but delivers those already on their way, then ends.
+    public func drain() throws(NATSError) {
+        let status = handle.withLock { handle in handle.map { natsSubscription_Drain($0.pointer) } ?? NATS_OK }
+        try NATSError.check(status, "natsSubscription_Drain")
+    }
+
+    public func makeAsyncIterator() -> Iterator { Iterator(owner: self) }
+
+    /// Reads batches from the buffer and hands them out one message at a time.
+    public struct Iterator: AsyncIteratorProtocol {
+        /// Keeps the subscription alive while it is being read.
+        let owner: NATSSubscription
+        var batch: [NATSMessage] = []
+        var index = 0
+
+        public mutating func next() async -> NATSMessage? {
+            if index < batch.count {
+                defer { index += 1 }
+                return batch[index]
+            }
+            guard let next = await owner.buffer.nextBatch(), !next.isEmpty else { return nil }
+            batch = next
+            index = 1
+            return next[0]
+        }
+    }
+}
+
+/// libnats calls this on its delivery thread; it only copies the message into the buffer.
+let deliverMessage: natsMsgHandler = { _, _, message, closure in
+    guard let message, let closure else { return }
+    Unmanaged<MessageBuffer>.fromOpaque(closure).takeUnretainedValue().deliver(NATSMessage(copying: message))
+    natsMsg_Destroy(message)
+}
+
+/// Called once, after the last `deliverMessage`: ends the sequence and releases the buffer
+/// that libnats held.
+let subscriptionComplete: natsOnCompleteCB = { closure in
+    guard let closure else { return }
+    let buffer = Unmanaged<MessageBuffer>.fromOpaque(closure).takeRetainedValue()
+    buffer.finish()
+}
