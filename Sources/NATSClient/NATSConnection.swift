@@ -9,7 +9,8 @@ import Synchronization
 /// the log. Unchecked `Sendable`: libnats locks every connection call itself.
 public final class NATSConnection: @unchecked Sendable {
     public let options: NATSOptions
-    private let handle: OpaquePointer
+    /// The libnats connection; only this module's types (JetStream) borrow it.
+    let handle: OpaquePointer
     private let events: ConnectionEvents
 
     private init(options: NATSOptions, handle: OpaquePointer, events: ConnectionEvents) {

@@ -1,0 +1,134 @@
+import CNATS
+
+/// A JetStream stream's shape (DESIGN §3: state-changing messages are captured in a file
+/// stream; jobs go through a work queue).
+public struct StreamConfig: Sendable {
+    public enum Retention: Sendable { case limits, workQueue }
+    public enum Storage: Sendable { case file, memory }
+
+    public var name: String
+    public var subjects: [String]
+    public var retention: Retention = .limits
+    public var storage: Storage = .file
+    /// How long message ids are remembered to drop re-sent duplicates.
+    public var duplicateWindow: Duration = .seconds(120)
+
+    public init(name: String, subjects: [String]) {
+        self.name = name
+        self.subjects = subjects
+    }
+}
+
+/// What the server said about a stored message.
+public struct PublishAck: Sendable, Equatable {
+    public let stream: String
+    public let sequence: UInt64
+    /// The message id had been seen within the duplicate window: nothing new was stored.
+    public let duplicate: Bool
+}
+
+/// JetStream over one connection. Every call that waits for the server runs on a thread of
+/// its own.
+public final class JetStream: @unchecked Sendable {
+    public let connection: NATSConnection
+    let context: OpaquePointer
+
+    /// `connection` must stay open while this is used; the JetStream keeps it alive.
+    public init(_ connection: NATSConnection) throws(NATSError) {
+        var created: OpaquePointer?
+        try NATSError.check(natsConnection_JetStream(&created, connection.handle, nil), "natsConnection_JetStream")
+        guard let created else { throw .closed }
+        self.connection = connection
+        self.context = created
+    }
+
+    deinit { jsCtx_Destroy(context) }
+
+    /// Creates the stream, or updates it to `config` if it exists.
+    public func createOrUpdateStream(_ config: StreamConfig) async throws(NATSError) {
+        let context = SendableHandle(pointer: self.context)
+        try await blockingCall("js-stream") { () throws(NATSError) in
+            let strings = CStrings()
+            var settings = jsStreamConfig()
+            jsStreamConfig_Init(&settings)
+            settings.Name = strings(config.name)
+            settings.Subjects = strings.array(config.subjects)
+            settings.SubjectsLen = Int32(config.subjects.count)
+            settings.Retention = config.retention == .workQueue ? js_WorkQueuePolicy : js_LimitsPolicy
+            settings.Storage = config.storage == .file ? js_FileStorage : js_MemoryStorage
+            settings.Duplicates = config.duplicateWindow.nanoseconds
+            var info: UnsafeMutablePointer<jsStreamInfo>?
+            var code = jsErrCode(0)
+            var status = js_AddStream(&info, context.pointer, &settings, nil, &code)
+            if status != NATS_OK && code == JSStreamNameExistErr {
+                status = js_UpdateStream(&info, context.pointer, &settings, nil, &code)
+            }
+            if let info { jsStreamInfo_Destroy(info) }
+            try Self.check(status, code, "creating stream '\(config.name)'")
+        }
+    }
+
+    /// Stores `payload` on `subject` and waits for the server's acknowledgement. With a
+    /// `messageID`, a message re-sent after a lost acknowledgement is stored once.
+    public func publish(
+        _ subject: String, _ payload: [UInt8], messageID: String? = nil, timeout: Duration = .seconds(5)
+    ) async throws(NATSError) -> PublishAck {
+        let context = SendableHandle(pointer: self.context)
+        return try await blockingCall("js-publish") { () throws(NATSError) -> PublishAck in
+            let strings = CStrings()
+            var options = jsPubOptions()
+            jsPubOptions_Init(&options)
+            options.MaxWait = timeout.milliseconds
+            if let messageID { options.MsgId = strings(messageID) }
+            var ack: UnsafeMutablePointer<jsPubAck>?
+            var code = jsErrCode(0)
+            let status = payload.withUnsafeBytes { bytes in
+                js_Publish(&ack, context.pointer, subject, bytes.baseAddress, Int32(bytes.count), &options, &code)
+            }
+            defer { if let ack { jsPubAck_Destroy(ack) } }
+            try Self.check(status, code, "publishing on '\(subject)'")
+            guard let ack else { throw .closed }
+            let stream = ack.pointee.Stream.map { String(cString: $0) } ?? ""
+            return PublishAck(stream: stream, sequence: ack.pointee.Sequence, duplicate: ack.pointee.Duplicate)
+        }
+    }
+
+    /// A durable pull consumer on `stream`: messages are fetched when there is room for them
+    /// and must be acknowledged within `ackWait`, or they are delivered again.
+    public func pullConsumer(
+        stream: String, durable: String, filter: String, ackWait: Duration = .seconds(30), maxDeliver: Int = -1
+    ) async throws(NATSError) -> PullConsumer {
+        let context = SendableHandle(pointer: self.context)
+        let subscription = try await blockingCall("js-pull") { () throws(NATSError) -> SendableHandle in
+            let strings = CStrings()
+            var options = jsSubOptions()
+            jsSubOptions_Init(&options)
+            options.Stream = strings(stream)
+            options.Config.AckPolicy = js_AckExplicit
+            options.Config.AckWait = ackWait.nanoseconds
+            options.Config.MaxDeliver = Int64(maxDeliver)
+            var subscription: OpaquePointer?
+            var code = jsErrCode(0)
+            let status = js_PullSubscribe(&subscription, context.pointer, filter, durable, nil, &options, &code)
+            try Self.check(status, code, "creating pull consumer '\(durable)' on '\(stream)'")
+            guard let subscription else { throw .closed }
+            return SendableHandle(pointer: subscription)
+        }
+        return PullConsumer(jetStream: self, subscription: subscription, durable: durable)
+    }
+
+    static func check(_ status: natsStatus, _ code: jsErrCode, _ what: String) throws(NATSError) {
+        guard status != NATS_OK else { return }
+        let error = NATSError.error(status, what)
+        guard code.rawValue != 0, case .call(let call, let text, let detail) = error else { throw error }
+        throw .call(call, status: text, detail: detail.isEmpty ? "JetStream error \(code.rawValue)" : detail)
+    }
+}
+
+extension Duration {
+    /// Nanoseconds, as JetStream's configuration takes them.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

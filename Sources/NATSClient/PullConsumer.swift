@@ -1,0 +1,91 @@
+import CNATS
+import Synchronization
+
+/// One subscription to a durable pull consumer. Several (in several processes) may share a
+/// durable: the server hands each message to one of them (DESIGN §3: the work queue).
+public final class PullConsumer: @unchecked Sendable {
+    public let durable: String
+    let jetStream: JetStream
+    private let subscription: SendableHandle
+
+    init(jetStream: JetStream, subscription: SendableHandle, durable: String) {
+        self.jetStream = jetStream
+        self.subscription = subscription
+        self.durable = durable
+    }
+
+    deinit {
+        // Leaves the durable consumer on the server: only this subscription goes.
+        natsSubscription_Destroy(subscription.pointer)
+    }
+
+    /// Asks for up to `batch` messages and returns what arrives within `timeout`; an empty
+    /// list when there was nothing.
+    public func fetch(batch: Int = 1, timeout: Duration = .seconds(1)) async throws(NATSError) -> [JetStreamMessage] {
+        let subscription = self.subscription
+        return try await blockingCall("js-fetch") { () throws(NATSError) -> [JetStreamMessage] in
+            var list = natsMsgList()
+            var code = jsErrCode(0)
+            let status = natsSubscription_Fetch(
+                &list, subscription.pointer, Int32(batch), timeout.milliseconds, &code)
+            if status == NATS_TIMEOUT { return [] }
+            try JetStream.check(status, code, "fetching from a pull consumer")
+            var messages: [JetStreamMessage] = []
+            for index in 0..<Int(list.Count) {
+                guard let message = list.Msgs[index] else { continue }
+                list.Msgs[index] = nil  // ours now: natsMsgList_Destroy must not free it
+                messages.append(JetStreamMessage(owning: message))
+            }
+            natsMsgList_Destroy(&list)
+            return messages
+        }
+    }
+}
+
+/// A message from a JetStream consumer, to be acknowledged. It owns the libnats message,
+/// which carries the reply subject acknowledgements go to.
+public final class JetStreamMessage: @unchecked Sendable {
+    public let subject: String
+    public let payload: [UInt8]
+    /// How many times the server has delivered this message (1 the first time).
+    public let deliveries: UInt64
+    /// The message's sequence number in its stream.
+    public let streamSequence: UInt64
+    private let message: OpaquePointer
+
+    init(owning message: OpaquePointer) {
+        self.message = message
+        let copy = NATSMessage(copying: message)
+        subject = copy.subject
+        payload = copy.payload
+        var metadata: UnsafeMutablePointer<jsMsgMetaData>?
+        if natsMsg_GetMetaData(&metadata, message) == NATS_OK, let metadata {
+            deliveries = metadata.pointee.NumDelivered
+            streamSequence = metadata.pointee.Sequence.Stream
+            jsMsgMetaData_Destroy(metadata)
+        } else {
+            deliveries = 0
+            streamSequence = 0
+        }
+    }
+
+    deinit { natsMsg_Destroy(message) }
+
+    /// The payload as text.
+    public var text: String { String(decoding: payload, as: UTF8.self) }
+
+    /// Done: the server will not deliver it again (a work queue removes it).
+    public func ack() throws(NATSError) {
+        try NATSError.check(natsMsg_Ack(message, nil), "acknowledging a JetStream message")
+    }
+
+    /// Not done: deliver it again, to whoever asks next.
+    public func nak() throws(NATSError) {
+        try NATSError.check(natsMsg_Nak(message, nil), "refusing a JetStream message")
+    }
+
+    /// Still working on it: restarts the ack wait so it is not delivered to someone else.
+    public func inProgress() throws(NATSError) {
+        try NATSError.check(natsMsg_InProgress(message, nil), "extending a JetStream message's ack wait")
+    }
+}

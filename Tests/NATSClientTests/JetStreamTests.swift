@@ -1,0 +1,119 @@
+import CPModel
+import Foundation
+import TestSupport
+import Testing
+
+@testable import NATSClient
+
+/// Publishes with `messageID` until the server acknowledges it, riding out a server restart:
+/// a retry after a lost acknowledgement is harmless because the id deduplicates it.
+func publishUntilStored(
+    _ jetStream: JetStream, _ subject: String, _ payload: [UInt8], messageID: String
+) async throws -> PublishAck {
+    let deadline = ContinuousClock.now + .seconds(60)
+    while true {
+        do {
+            return try await jetStream.publish(subject, payload, messageID: messageID, timeout: .seconds(2))
+        } catch {
+            guard ContinuousClock.now < deadline else { throw error }
+            try await waitUntil(deadline: .seconds(30), "the connection is back") { jetStream.connection.isConnected }
+        }
+    }
+}
+
+@Suite(.serialized) struct JetStreamTests {
+    @Test func aRepeatedMessageIdIsStoredOnce() async throws {
+        try await withNATSServer(jetStream: true) { server in
+            let client = try await connect(server)
+            let jetStream = try JetStream(client.bulk)
+            try await jetStream.createOrUpdateStream(StreamConfig(name: "EVENTS", subjects: ["events.>"]))
+            let first = try await jetStream.publish("events.a", [1], messageID: "pod1-1")
+            let again = try await jetStream.publish("events.a", [1], messageID: "pod1-1")
+            let other = try await jetStream.publish("events.a", [2], messageID: "pod1-2")
+            #expect(first == PublishAck(stream: "EVENTS", sequence: 1, duplicate: false))
+            #expect(again == PublishAck(stream: "EVENTS", sequence: 1, duplicate: true))
+            #expect(other.sequence == 2)
+            try await jetStream.createOrUpdateStream(StreamConfig(name: "EVENTS", subjects: ["events.>", "more.>"]))
+        }
+    }
+
+    @Test func tenThousandMessagesAcrossAKill9ArriveExactlyOnce() async throws {
+        try await withNATSServer(jetStream: true) { server in
+            let client = try await connect(server)
+            let jetStream = try JetStream(client.bulk)
+            try await jetStream.createOrUpdateStream(StreamConfig(name: "CHANGES", subjects: ["changes.>"]))
+            for index in 0..<10_000 {
+                if index == 5_000 {
+                    try await server.kill9()
+                    try await server.restart()
+                }
+                _ = try await publishUntilStored(
+                    jetStream, "changes.file", Array(String(index).utf8), messageID: "p-\(index)")
+            }
+            let consumer = try await jetStream.pullConsumer(stream: "CHANGES", durable: "reader", filter: "changes.>")
+            var received: [String] = []
+            let deadline = ContinuousClock.now + .seconds(120)
+            while received.count < 10_000 && ContinuousClock.now < deadline {
+                for message in try await consumer.fetch(batch: 500, timeout: .seconds(2)) {
+                    received.append(message.text)
+                    try message.ack()
+                }
+            }
+            #expect(received == (0..<10_000).map(String.init))
+            try await client.bulk.flush()
+            #expect(try await consumer.fetch(batch: 10, timeout: .milliseconds(500)).isEmpty)
+        }
+    }
+
+    @Test func anUnacknowledgedJobGoesToTheOtherWorkerAfterTheAckWait() async throws {
+        try await withNATSServer(jetStream: true) { server in
+            let client = try await connect(server)
+            let jetStream = try JetStream(client.bulk)
+            var config = StreamConfig(name: "JOBS", subjects: ["jobs.>"])
+            config.retention = .workQueue
+            try await jetStream.createOrUpdateStream(config)
+            let first = try await jetStream.pullConsumer(
+                stream: "JOBS", durable: "chefs", filter: "jobs.>", ackWait: .seconds(2))
+            let second = try await jetStream.pullConsumer(
+                stream: "JOBS", durable: "chefs", filter: "jobs.>", ackWait: .seconds(2))
+            _ = try await jetStream.publish("jobs.latex", Array("job-1".utf8), messageID: "job-1")
+            let taken = try #require(try await first.fetch(timeout: .seconds(5)).first)
+            #expect(taken.text == "job-1" && taken.deliveries == 1)
+            #expect(try await second.fetch(timeout: .milliseconds(300)).isEmpty)  // still within the ack wait
+            let redelivered = try #require(try await second.fetch(timeout: .seconds(10)).first)
+            #expect(redelivered.text == "job-1")
+            #expect(redelivered.deliveries == 2)
+            try redelivered.ack()
+            try await client.bulk.flush()
+            #expect(try await first.fetch(timeout: .milliseconds(300)).isEmpty)
+        }
+    }
+
+    @Test func inProgressAcknowledgementsKeepAJobWithItsWorker() async throws {
+        try await withNATSServer(jetStream: true) { server in
+            let client = try await connect(server)
+            let jetStream = try JetStream(client.bulk)
+            var config = StreamConfig(name: "JOBS", subjects: ["jobs.>"])
+            config.retention = .workQueue
+            try await jetStream.createOrUpdateStream(config)
+            let worker = try await jetStream.pullConsumer(
+                stream: "JOBS", durable: "chefs", filter: "jobs.>", ackWait: .seconds(2))
+            let other = try await jetStream.pullConsumer(
+                stream: "JOBS", durable: "chefs", filter: "jobs.>", ackWait: .seconds(2))
+            _ = try await jetStream.publish("jobs.long", Array("long".utf8), messageID: "long-1")
+            let job = try #require(try await worker.fetch(timeout: .seconds(5)).first)
+            let keepAlive = Task {
+                while !Task.isCancelled {
+                    try? job.inProgress()
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            let stolen = try await other.fetch(timeout: .seconds(4))  // twice the ack wait
+            keepAlive.cancel()
+            #expect(stolen.isEmpty, "the job was handed to another worker while in progress")
+            try job.ack()
+            try await client.bulk.flush()
+            #expect(try await other.fetch(timeout: .milliseconds(300)).isEmpty)
+        }
+    }
+}
