@@ -16,6 +16,10 @@ let package = Package(
     targets: [
         // The executable is a few lines: everything lives in CPCommand.
         .executableTarget(name: "cp", dependencies: ["CPCommand"]),
+        // bench/nats-throughput's Swift side.
+        .executableTarget(
+            name: "nats-bench",
+            dependencies: ["NATSClient", "CPModel", .product(name: "Logging", package: "swift-log")]),
         .target(
             name: "CPCommand",
             dependencies: [

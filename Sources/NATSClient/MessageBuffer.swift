@@ -14,6 +14,14 @@ final class MessageBuffer: Sendable {
 
     private let state = Mutex(State())
     private let limit: Int
+    /// Touched only by libnats' delivery thread for this subscription.
+    let subjects = SubjectCache()
+    /// Bumped on every delivery, so a consumer can watch for work without taking the lock.
+    private let deliveries = Atomic<Int>(0)
+    /// How long a consumer that ran dry watches for more before it suspends. Resuming a
+    /// suspended consumer costs the delivery thread a wake-up of a pool thread per message
+    /// (measured: 50,000 msg/s instead of ~1 M); a short watch keeps a busy stream batched.
+    private static let watchBeforeSuspending: Duration = .microseconds(50)
 
     init(limit: Int) {
         self.limit = limit
@@ -34,6 +42,7 @@ final class MessageBuffer: Sendable {
             }
             return nil
         }
+        deliveries.add(1, ordering: .releasing)
         waiter?.resume(returning: [message])
     }
 
@@ -57,6 +66,7 @@ final class MessageBuffer: Sendable {
     /// or when the consuming task is cancelled.
     func nextBatch() async -> [NATSMessage]? {
         if let ready = takePending() { return ready }
+        if let ready = watchForDeliveries() { return ready }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let immediate = state.withLock { state -> [NATSMessage]?? in
@@ -77,6 +87,17 @@ final class MessageBuffer: Sendable {
             }
             waiter?.resume(returning: nil)
         }
+    }
+
+    /// Watches the delivery counter for a short while; returns what arrived, if anything.
+    private func watchForDeliveries() -> [NATSMessage]? {
+        let seen = deliveries.load(ordering: .acquiring)
+        let clock = ContinuousClock()
+        let deadline = clock.now + Self.watchBeforeSuspending
+        while clock.now < deadline {
+            if deliveries.load(ordering: .acquiring) != seen { return takePending() }
+        }
+        return nil
     }
 
     private func takePending() -> [NATSMessage]? {

@@ -1,5 +1,9 @@
 import CNATS
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A message received from NATS, copied out of libnats.
 public struct NATSMessage: Sendable {
     public let subject: String
@@ -16,9 +20,11 @@ public struct NATSMessage: Sendable {
         self.isNoResponders = isNoResponders
     }
 
-    /// Copies `message`; the caller still owns (and destroys) it.
-    init(copying message: OpaquePointer) {
-        subject = natsMsg_GetSubject(message).map { String(cString: $0) } ?? ""
+    /// Copies `message`; the caller still owns (and destroys) it. `subjects` reuses the
+    /// subject string of the previous message when it is the same (saving an allocation per
+    /// message on a busy subscription).
+    init(copying message: OpaquePointer, subjects: SubjectCache? = nil) {
+        subject = natsMsg_GetSubject(message).map { subjects?.string(for: $0) ?? String(cString: $0) } ?? ""
         replyTo = natsMsg_GetReply(message).map { String(cString: $0) }
         let length = Int(natsMsg_GetDataLength(message))
         if length > 0, let data = natsMsg_GetData(message) {
@@ -33,4 +39,18 @@ public struct NATSMessage: Sendable {
 
     /// The payload as text, for logs and `failed.` reports.
     public var text: String { String(decoding: payload, as: UTF8.self) }
+}
+
+/// The last subject seen by one delivery thread, as C bytes and as a Swift string.
+/// Used only from that thread.
+final class SubjectCache: @unchecked Sendable {
+    private var bytes: [CChar] = [0]
+    private var last = ""
+
+    func string(for subject: UnsafePointer<CChar>) -> String {
+        if strcmp(subject, bytes) == 0 { return last }
+        last = String(cString: subject)
+        bytes = Array(last.utf8CString)
+        return last
+    }
 }

@@ -74,7 +74,8 @@ public final class NATSSubscription: AsyncSequence, Sendable {
 /// libnats calls this on its delivery thread; it only copies the message into the buffer.
 let deliverMessage: natsMsgHandler = { _, _, message, closure in
     guard let message, let closure else { return }
-    Unmanaged<MessageBuffer>.fromOpaque(closure).takeUnretainedValue().deliver(NATSMessage(copying: message))
+    let buffer = Unmanaged<MessageBuffer>.fromOpaque(closure).takeUnretainedValue()
+    buffer.deliver(NATSMessage(copying: message, subjects: buffer.subjects))
     natsMsg_Destroy(message)
 }
 
