@@ -63,7 +63,7 @@ let package = Package(
         // Real servers for integration tests: nats-server and sshd on free loopback ports.
         .target(name: "TestSupport"),
 
-        .testTarget(name: "CPCommandTests", dependencies: ["CPCommand", "CPModel", "TestSupport"]),
+        .testTarget(name: "CPCommandTests", dependencies: ["CPCommand", "CPModel", "NATSClient", "TestSupport"]),
         .testTarget(name: "CPModelTests", dependencies: ["CPModel", "TestSupport"]),
         .testTarget(name: "ClientTests", dependencies: ["NATSClient", "RESTClient", "SFTPClient", "Hashing"]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),

@@ -31,9 +31,7 @@ public final class NATSClient: Sendable {
         controlOptions.name = options.name + "-control"
         controlOptions.sendAsap = true
         let control = try await NATSConnection.connect(controlOptions, logger: logger)
-        let prefix = newInbox()
-        let replies = try control.subscribe(prefix + ".*")
-        let inbox = RequestInbox(prefix: prefix, subscription: replies)
+        let inbox = try RequestInbox(prefix: newInbox(), connection: control)
         return NATSClient(sender: sender, bulk: bulk, control: control, inbox: inbox, logger: logger)
     }
 

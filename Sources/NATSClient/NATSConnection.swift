@@ -63,7 +63,14 @@ public final class NATSConnection: @unchecked Sendable {
     /// Subscribes to `subject` (wildcards allowed), in queue group `queue` if given.
     public func subscribe(_ subject: String, queue: String? = nil) throws(NATSError) -> NATSSubscription {
         let buffer = MessageBuffer(limit: options.pendingMessageLimit)
-        let context = Unmanaged.passRetained(buffer).toOpaque()
+        let handle = try subscribe(subject, queue: queue, sink: buffer)
+        return NATSSubscription(subject: subject, queue: queue, handle: handle, buffer: buffer)
+    }
+
+    /// Subscribes with `sink` receiving the messages on libnats' delivery thread; returns the
+    /// libnats subscription, which the caller owns.
+    func subscribe(_ subject: String, queue: String?, sink: any MessageSink) throws(NATSError) -> OpaquePointer {
+        let context = Unmanaged.passRetained(SinkBox(sink)).toOpaque()
         var subscription: OpaquePointer?
         let status: natsStatus
         if let queue {
@@ -72,13 +79,13 @@ public final class NATSConnection: @unchecked Sendable {
             status = natsConnection_Subscribe(&subscription, handle, subject, deliverMessage, context)
         }
         guard status == NATS_OK, let subscription else {
-            Unmanaged<MessageBuffer>.fromOpaque(context).release()
+            Unmanaged<SinkBox>.fromOpaque(context).release()
             throw NATSError.error(status, "subscribe to '\(subject)'")
         }
         natsSubscription_SetOnCompleteCB(subscription, subscriptionComplete, context)
         natsSubscription_SetPendingLimits(
             subscription, Int32(clamping: options.pendingMessageLimit), Int32(clamping: options.pendingByteLimit))
-        return NATSSubscription(subject: subject, queue: queue, handle: subscription, buffer: buffer)
+        return subscription
     }
 
     /// Waits until the server has processed everything published so far.

@@ -71,18 +71,36 @@ public final class NATSSubscription: AsyncSequence, Sendable {
     }
 }
 
-/// libnats calls this on its delivery thread; it only copies the message into the buffer.
+/// Where libnats' delivery thread puts a subscription's messages.
+protocol MessageSink: AnyObject, Sendable {
+    /// Called on the delivery thread for every message; the message is destroyed afterwards.
+    func deliver(_ message: OpaquePointer)
+    /// Called once, after the last `deliver`.
+    func finish()
+}
+
+extension MessageBuffer: MessageSink {
+    func deliver(_ message: OpaquePointer) {
+        deliver(NATSMessage(copying: message, subjects: subjects))
+    }
+}
+
+/// Carries a sink through libnats' `void *` closure; retained by libnats until completion.
+final class SinkBox: Sendable {
+    let sink: any MessageSink
+
+    init(_ sink: any MessageSink) { self.sink = sink }
+}
+
+/// libnats calls this on its delivery thread; it hands the message to the sink.
 let deliverMessage: natsMsgHandler = { _, _, message, closure in
     guard let message, let closure else { return }
-    let buffer = Unmanaged<MessageBuffer>.fromOpaque(closure).takeUnretainedValue()
-    buffer.deliver(NATSMessage(copying: message, subjects: buffer.subjects))
+    Unmanaged<SinkBox>.fromOpaque(closure).takeUnretainedValue().sink.deliver(message)
     natsMsg_Destroy(message)
 }
 
-/// Called once, after the last `deliverMessage`: ends the sequence and releases the buffer
-/// that libnats held.
+/// Called once, after the last `deliverMessage`: ends the sink and releases the box libnats held.
 let subscriptionComplete: natsOnCompleteCB = { closure in
     guard let closure else { return }
-    let buffer = Unmanaged<MessageBuffer>.fromOpaque(closure).takeRetainedValue()
-    buffer.finish()
+    Unmanaged<SinkBox>.fromOpaque(closure).takeRetainedValue().sink.finish()
 }

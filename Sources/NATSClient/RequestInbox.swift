@@ -1,3 +1,4 @@
+import CNATS
 import Synchronization
 
 /// Request/reply over one inbox subscription (`<inbox>.*`) with a table of waiting callers,
@@ -15,21 +16,24 @@ final class RequestInbox: Sendable {
 
     let prefix: String
     private let waiters = Waiters()
+    private let subscription = Mutex<SendableHandle?>(nil)
     private let counter = Atomic<UInt64>(0)
-    private let reader: Task<Void, Never>
 
-    init(prefix: String, subscription: NATSSubscription) {
+    /// Subscribes to `<prefix>.*` on `connection`. Replies are handed to their callers right
+    /// on libnats' delivery thread, with no task hop in between.
+    init(prefix: String, connection: NATSConnection) throws(NATSError) {
         self.prefix = prefix
-        let waiters = self.waiters
-        reader = Task {
-            for await message in subscription {
-                guard let token = message.subject.split(separator: ".").last.flatMap({ UInt64($0) }) else { continue }
-                waiters.take(token)?.resume(returning: message)
-            }
-        }
+        let handle = try connection.subscribe(prefix + ".*", queue: nil, sink: self)
+        subscription.withLock { $0 = SendableHandle(pointer: handle) }
     }
 
-    deinit { reader.cancel() }
+    deinit {
+        subscription.withLock { handle in
+            guard let handle else { return }
+            natsSubscription_Unsubscribe(handle.pointer)
+            natsSubscription_Destroy(handle.pointer)
+        }
+    }
 
     /// Sends a request with `send(replySubject)` and waits for the reply or `timeout`.
     func request(
@@ -59,4 +63,15 @@ final class RequestInbox: Sendable {
             throw .closed
         }
     }
+}
+
+extension RequestInbox: MessageSink {
+    func deliver(_ message: OpaquePointer) {
+        guard let subject = natsMsg_GetSubject(message) else { return }
+        let tokenText = String(cString: subject).split(separator: ".").last
+        guard let token = tokenText.flatMap({ UInt64($0) }), let waiter = waiters.take(token) else { return }
+        waiter.resume(returning: NATSMessage(copying: message))
+    }
+
+    func finish() {}
 }

@@ -13,6 +13,8 @@ public final class NATSTestServer: @unchecked Sendable {
     /// Holds the log, the ports files and (with JetStream) the store in `jetstream/`.
     public let directory: TemporaryDirectory
     public let jetStream: Bool
+    /// More command-line arguments for nats-server (authentication, TLS).
+    public let extraArguments: [String]
     /// Absolute path of the nats-server binary in use.
     public let executable: String
 
@@ -21,11 +23,12 @@ public final class NATSTestServer: @unchecked Sendable {
     private let fixedPort: UInt16
 
     private init(
-        directory: TemporaryDirectory, jetStream: Bool, executable: String,
+        directory: TemporaryDirectory, jetStream: Bool, extraArguments: [String], executable: String,
         process: ChildProcess, port: UInt16
     ) {
         self.directory = directory
         self.jetStream = jetStream
+        self.extraArguments = extraArguments
         self.executable = executable
         self.process = process
         self.fixedPort = port
@@ -50,21 +53,23 @@ public final class NATSTestServer: @unchecked Sendable {
     /// Starts a server and waits until it has reported its port.
     /// - Parameters:
     ///   - jetStream: enable JetStream with a private store in `directory/jetstream`.
+    ///   - extraArguments: more nats-server arguments, such as `--user`, `--pass`, `--tls…`.
     ///   - searchPath: where to look for `nats-server`; `nil` means `BinaryLocator.defaultSearchPath`.
     ///   - deadline: how long startup may take.
     /// - Throws: `.missingBinary` if nats-server is not installed, `.timeout`, `.exitedEarly`.
     public static func start(
-        jetStream: Bool = false, searchPath: [String]? = nil, deadline: Duration = .seconds(20)
+        jetStream: Bool = false, extraArguments: [String] = [], searchPath: [String]? = nil,
+        deadline: Duration = .seconds(20)
     ) async throws -> NATSTestServer {
         let executable = try BinaryLocator.locate("nats-server", searchPath: searchPath)
         let directory = try TemporaryDirectory()
-        let arguments = serverArguments(directory: directory, jetStream: jetStream, port: nil)
+        let arguments = serverArguments(directory: directory, jetStream: jetStream, port: nil) + extraArguments
         let process = try await launch(executable, arguments, directory: directory)
         do {
             let port = try await readPort(of: process, directory: directory, deadline: deadline)
             return NATSTestServer(
-                directory: directory, jetStream: jetStream, executable: executable,
-                process: process, port: port)
+                directory: directory, jetStream: jetStream, extraArguments: extraArguments,
+                executable: executable, process: process, port: port)
         } catch {
             _ = try? await process.kill9()
             directory.remove()
@@ -95,7 +100,7 @@ public final class NATSTestServer: @unchecked Sendable {
     public func restart(deadline: Duration = .seconds(20)) async throws {
         if isRunning { try await stop() }
         let end = ContinuousClock.now + deadline
-        let arguments = Self.serverArguments(directory: directory, jetStream: jetStream, port: port)
+        let arguments = Self.serverArguments(directory: directory, jetStream: jetStream, port: port) + extraArguments
         let attempts = 5
         var lastLog = ""
         for attempt in 1...attempts {
@@ -212,7 +217,7 @@ public final class NATSTestServer: @unchecked Sendable {
     public static func parsePortsFile(_ data: Data) -> UInt16? {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
             let urls = object["nats"] as? [String],
-            let url = urls.first(where: { $0.hasPrefix("nats://") }),
+            let url = urls.first(where: { $0.hasPrefix("nats://") || $0.hasPrefix("tls://") }),
             let portText = url.split(separator: ":").last
         else { return nil }
         return UInt16(portText)

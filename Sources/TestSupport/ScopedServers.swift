@@ -27,11 +27,12 @@ public func withScopedServer<Server: ScopedTestServer, T>(
 
 /// Starts a `NATSTestServer` and runs `body` with it, stopping it on every path out.
 public func withNATSServer<T>(
-    jetStream: Bool = false, searchPath: [String]? = nil,
+    jetStream: Bool = false, extraArguments: [String] = [], searchPath: [String]? = nil,
     isolation: isolated (any Actor)? = #isolation,
     _ body: (NATSTestServer) async throws -> T
 ) async throws -> T {
-    let server = try await NATSTestServer.start(jetStream: jetStream, searchPath: searchPath)
+    let server = try await NATSTestServer.start(
+        jetStream: jetStream, extraArguments: extraArguments, searchPath: searchPath)
     return try await withScopedServer(server, body)
 }
 

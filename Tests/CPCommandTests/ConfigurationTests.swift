@@ -1,5 +1,6 @@
 import CPModel
 import Foundation
+import NATSClient
 import TestSupport
 import Testing
 
@@ -227,5 +228,20 @@ private func message(_ result: Result<ResolvedSettings, ConfigurationError>) -> 
     @Test func unknownEnvironmentVariablesAreIgnored() throws {
         let scratch = try Scratch()
         #expect(message(resolve(["."], environment: ["CP_TASK": "latex", "CP_WATCH_FROB": "1"], in: scratch)) == nil)
+    }
+}
+
+@Suite struct NATSSettingsTests {
+    @Test func natsOptionsComeFromTheSettings() throws {
+        let scratch = try Scratch()
+        try scratch.write("cp.yaml", "nats:\n  url: [nats://a:1, tls://b:2]\n  ca: /etc/ca.pem\n")
+        let settings = try resolve(["--nats-creds", "/k/user.creds", "."], in: scratch).get()
+        let options = NATSOptions(settings: settings, name: "watch-pod1")
+        #expect(options.urls == ["nats://a:1", "tls://b:2"])
+        #expect(options.credentialsFile == "/k/user.creds")
+        #expect(options.caFile == "/etc/ca.pem")
+        #expect(options.name == "watch-pod1")
+        let defaults = NATSOptions(settings: try resolve(["."], in: try Scratch()).get(), name: "w")
+        #expect(defaults.urls == ["nats://127.0.0.1:4222"] && defaults.caFile == nil)
     }
 }

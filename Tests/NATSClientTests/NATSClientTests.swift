@@ -245,3 +245,19 @@ func collect<S: AsyncSequence & Sendable>(
         }
     }
 }
+
+@Suite(.serialized) struct NATSDrainTests {
+    @Test func drainDeliversWhatIsInFlightThenEndsTheSequences() async throws {
+        try await withNATSServer { server in
+            let client = try await connect(server)
+            let subscription = try client.subscribe("drained")
+            try await client.bulk.flush()
+            for index in 0..<1_000 { try client.bulk.publish("drained", Array(String(index).utf8)) }
+            try await client.drain()
+            var received: [String] = []
+            for await message in subscription { received.append(message.text) }  // ends: drained
+            #expect(received == (0..<1_000).map(String.init))
+            #expect(throws: NATSError.closed) { try client.bulk.publish("drained", [1]) }
+        }
+    }
+}
