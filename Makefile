@@ -12,9 +12,10 @@ DESTDIR ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages: the four C libraries (and SQLite) to build against, the servers the
-# integration tests run for real, groff to check the man pages.
+# integration tests run for real, openssl to make their throwaway TLS certificates, groff to
+# check the man pages.
 PACKAGES := pkg-config libnats-dev libssh-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev \
-	nats-server openssh-server openssh-sftp-server openssh-client groff-base util-linux
+	nats-server openssh-server openssh-sftp-server openssh-client openssl groff-base util-linux
 BENCH_PACKAGES := hyperfine
 
 ROLE_LINKS := inotify2nats majordomo cpchef cpctrl
@@ -52,6 +53,7 @@ test: setup
 
 bench: setup-bench release
 	./bench/cp-handoff $(RELEASE_BIN)
+	./bench/nats-throughput
 
 lint: build
 	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests
