@@ -6,28 +6,60 @@ import Synchronization
 final class RequestInbox: Sendable {
     typealias Waiter = CheckedContinuation<NATSMessage, any Error>
 
-    /// The callers waiting for a reply, by the token that ends their reply subject.
+    /// The callers waiting for a reply, by the token that ends their reply subject, with the
+    /// time each gives up.
     private final class Waiters: Sendable {
-        let table = Mutex<[UInt64: Waiter]>([:])
+        struct Entry {
+            let waiter: Waiter
+            let subject: String
+            let deadline: ContinuousClock.Instant
+        }
 
-        func add(_ token: UInt64, _ waiter: Waiter) { table.withLock { $0[token] = waiter } }
-        func take(_ token: UInt64) -> Waiter? { table.withLock { $0.removeValue(forKey: token) } }
+        let table = Mutex<[UInt64: Entry]>([:])
+
+        func add(_ token: UInt64, _ entry: Entry) { table.withLock { $0[token] = entry } }
+        func take(_ token: UInt64) -> Waiter? { table.withLock { $0.removeValue(forKey: token) }?.waiter }
+
+        /// Removes and returns the entries whose deadline has passed.
+        func takeExpired(at now: ContinuousClock.Instant) -> [Entry] {
+            table.withLock { table in
+                let expired = table.filter { $0.value.deadline <= now }
+                for token in expired.keys { table.removeValue(forKey: token) }
+                return Array(expired.values)
+            }
+        }
     }
+
+    /// How often waiting requests are checked against their deadlines: one sweeper for all
+    /// requests instead of a timer task each (a task per request competed with the replies
+    /// for the cooperative pool).
+    private static let sweepInterval: Duration = .milliseconds(25)
 
     let prefix: String
     private let waiters = Waiters()
     private let subscription = Mutex<SendableHandle?>(nil)
     private let counter = Atomic<UInt64>(0)
+    private let sweeper: Task<Void, Never>
 
     /// Subscribes to `<prefix>.*` on `connection`. Replies are handed to their callers right
     /// on libnats' delivery thread, with no task hop in between.
     init(prefix: String, connection: NATSConnection) throws(NATSError) {
         self.prefix = prefix
+        let waiters = self.waiters
+        sweeper = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.sweepInterval)
+                for entry in waiters.takeExpired(at: .now) {
+                    entry.waiter.resume(throwing: NATSError.timeout(subject: entry.subject))
+                }
+            }
+        }
         let handle = try connection.subscribe(prefix + ".*", queue: nil, sink: self)
         subscription.withLock { $0 = SendableHandle(pointer: handle) }
     }
 
     deinit {
+        sweeper.cancel()
         subscription.withLock { handle in
             guard let handle else { return }
             natsSubscription_Unsubscribe(handle.pointer)
@@ -41,14 +73,10 @@ final class RequestInbox: Sendable {
     ) async throws(NATSError) -> NATSMessage {
         let token = counter.wrappingAdd(1, ordering: .relaxed).newValue
         let waiters = self.waiters
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            waiters.take(token)?.resume(throwing: NATSError.timeout(subject: subject))
-        }
-        defer { timer.cancel() }
+        let deadline = ContinuousClock.now + timeout
         do {
             let reply = try await withCheckedThrowingContinuation { (continuation: Waiter) in
-                waiters.add(token, continuation)
+                waiters.add(token, .init(waiter: continuation, subject: subject, deadline: deadline))
                 do {
                     try send("\(prefix).\(token)")
                 } catch {
