@@ -51,39 +51,54 @@ public final class NATSSubscription: AsyncSequence, Sendable {
 
     public func makeAsyncIterator() -> Iterator { Iterator(owner: self) }
 
-    /// Reads batches from the buffer and hands them out one message at a time.
+    /// Reads batches from the buffer and hands them out one message at a time, copying each
+    /// out of libnats and freeing it.
     public struct Iterator: AsyncIteratorProtocol {
         /// Keeps the subscription alive while it is being read.
         let owner: NATSSubscription
-        var batch: [NATSMessage] = []
-        var index = 0
+        var batch = TakenBatch([])
+        let subjects = SubjectCache()
 
         public mutating func next() async -> NATSMessage? {
-            if index < batch.count {
-                defer { index += 1 }
-                return batch[index]
+            if batch.isEmpty {
+                guard let next = await owner.buffer.nextBatch(), !next.isEmpty else { return nil }
+                batch = TakenBatch(next)
             }
-            guard let next = await owner.buffer.nextBatch(), !next.isEmpty else { return nil }
-            batch = next
-            index = 1
-            return next[0]
+            return batch.takeNext(subjects: subjects)
         }
+    }
+}
+
+/// A batch taken from a `MessageBuffer`; frees the messages nobody read when it goes away
+/// (an iterator abandoned in the middle of a batch).
+final class TakenBatch: @unchecked Sendable {
+    private let handles: MessageBuffer.Batch
+    private var index = 0
+
+    init(_ handles: MessageBuffer.Batch) { self.handles = handles }
+
+    deinit { handles[index...].forEach { natsMsg_Destroy($0.pointer) } }
+
+    var isEmpty: Bool { index == handles.count }
+
+    /// Copies out the next message and frees libnats' copy.
+    func takeNext(subjects: SubjectCache) -> NATSMessage {
+        let handle = handles[index]
+        index += 1
+        defer { natsMsg_Destroy(handle.pointer) }
+        return NATSMessage(copying: handle.pointer, subjects: subjects)
     }
 }
 
 /// Where libnats' delivery thread puts a subscription's messages.
 protocol MessageSink: AnyObject, Sendable {
-    /// Called on the delivery thread for every message; the message is destroyed afterwards.
+    /// Called on the delivery thread for every message; the sink owns it and must destroy it.
     func deliver(_ message: OpaquePointer)
     /// Called once, after the last `deliver`.
     func finish()
 }
 
-extension MessageBuffer: MessageSink {
-    func deliver(_ message: OpaquePointer) {
-        deliver(NATSMessage(copying: message, subjects: subjects))
-    }
-}
+extension MessageBuffer: MessageSink {}
 
 /// Carries a sink through libnats' `void *` closure; retained by libnats until completion.
 final class SinkBox: Sendable {
@@ -96,7 +111,6 @@ final class SinkBox: Sendable {
 let deliverMessage: natsMsgHandler = { _, _, message, closure in
     guard let message, let closure else { return }
     Unmanaged<SinkBox>.fromOpaque(closure).takeUnretainedValue().sink.deliver(message)
-    natsMsg_Destroy(message)
 }
 
 /// Called once, after the last `deliverMessage`: ends the sink and releases the box libnats held.

@@ -95,6 +95,7 @@ final class RequestInbox: Sendable {
 
 extension RequestInbox: MessageSink {
     func deliver(_ message: OpaquePointer) {
+        defer { natsMsg_Destroy(message) }
         guard let subject = natsMsg_GetSubject(message) else { return }
         let tokenText = String(cString: subject).split(separator: ".").last
         guard let token = tokenText.flatMap({ UInt64($0) }), let waiter = waiters.take(token) else { return }
