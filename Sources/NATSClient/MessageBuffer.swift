@@ -23,8 +23,9 @@ final class MessageBuffer: Sendable {
     /// Bumped on every delivery, so a consumer can watch for work without taking the lock.
     private let deliveries = Atomic<Int>(0)
     /// How long a consumer that ran dry watches for more before it suspends. Resuming a
-    /// suspended consumer costs the delivery thread a wake-up of a pool thread per message
-    /// (measured: 50,000 msg/s instead of ~1 M); a short watch keeps a busy stream batched.
+    /// suspended consumer costs the delivery thread a wake-up of a pool thread; a short watch
+    /// keeps a busy stream batched (bench/nats-throughput: receive 0.48× → 0.54–0.73× of a C
+    /// callback, before the copy moved to the consumer).
     private static let watchBeforeSuspending: Duration = .microseconds(50)
 
     init(limit: Int) {

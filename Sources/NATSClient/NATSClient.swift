@@ -131,7 +131,7 @@ public final class NATSClient: Sendable {
 
     func encode<Payload: Encodable>(_ payload: Payload, subject: String) throws(NATSError) -> [UInt8] {
         do {
-            return Array(try JSONEncoder().encode(Envelope(sender: sender, payload: payload)))
+            return Array(try Self.encoder.encode(Envelope(sender: sender, payload: payload)))
         } catch {
             throw .call("encoding a message for '\(subject)'", status: "\(error)", detail: "")
         }
@@ -141,11 +141,16 @@ public final class NATSClient: Sendable {
         Payload
     > {
         do {
-            return try JSONDecoder().decode(Envelope<Payload>.self, from: Data(message.payload))
+            return try Self.decoder.decode(Envelope<Payload>.self, from: Data(message.payload))
         } catch {
             throw .malformed(subject: message.subject, reason: DecodingFailure.describe(error))
         }
     }
+
+    /// Shared coders: making one per message showed in request/reply profiles; both are
+    /// Sendable and their options never change.
+    private static let encoder = JSONEncoder()
+    private static let decoder = JSONDecoder()
 
     private static func newInbox() -> String {
         var inbox: UnsafeMutablePointer<natsInbox>?

@@ -49,15 +49,23 @@ public final class NATSConnection: @unchecked Sendable {
 
     /// Publishes `payload` on `subject`, with `replyTo` for a request.
     public func publish(_ subject: String, _ payload: [UInt8], replyTo: String? = nil) throws(NATSError) {
-        let status = payload.withUnsafeBytes { bytes in
-            if let replyTo {
-                return natsConnection_PublishRequest(handle, subject, replyTo, bytes.baseAddress, Int32(bytes.count))
+        // Explicit withCString: passing a String where C wants `const char *` inside a closure
+        // made a heap copy per call (`utf8CString`), 15 % of a publish in a profile.
+        let status = subject.withCString { subjectPointer in
+            payload.withUnsafeBytes { bytes in
+                guard let replyTo else {
+                    return natsConnection_Publish(handle, subjectPointer, bytes.baseAddress, Int32(bytes.count))
+                }
+                return replyTo.withCString { replyPointer in
+                    natsConnection_PublishRequest(
+                        handle, subjectPointer, replyPointer, bytes.baseAddress, Int32(bytes.count))
+                }
             }
-            return natsConnection_Publish(handle, subject, bytes.baseAddress, Int32(bytes.count))
         }
+        if status == NATS_OK { return }
         if status == NATS_INSUFFICIENT_BUFFER { throw .reconnectBufferFull(subject: subject) }
         if status == NATS_CONNECTION_CLOSED || status == NATS_DRAINING { throw .closed }
-        try NATSError.check(status, "publish on '\(subject)'")
+        throw NATSError.error(status, "publish on '\(subject)'")
     }
 
     /// Subscribes to `subject` (wildcards allowed), in queue group `queue` if given.
