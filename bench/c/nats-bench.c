@@ -27,6 +27,16 @@ static void onMessage(natsConnection *nc, natsSubscription *sub, natsMsg *msg, v
     }
 }
 
+static void onRequest(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure) {
+    natsConnection_Publish(nc, natsMsg_GetReply(msg), "{}", 2);
+    natsMsg_Destroy(msg);
+}
+
+static int compareDoubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 static natsConnection *connectTo(const char *url, const char *name) {
     natsOptions *opts;
     natsConnection *nc;
@@ -34,18 +44,38 @@ static natsConnection *connectTo(const char *url, const char *name) {
     natsOptions_SetURL(opts, url);
     natsOptions_SetName(opts, name);
     natsOptions_SetMaxPendingMsgs(opts, 1000000);
+    natsOptions_SetSendAsap(opts, strcmp(name, "c-bench-rtt") == 0);
     if (natsConnection_Connect(&nc, opts) != NATS_OK) { fprintf(stderr, "cannot connect to %s\n", url); exit(1); }
     natsOptions_Destroy(opts);
     return nc;
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) { fprintf(stderr, "usage: nats-bench publish|receive URL COUNT SIZE\n"); return 2; }
+    if (argc != 5) { fprintf(stderr, "usage: nats-bench publish|receive|rtt URL COUNT SIZE\n"); return 2; }
     const char *mode = argv[1], *url = argv[2];
     int64_t count = atoll(argv[3]);
     int size = atoi(argv[4]);
     char *payload = malloc(size);
     memset(payload, 'x', size);
+    if (strcmp(argv[1], "rtt") == 0) {
+        /* natsConnection_Request on send-ASAP connections, answered by a C callback. */
+        natsConnection *server = connectTo(argv[2], "c-bench-rtt"), *client = connectTo(argv[2], "c-bench-rtt");
+        natsSubscription *sub;
+        natsConnection_Subscribe(&sub, server, "bench.crtt", onRequest, NULL);
+        natsConnection_Flush(server);
+        int64_t n = atoll(argv[3]);
+        double *samples = malloc(sizeof(double) * n);
+        for (int64_t i = 0; i < n; i++) {
+            natsMsg *reply = NULL;
+            double start = now();
+            if (natsConnection_Request(&reply, client, "bench.crtt", "{}", 2, 5000) != NATS_OK) { fprintf(stderr, "request failed\n"); return 1; }
+            samples[i] = (now() - start) * 1e6;
+            natsMsg_Destroy(reply);
+        }
+        qsort(samples, n, sizeof(double), compareDoubles);
+        printf("rtt %f %f\n", samples[n / 2], samples[n * 99 / 100]);
+        return 0;
+    }
     natsConnection *pub = connectTo(url, "c-bench-pub");
     if (strcmp(mode, "publish") == 0) {
         double start = now();
