@@ -37,7 +37,7 @@ build: setup
 	$(SWIFT) build
 
 release: setup
-	$(SWIFT) build $(RELEASE_FLAGS)
+	$(SWIFT) build $(RELEASE_FLAGS) --product cp
 
 ## run: the main job. Until `cp up` exists (see the README's roadmap), a short tour.
 run: release

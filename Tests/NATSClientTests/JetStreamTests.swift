@@ -21,6 +21,21 @@ func publishUntilStored(
     }
 }
 
+/// A work-queue stream `JOBS` on `jobs.>` and two subscriptions sharing the durable `chefs`
+/// with a 2 s ack wait, as two Chefs of one kind would have.
+func workQueue(on server: NATSTestServer) async throws -> (NATSClient, JetStream, PullConsumer, PullConsumer) {
+    let client = try await connect(server)
+    let jetStream = try JetStream(client.bulk)
+    var config = StreamConfig(name: "JOBS", subjects: ["jobs.>"])
+    config.retention = .workQueue
+    try await jetStream.createOrUpdateStream(config)
+    let first = try await jetStream.pullConsumer(
+        stream: "JOBS", durable: "chefs", filter: "jobs.>", ackWait: .seconds(2))
+    let second = try await jetStream.pullConsumer(
+        stream: "JOBS", durable: "chefs", filter: "jobs.>", ackWait: .seconds(2))
+    return (client, jetStream, first, second)
+}
+
 @Suite(.serialized) struct JetStreamTests {
     @Test func aRepeatedMessageIdIsStoredOnce() async throws {
         try await withNATSServer(jetStream: true) { server in
@@ -67,15 +82,7 @@ func publishUntilStored(
 
     @Test func anUnacknowledgedJobGoesToTheOtherWorkerAfterTheAckWait() async throws {
         try await withNATSServer(jetStream: true) { server in
-            let client = try await connect(server)
-            let jetStream = try JetStream(client.bulk)
-            var config = StreamConfig(name: "JOBS", subjects: ["jobs.>"])
-            config.retention = .workQueue
-            try await jetStream.createOrUpdateStream(config)
-            let first = try await jetStream.pullConsumer(
-                stream: "JOBS", durable: "chefs", filter: "jobs.>", ackWait: .seconds(2))
-            let second = try await jetStream.pullConsumer(
-                stream: "JOBS", durable: "chefs", filter: "jobs.>", ackWait: .seconds(2))
+            let (client, jetStream, first, second) = try await workQueue(on: server)
             _ = try await jetStream.publish("jobs.latex", Array("job-1".utf8), messageID: "job-1")
             let taken = try #require(try await first.fetch(timeout: .seconds(5)).first)
             #expect(taken.text == "job-1" && taken.deliveries == 1)
@@ -91,15 +98,7 @@ func publishUntilStored(
 
     @Test func inProgressAcknowledgementsKeepAJobWithItsWorker() async throws {
         try await withNATSServer(jetStream: true) { server in
-            let client = try await connect(server)
-            let jetStream = try JetStream(client.bulk)
-            var config = StreamConfig(name: "JOBS", subjects: ["jobs.>"])
-            config.retention = .workQueue
-            try await jetStream.createOrUpdateStream(config)
-            let worker = try await jetStream.pullConsumer(
-                stream: "JOBS", durable: "chefs", filter: "jobs.>", ackWait: .seconds(2))
-            let other = try await jetStream.pullConsumer(
-                stream: "JOBS", durable: "chefs", filter: "jobs.>", ackWait: .seconds(2))
+            let (client, jetStream, worker, other) = try await workQueue(on: server)
             _ = try await jetStream.publish("jobs.long", Array("long".utf8), messageID: "long-1")
             let job = try #require(try await worker.fetch(timeout: .seconds(5)).first)
             let keepAlive = Task {
