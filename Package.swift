@@ -34,7 +34,7 @@ let package = Package(
         .target(
             name: "NATSClient",
             dependencies: ["CNATS", "CPModel", .product(name: "Logging", package: "swift-log")]),
-        .target(name: "RESTClient", dependencies: ["CCurl"]),
+        .target(name: "RESTClient", dependencies: ["CCurl", "CPModel"]),
         .target(name: "SFTPClient", dependencies: ["CLibSSH"]),
         .target(name: "Hashing", dependencies: ["COpenSSLCrypto"]),
 
@@ -67,6 +67,9 @@ let package = Package(
         .testTarget(name: "CPModelTests", dependencies: ["CPModel", "TestSupport"]),
         .testTarget(name: "ClientTests", dependencies: ["NATSClient", "RESTClient", "SFTPClient", "Hashing"]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
+        .testTarget(
+            name: "RESTClientTests",
+            dependencies: ["RESTClient", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(
             name: "NATSClientTests",
             dependencies: ["NATSClient", "CPModel", "TestSupport", .product(name: "Logging", package: "swift-log")]),

@@ -1,4 +1,5 @@
 import CNATS
+import CPModel
 
 /// A JetStream stream's shape (DESIGN §3: state-changing messages are captured in a file
 /// stream; jobs go through a work queue).

@@ -1,4 +1,5 @@
 import CNATS
+import CPModel
 import Foundation
 import Logging
 import Synchronization

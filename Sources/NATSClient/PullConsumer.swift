@@ -1,4 +1,5 @@
 import CNATS
+import CPModel
 import Synchronization
 
 /// One subscription to a durable pull consumer. Several (in several processes) may share a
