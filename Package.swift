@@ -35,7 +35,7 @@ let package = Package(
             name: "NATSClient",
             dependencies: ["CNATS", "CPModel", .product(name: "Logging", package: "swift-log")]),
         .target(name: "RESTClient", dependencies: ["CCurl", "CPModel"]),
-        .target(name: "SFTPClient", dependencies: ["CLibSSH"]),
+        .target(name: "SFTPClient", dependencies: ["CLibSSH", "CPModel"]),
         .target(name: "Hashing", dependencies: ["COpenSSLCrypto"]),
 
         // Managers. Each arrives with its issue; the MajorDomo is here now so that CI's build
@@ -67,6 +67,7 @@ let package = Package(
         .testTarget(name: "CPModelTests", dependencies: ["CPModel", "TestSupport"]),
         .testTarget(name: "ClientTests", dependencies: ["NATSClient", "RESTClient", "SFTPClient", "Hashing"]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "SFTPClientTests", dependencies: ["SFTPClient", "Hashing", "TestSupport"]),
         .testTarget(
             name: "RESTClientTests",
             dependencies: ["RESTClient", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]),

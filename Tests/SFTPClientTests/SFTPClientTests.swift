@@ -1,0 +1,129 @@
+import Foundation
+import Hashing
+import TestSupport
+import Testing
+
+@testable import SFTPClient
+
+/// Options that trust the test server's key and log in with its client key.
+func trusted(_ server: SSHTestServer) -> SFTPOptions {
+    var options = SFTPOptions(knownHosts: server.knownHostsPath)
+    options.identity = server.clientKeyPath
+    return options
+}
+
+func address(_ server: SSHTestServer, _ path: String = "") -> SFTPAddress {
+    SFTPAddress(user: server.user, host: "127.0.0.1", port: Int(server.port), path: path)
+}
+
+func randomBytes(_ count: Int) -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<count / 8 + 1).flatMap { _ in withUnsafeBytes(of: generator.next()) { Array($0) } }.prefix(count).map {
+        $0
+    }
+}
+
+@Suite(.serialized) struct SFTPTransferTests {
+    @Test func aTenMegabyteRoundTripKeepsItsHash() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            let original = randomBytes(10 * 1024 * 1024)
+            try Data(original).write(to: URL(fileURLWithPath: scratch.file("original.bin")))
+            let session = try await SFTPSession.connect(address(server), options: trusted(server))
+            let remote = scratch.file("remote dir/übertragen.bin")
+            try await session.makeDirectory(scratch.file("remote dir"))
+            try await session.upload(scratch.file("original.bin"), to: remote)
+            #expect(try SHA256Hasher.hex(ofFileAt: remote) == SHA256Hasher.hex(of: original))
+            try await session.download(remote, to: scratch.file("back.bin"))
+            #expect(try SHA256Hasher.hex(ofFileAt: scratch.file("back.bin")) == SHA256Hasher.hex(of: original))
+            #expect(!FileManager.default.fileExists(atPath: SFTPSession.partialName(for: scratch.file("back.bin"))))
+            #expect(try await session.stat(remote).size == UInt64(original.count))
+        }
+    }
+
+    @Test func emptyFilesAndOddNamesTravel() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            try scratch.write("empty", "")
+            try scratch.write("a name with spaces – ünïcode.txt", "text\n")
+            let session = try await SFTPSession.connect(address(server), options: trusted(server))
+            try await session.makeDirectory(scratch.file("out"))
+            try await session.upload(scratch.file("empty"), to: scratch.file("out/empty"))
+            try await session.upload(
+                scratch.file("a name with spaces – ünïcode.txt"),
+                to: scratch.file("out/a name with spaces – ünïcode.txt"))
+            let names = try await session.list(scratch.file("out")).map(\.name)
+            #expect(names == ["a name with spaces – ünïcode.txt", "empty"])
+            try await session.download(scratch.file("out/empty"), to: scratch.file("empty-back"))
+            #expect(try Data(contentsOf: URL(fileURLWithPath: scratch.file("empty-back"))).isEmpty)
+        }
+    }
+
+    @Test func anUploadReplacesTheTargetAndPreservesModeAndTime() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            let source = try scratch.write("tool.sh", "#!/bin/sh\necho new\n")
+            chmod(source, 0o751)
+            var times = [timespec(tv_sec: 1_000_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000_000, tv_nsec: 0)]
+            utimensat(AT_FDCWD, source, &times, 0)
+            let target = try scratch.write("installed.sh", "old contents\n")
+            let session = try await SFTPSession.connect(address(server), options: trusted(server))
+            try await session.upload(source, to: target, preserve: true)
+            #expect(try String(contentsOfFile: target, encoding: .utf8) == "#!/bin/sh\necho new\n")
+            let attributes = try await session.stat(target)
+            #expect(attributes.permissions & 0o777 == 0o751)
+            #expect(attributes.modified == 1_000_000_000)
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter {
+                $0.contains(".cp-")
+            }
+            #expect(leftovers.isEmpty)
+        }
+    }
+
+    @Test func resumeContinuesAPartialDownload() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            let content = randomBytes(3 * 1024 * 1024 + 123)
+            try Data(content).write(to: URL(fileURLWithPath: scratch.file("big.bin")))
+            let local = scratch.file("copy.bin")
+            try Data(content.prefix(1_500_000)).write(to: URL(fileURLWithPath: SFTPSession.partialName(for: local)))
+            let session = try await SFTPSession.connect(address(server), options: trusted(server))
+            let first = ProgressLog()
+            try await session.download(scratch.file("big.bin"), to: local, resume: true) { done, _ in first.record(done)
+            }
+            #expect(try SHA256Hasher.hex(ofFileAt: local) == SHA256Hasher.hex(of: content))
+            #expect(first.values.first.map { $0 > 1_500_000 } == true, "the resumed download started over")
+        }
+    }
+
+    @Test func aDroppedConnectionLeavesNoTarget() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            let size = 256 * 1024 * 1024
+            let big = scratch.file("big.bin")
+            FileManager.default.createFile(atPath: big, contents: nil)
+            #expect(truncate(big, off_t(size)) == 0)
+            let session = try await SFTPSession.connect(address(server), options: trusted(server))
+            let local = scratch.file("never.bin")
+            let halfway = ProgressLog()
+            let download = Task {
+                try await session.download(big, to: local) { done, _ in halfway.record(done) }
+            }
+            try await waitUntil(deadline: .seconds(60), "the download is under way") { halfway.latest > 1024 * 1024 }
+            try await server.kill9()
+            let result = await download.result
+            #expect(throws: SFTPError.self) { try result.get() }
+            #expect(!FileManager.default.fileExists(atPath: local))
+        }
+    }
+}
+
+/// Progress values recorded from the session's thread.
+final class ProgressLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var recorded: [UInt64] = []
+
+    func record(_ value: UInt64) { lock.withLock { recorded.append(value) } }
+    var values: [UInt64] { lock.withLock { recorded } }
+    var latest: UInt64 { lock.withLock { recorded.last ?? 0 } }
+}
