@@ -1,6 +1,7 @@
 import CLibSSH
 import CPModel
 import Foundation
+import Synchronization
 
 /// How to reach and trust an SFTP server.
 public struct SFTPOptions: Sendable {
@@ -33,6 +34,7 @@ public final class SFTPSession: Sendable {
     public let user: String
     let thread: SerialThread
     let handles: SSHHandles
+    private let closed = Mutex(false)
 
     private init(address: SFTPAddress, user: String, thread: SerialThread, handles: SSHHandles) {
         self.address = address
@@ -42,16 +44,33 @@ public final class SFTPSession: Sendable {
     }
 
     deinit {
+        // Normally `close()` has run; this is the fallback for a session dropped without it.
+        guard !closed.withLock({ $0 }) else { return }
         let handles = self.handles
         let thread = self.thread
         Task {
-            await thread.run { () throws(Never) in
-                sftp_free(handles.sftp)
-                ssh_disconnect(handles.session)
-                ssh_free(handles.session)
-            }
+            await thread.run { () throws(Never) in SFTPSession.free(handles) }
             thread.stop()
         }
+    }
+
+    /// Ends the session and frees libssh's handles on the session's thread. Call it before
+    /// the process exits: freeing from a task racing `exit` crashed.
+    public func close() async {
+        guard
+            !closed.withLock({ closed in
+                defer { closed = true }; return closed
+            })
+        else { return }
+        let handles = self.handles
+        await thread.run { () throws(Never) in SFTPSession.free(handles) }
+        thread.stop()
+    }
+
+    private static func free(_ handles: SSHHandles) {
+        sftp_free(handles.sftp)
+        ssh_disconnect(handles.session)
+        ssh_free(handles.session)
     }
 
     /// Connects, checks the host key, authenticates and starts SFTP.

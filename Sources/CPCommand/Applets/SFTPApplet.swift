@@ -1,7 +1,7 @@
 // cp sftp [options] put|get|ls|mkdir|rm|rmdir|stat|mv …
 //
 // Move files between pods over SFTP: key authentication, strict known-hosts checking,
-// pipelined transfers, atomic puts, resumable gets (DESIGN §9). Tracked by issue 4.
+// pipelined transfers, atomic puts, resumable gets (DESIGN §9). The work is in SFTPCommand.
 
 extension Applets {
     private static let preserve = OptionSpec.flag(
@@ -87,5 +87,5 @@ extension Applets {
         configSection: "sftp",
         invocationNames: [],
         setup: [.configuration, .logging],
-        availability: .planned(issue: 4))
+        availability: .ready(SFTPCommand.run))
 }

@@ -26,6 +26,9 @@ public struct ParsedCommand: Sendable {
     /// Every value given for a repeatable option.
     public func values(_ long: String) -> [OptionValue] { options[long] ?? [] }
 
+    /// Every value of the positional `name` (several for `FILE…`).
+    public func positionalValues(_ name: String) -> [OptionValue] { positionals[name] ?? [] }
+
     /// The first value of the positional `name`.
     public func positional(_ name: String) -> OptionValue? { positionals[name]?.first }
 

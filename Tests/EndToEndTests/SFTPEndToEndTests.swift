@@ -1,0 +1,98 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `cp sftp` with the test server's key and known_hosts.
+func cpSFTP(_ server: SSHTestServer, _ arguments: [String], knownHosts: String? = nil) async throws
+    -> (status: Int32, stdout: String, stderr: String)
+{
+    let verb = arguments.first ?? ""
+    let common = ["-i", server.clientKeyPath, "--known-hosts", knownHosts ?? server.knownHostsPath]
+    return try await cp(["sftp"] + common + [verb] + arguments.dropFirst())
+}
+
+func remote(_ server: SSHTestServer, _ path: String) -> String { "\(server.user)@127.0.0.1:\(server.port):\(path)" }
+
+@Suite(.serialized) struct SFTPEndToEndTests {
+    @Test func putGetListStatAndTheRest() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            try scratch.write("notes.txt", "hello over sftp\n")
+            let put = try await cpSFTP(
+                server, ["put", scratch.file("notes.txt"), remote(server, scratch.file("up.txt"))])
+            #expect(put.status == 0 && put.stderr.isEmpty, "\(put.stderr)")
+            #expect(try String(contentsOfFile: scratch.file("up.txt"), encoding: .utf8) == "hello over sftp\n")
+            let get = try await cpSFTP(
+                server, ["get", remote(server, scratch.file("up.txt")), scratch.file("down.txt")])
+            #expect(get.status == 0)
+            #expect(try String(contentsOfFile: scratch.file("down.txt"), encoding: .utf8) == "hello over sftp\n")
+            #expect(try await cpSFTP(server, ["mkdir", "-p", remote(server, scratch.file("d/e"))]).status == 0)
+            let list = try await cpSFTP(server, ["ls", remote(server, scratch.path)])
+            #expect(list.stdout == "d\ndown.txt\nnotes.txt\nup.txt\n")
+            let long = try await cpSFTP(server, ["ls", "-l", remote(server, scratch.path)])
+            #expect(long.stdout.split(separator: "\n").first?.hasPrefix("drwx") == true)
+            let stat = try await cpSFTP(server, ["stat", remote(server, scratch.file("up.txt"))])
+            #expect(stat.stdout.contains("type: file\nsize: 16\n"))
+            #expect(
+                try await cpSFTP(server, ["mv", remote(server, scratch.file("up.txt")), scratch.file("moved.txt")])
+                    .status == 0)
+            #expect(FileManager.default.fileExists(atPath: scratch.file("moved.txt")))
+            #expect(try await cpSFTP(server, ["rm", remote(server, scratch.file("moved.txt"))]).status == 0)
+            #expect(try await cpSFTP(server, ["rmdir", remote(server, scratch.file("d/e"))]).status == 0)
+            #expect(!FileManager.default.fileExists(atPath: scratch.file("d/e")))
+        }
+    }
+
+    @Test func treesTravelWithDashR() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            try scratch.write("tree/a.txt", "a")
+            try scratch.write("tree/sub/b.txt", "b")
+            try scratch.write("tree/sub/deeper/c.txt", "c")
+            let refused = try await cpSFTP(server, ["put", scratch.file("tree"), remote(server, scratch.file("copy"))])
+            #expect(refused.status == 1)
+            #expect(refused.stderr == "cp: sftp: put '\(scratch.file("tree"))': is a directory (use -r)\n")
+            let put = try await cpSFTP(
+                server, ["put", "-r", scratch.file("tree"), remote(server, scratch.file("copy"))])
+            #expect(put.status == 0, "\(put.stderr)")
+            #expect(try String(contentsOfFile: scratch.file("copy/sub/deeper/c.txt"), encoding: .utf8) == "c")
+            let get = try await cpSFTP(
+                server, ["get", "-r", remote(server, scratch.file("copy")), scratch.file("back")])
+            #expect(get.status == 0, "\(get.stderr)")
+            #expect(try String(contentsOfFile: scratch.file("back/sub/b.txt"), encoding: .utf8) == "b")
+        }
+    }
+
+    @Test func anUnknownHostIsRefusedUntilAcceptNew() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            let knownHosts = scratch.file("known_hosts")
+            let refused = try await cpSFTP(server, ["ls", remote(server, "/")], knownHosts: knownHosts)
+            #expect(refused.status == 1)
+            #expect(refused.stderr.hasPrefix("cp: sftp: unknown host [127.0.0.1]:\(server.port) (key SHA256:"))
+            #expect(refused.stderr.filter { $0 == "\n" }.count == 1)
+            let accepted = try await cp([
+                "sftp", "-i", server.clientKeyPath, "--known-hosts", knownHosts, "--accept-new", "ls",
+                remote(server, "/"),
+            ])
+            #expect(accepted.status == 0, "\(accepted.stderr)")
+            #expect(try await cpSFTP(server, ["ls", remote(server, "/")], knownHosts: knownHosts).status == 0)
+        }
+    }
+
+    @Test func aMissingRemoteFileIsOneLineAndNoLocalFile() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            let result = try await cpSFTP(server, ["get", remote(server, scratch.file("nope")), scratch.file("local")])
+            #expect(result.status == 1)
+            #expect(result.stderr == "cp: sftp: get '\(scratch.file("nope"))': no such file or directory\n")
+            #expect(!FileManager.default.fileExists(atPath: scratch.file("local")))
+        }
+    }
+
+    @Test func aBadAddressIsRefusedBeforeConnecting() async throws {
+        let result = try await cp(["sftp", "ls", "no-colon-here"])
+        #expect(result.status == 1)
+        #expect(result.stderr == "cp: sftp: bad address 'no-colon-here': expected [USER@]HOST[:PORT]:PATH\n")
+    }
+}
