@@ -54,6 +54,7 @@ test: setup
 bench: setup-bench release
 	./bench/cp-handoff $(RELEASE_BIN)
 	./bench/nats-throughput
+	./bench/sftp-throughput $(RELEASE_BIN)
 
 lint: build
 	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests

@@ -57,3 +57,17 @@ import Testing
         #expect(SystemCopy.find(candidates: ["/etc/passwd"]) == nil)
     }
 }
+
+@Suite struct TransferOutputTests {
+    @Test func byteCountsReadLikeLs() {
+        #expect(ProgressLine.bytes(0) == "0 B")
+        #expect(ProgressLine.bytes(1023) == "1023 B")
+        #expect(ProgressLine.bytes(1536) == "1.5 KiB")
+        #expect(ProgressLine.bytes(512 * 1024 * 1024) == "512.0 MiB")
+    }
+
+    @Test func quietMeansNoProgressLine() {
+        #expect(!TransferOutput(quiet: true).enabled)
+        #expect(TransferOutput(quiet: true).progress(for: "x").update == nil)
+    }
+}
