@@ -146,3 +146,69 @@ import Testing
         }
     }
 }
+
+@Suite(.serialized) struct SFTPFailureTests {
+    @Test func aDroppedUploadLeavesNoTarget() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            let big = scratch.file("big.bin")
+            FileManager.default.createFile(atPath: big, contents: nil)
+            #expect(truncate(big, off_t(512 * 1024 * 1024)) == 0)
+            let session = try await SFTPSession.connect(address(server), options: trusted(server))
+            let progress = ProgressLog()
+            let target = scratch.file("uploaded.bin")
+            let upload = Task { try await session.upload(big, to: target) { done, _ in progress.record(done) } }
+            try await waitUntil(deadline: .seconds(60), "the upload is under way") { progress.latest > 1024 * 1024 }
+            try await server.kill9()
+            let result = await upload.result
+            #expect(throws: SFTPError.self) { try result.get() }
+            #expect(!FileManager.default.fileExists(atPath: target))
+        }
+    }
+
+    @Test func aKeyWithAPassphraseNeedsIt() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            let keygen = try BinaryLocator.locate("ssh-keygen")
+            let made = try await runProcess(
+                keygen, ["-q", "-t", "ed25519", "-N", "open sesame", "-f", scratch.file("locked")])
+            #expect(made.status == 0)
+            let publicKey = try String(contentsOfFile: scratch.file("locked.pub"), encoding: .utf8)
+            let handle = try #require(FileHandle(forWritingAtPath: server.directory.file("authorized_keys")))
+            handle.seekToEndOfFile()
+            handle.write(Data(publicKey.utf8))
+            try handle.close()
+            var options = trusted(server)
+            options.identity = scratch.file("locked")
+            options.passphrase = "wrong"
+            do {
+                _ = try await SFTPSession.connect(address(server), options: options)
+                Issue.record("a wrong passphrase opened the key")
+            } catch {
+                #expect("\(error)".contains("wrong passphrase"))
+            }
+            options.passphrase = "open sesame"
+            let session = try await SFTPSession.connect(address(server), options: options)
+            #expect(try await session.stat("/").isDirectory)
+            await session.close()
+        }
+    }
+
+    @Test func writingWhereNobodyMayIsRefusedWithTheReason() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            let source = try scratch.write("f.txt", "x")
+            let session = try await SFTPSession.connect(address(server), options: trusted(server))
+            do {
+                try await session.upload(source, to: "/proc/cp-test-not-allowed")
+                Issue.record("wrote into /proc")
+            } catch {
+                guard case .remote(let operation, let path, let reason)? = error as? SFTPError else { throw error }
+                #expect(operation == "put")
+                #expect(path.hasPrefix("/proc/.cp-test-not-allowed.cp-tmp-"))
+                #expect(!reason.isEmpty)
+            }
+            await session.close()
+        }
+    }
+}
