@@ -59,6 +59,16 @@ final class LocalFile: @unchecked Sendable {
         }
     }
 
+    /// Reads up to `buffer.count` bytes at `offset` without moving the file position, so
+    /// several writers can read their own ranges at once; 0 at the end.
+    func read(into buffer: inout [UInt8], at offset: UInt64) throws(SFTPError) -> Int {
+        while true {
+            let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(offset)) }
+            if count >= 0 { return count }
+            if errno != EINTR { throw Self.failure("read", path) }
+        }
+    }
+
     func write(_ buffer: [UInt8], count: Int) throws(SFTPError) {
         var written = 0
         while written < count {

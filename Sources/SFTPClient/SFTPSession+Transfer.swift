@@ -1,5 +1,6 @@
 import CLibSSH
 import Foundation
+import Synchronization
 
 /// How a transfer is going: bytes done so far and the total.
 public typealias TransferProgress = @Sendable (_ done: UInt64, _ total: UInt64) -> Void
@@ -12,6 +13,12 @@ extension SFTPSession {
     /// Bytes per write; OpenSSH's server accepts up to 255 KiB (PLATFORM.md).
     static let writeChunk = 255 * 1024
 
+    /// Files at least this large are uploaded over several sessions at once: libssh 0.10
+    /// writes synchronously (no `sftp_aio_*`), one round trip per chunk, so one session
+    /// cannot keep the link busy (PLATFORM.md).
+    static let parallelUploadThreshold: UInt64 = 32 * 1024 * 1024
+    static let parallelWriters = 3
+
     /// Uploads the local file `local` to `remote` atomically: written under a temporary name
     /// in the target directory and renamed over `remote` only when complete. With
     /// `preserve`, the file's mode and modification time are kept.
@@ -19,16 +26,68 @@ extension SFTPSession {
         _ local: String, to remote: String, preserve: Bool = false, progress: TransferProgress? = nil
     ) async throws(SFTPError) {
         let source = try LocalFile.openForReading(local)
-        try await run { (handles) throws(SFTPError) in
-            let temporary = SFTPSession.temporaryName(for: remote)
+        let temporary = SFTPSession.temporaryName(for: remote)
+        do throws(SFTPError) {
+            let helpers = source.size >= Self.parallelUploadThreshold ? await helperSessions() : []
             do throws(SFTPError) {
-                try SFTPSession.write(source, to: temporary, handles, progress: progress)
-                if preserve { try SFTPSession.applyModeAndTime(of: source, to: temporary, handles) }
-                try SFTPSession.replace(remote, with: temporary, handles)
+                try await write(source, to: temporary, writers: [self] + helpers, progress: progress)
             } catch {
-                _ = sftp_unlink(handles.sftp, temporary)  // best effort: the connection may be gone
+                for helper in helpers { await helper.close() }
                 throw error
             }
+            for helper in helpers { await helper.close() }
+            try await run { (handles) throws(SFTPError) in
+                if preserve { try SFTPSession.applyModeAndTime(of: source, to: temporary, handles) }
+                try SFTPSession.replace(remote, with: temporary, handles)
+            }
+        } catch {
+            _ = try? await run { (handles) throws(SFTPError) in _ = sftp_unlink(handles.sftp, temporary) }
+            throw error
+        }
+    }
+
+    /// More sessions to the same host for a parallel upload; none if they cannot be had.
+    private func helperSessions() async -> [SFTPSession] {
+        var options = self.options
+        options.acceptNew = false  // the host is known by now; a change must still be refused
+        var helpers: [SFTPSession] = []
+        for _ in 1..<Self.parallelWriters {
+            guard let helper = try? await SFTPSession.connect(address, options: options) else { break }
+            helpers.append(helper)
+        }
+        return helpers
+    }
+
+    /// Creates `remote` and writes `source` into it, each writer taking one contiguous range.
+    private func write(
+        _ source: LocalFile, to remote: String, writers: [SFTPSession], progress: TransferProgress?
+    ) async throws(SFTPError) {
+        try await run { (handles) throws(SFTPError) in
+            guard let file = sftp_open(handles.sftp, remote, O_WRONLY | O_CREAT | O_TRUNC, source.mode) else {
+                throw handles.error("put", remote)
+            }
+            guard sftp_close(file) == SSH_OK else { throw handles.error("put", remote) }
+        }
+        let chunk = UInt64(Self.writeChunk)
+        let share = (source.size / UInt64(writers.count) + chunk - 1) / chunk * chunk
+        let counter = ProgressCounter(total: source.size, report: progress)
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, writer) in writers.enumerated() {
+                    let start = min(source.size, UInt64(index) * share)
+                    let end = index == writers.count - 1 ? source.size : min(source.size, start + share)
+                    group.addTask {
+                        try await writer.run { (handles) throws(SFTPError) in
+                            try SFTPSession.write(source, range: start..<end, to: remote, handles, counter: counter)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        } catch let error as SFTPError {
+            throw error
+        } catch {
+            throw .remote(operation: "put", path: remote, reason: "\(error)")
         }
     }
 
@@ -61,22 +120,25 @@ extension SFTPSession {
         return directory.isEmpty ? name : directory + "/" + name
     }
 
+    /// Writes bytes `range` of `source` into the existing file `remote`.
     private static func write(
-        _ source: LocalFile, to remote: String, _ handles: SSHHandles, progress: TransferProgress?
+        _ source: LocalFile, range: Range<UInt64>, to remote: String, _ handles: SSHHandles, counter: ProgressCounter
     ) throws(SFTPError) {
-        let flags = O_WRONLY | O_CREAT | O_TRUNC
-        guard let file = sftp_open(handles.sftp, remote, flags, source.mode) else { throw handles.error("put", remote) }
+        guard let file = sftp_open(handles.sftp, remote, O_WRONLY, 0) else { throw handles.error("put", remote) }
         var closed = false
         defer { if !closed { sftp_close(file) } }
+        guard sftp_seek64(file, range.lowerBound) == SSH_OK else { throw handles.error("put", remote) }
         var buffer = [UInt8](repeating: 0, count: writeChunk)
-        var done: UInt64 = 0
-        while true {
-            let count = try source.read(into: &buffer)
+        var offset = range.lowerBound
+        while offset < range.upperBound {
+            let wanted = Int(min(UInt64(writeChunk), range.upperBound - offset))
+            if buffer.count != wanted { buffer = [UInt8](repeating: 0, count: wanted) }
+            let count = try source.read(into: &buffer, at: offset)
             if count == 0 { break }
             let written = buffer.withUnsafeBytes { sftp_write(file, $0.baseAddress, count) }
             guard written == count else { throw handles.error("put", remote) }
-            done += UInt64(count)
-            progress?(done, source.size)
+            offset += UInt64(count)
+            counter.add(UInt64(count))
         }
         closed = true
         guard sftp_close(file) == SSH_OK else { throw handles.error("put", remote) }
@@ -136,5 +198,22 @@ extension SFTPSession {
             throw .remote(operation: "get", path: remote, reason: "got \(done) of \(attributes.size) bytes")
         }
         return attributes
+    }
+}
+
+/// Bytes written by several writers, reported as one total.
+final class ProgressCounter: Sendable {
+    private let done = Atomic<UInt64>(0)
+    private let total: UInt64
+    private let report: TransferProgress?
+
+    init(total: UInt64, report: TransferProgress?) {
+        self.total = total
+        self.report = report
+    }
+
+    func add(_ count: UInt64) {
+        let now = done.wrappingAdd(count, ordering: .relaxed).newValue
+        report?(now, total)
     }
 }

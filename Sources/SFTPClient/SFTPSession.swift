@@ -32,13 +32,16 @@ struct SSHHandles: @unchecked Sendable {
 public final class SFTPSession: Sendable {
     public let address: SFTPAddress
     public let user: String
+    /// What the session was opened with; parallel uploads open more sessions with it.
+    let options: SFTPOptions
     let thread: SerialThread
     let handles: SSHHandles
     private let closed = Mutex(false)
 
-    private init(address: SFTPAddress, user: String, thread: SerialThread, handles: SSHHandles) {
+    private init(address: SFTPAddress, user: String, options: SFTPOptions, thread: SerialThread, handles: SSHHandles) {
         self.address = address
         self.user = user
+        self.options = options
         self.thread = thread
         self.handles = handles
     }
@@ -81,7 +84,7 @@ public final class SFTPSession: Sendable {
             let handles = try await thread.run { () throws(SFTPError) -> SSHHandles in
                 try SSHConnector(address: address, user: user, options: options).open()
             }
-            return SFTPSession(address: address, user: user, thread: thread, handles: handles)
+            return SFTPSession(address: address, user: user, options: options, thread: thread, handles: handles)
         } catch {
             thread.stop()
             throw error

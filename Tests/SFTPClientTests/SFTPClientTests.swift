@@ -17,10 +17,9 @@ func address(_ server: SSHTestServer, _ path: String = "") -> SFTPAddress {
 }
 
 func randomBytes(_ count: Int) -> [UInt8] {
-    var generator = SystemRandomNumberGenerator()
-    return (0..<count / 8 + 1).flatMap { _ in withUnsafeBytes(of: generator.next()) { Array($0) } }.prefix(count).map {
-        $0
-    }
+    let handle = FileHandle(forReadingAtPath: "/dev/urandom")
+    defer { try? handle?.close() }
+    return Array(handle?.readData(ofLength: count) ?? Data())
 }
 
 @Suite(.serialized) struct SFTPTransferTests {
@@ -38,6 +37,23 @@ func randomBytes(_ count: Int) -> [UInt8] {
             #expect(try SHA256Hasher.hex(ofFileAt: scratch.file("back.bin")) == SHA256Hasher.hex(of: original))
             #expect(!FileManager.default.fileExists(atPath: SFTPSession.partialName(for: scratch.file("back.bin"))))
             #expect(try await session.stat(remote).size == UInt64(original.count))
+        }
+    }
+
+    @Test func aLargeUploadOverSeveralSessionsKeepsItsHash() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            let size = Int(SFTPSession.parallelUploadThreshold) + 8 * 1024 * 1024 + 12_345
+            let original = randomBytes(size)
+            try Data(original).write(to: URL(fileURLWithPath: scratch.file("large.bin")))
+            let session = try await SFTPSession.connect(address(server), options: trusted(server))
+            let progress = ProgressLog()
+            try await session.upload(scratch.file("large.bin"), to: scratch.file("copy.bin")) { done, _ in
+                progress.record(done)
+            }
+            #expect(try SHA256Hasher.hex(ofFileAt: scratch.file("copy.bin")) == SHA256Hasher.hex(of: original))
+            #expect(progress.values.max() == UInt64(size))
+            await session.close()
         }
     }
 
