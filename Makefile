@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # check the man pages.
 PACKAGES := pkg-config libnats-dev libssh-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev \
 	nats-server openssh-server openssh-sftp-server openssh-client openssl groff-base util-linux
-BENCH_PACKAGES := hyperfine
+BENCH_PACKAGES := hyperfine python3
 
 ROLE_LINKS := inotify2nats majordomo cpchef cpctrl
 RELEASE_FLAGS := -c release --static-swift-stdlib
