@@ -96,3 +96,26 @@ func remote(_ server: SSHTestServer, _ path: String) -> String { "\(server.user)
         #expect(result.stderr == "cp: sftp: bad address 'no-colon-here': expected [USER@]HOST[:PORT]:PATH\n")
     }
 }
+
+@Suite(.serialized) struct SFTPLocalFailureEndToEndTests {
+    /// A local write that fails part-way (a file-size limit stands in for a full disk, which
+    /// a test cannot make without mounting): one line, exit 1, no target.
+    @Test func aLocalWriteFailureLeavesNoTarget() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            FileManager.default.createFile(atPath: scratch.file("big.bin"), contents: nil)
+            #expect(truncate(scratch.file("big.bin"), 4 * 1024 * 1024) == 0)
+            let script = "trap '' XFSZ; ulimit -f 1024; exec \"$@\""  // 1 MiB, and EFBIG instead of a signal
+            let result = try await runProcess(
+                "/bin/sh",
+                [
+                    "-c", script, "sh", cpBinary, "sftp", "-i", server.clientKeyPath, "--known-hosts",
+                    server.knownHostsPath,
+                    "get", remote(server, scratch.file("big.bin")), scratch.file("copy.bin"),
+                ])
+            #expect(result.status == 1)
+            #expect(result.stderr == "cp: sftp: write '\(scratch.file(".copy.bin.cp-part"))': File too large\n")
+            #expect(!FileManager.default.fileExists(atPath: scratch.file("copy.bin")))
+        }
+    }
+}
