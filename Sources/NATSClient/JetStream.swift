@@ -125,11 +125,3 @@ public final class JetStream: @unchecked Sendable {
         throw .call(call, status: text, detail: detail.isEmpty ? "JetStream error \(code.rawValue)" : detail)
     }
 }
-
-extension Duration {
-    /// Nanoseconds, as JetStream's configuration takes them.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-}

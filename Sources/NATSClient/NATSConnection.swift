@@ -142,11 +142,3 @@ extension NATSError {
         return description
     }
 }
-
-extension Duration {
-    /// Whole milliseconds, at least 1, as libnats' timeouts take them.
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
-    }
-}

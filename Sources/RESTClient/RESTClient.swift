@@ -192,11 +192,3 @@ public final class RESTClient: Sendable {
         }
     }
 }
-
-extension Duration {
-    /// Whole milliseconds, at least 1, as libcurl's timeouts take them.
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
-    }
-}
