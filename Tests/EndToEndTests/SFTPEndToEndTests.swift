@@ -119,3 +119,30 @@ func remote(_ server: SSHTestServer, _ path: String) -> String { "\(server.user)
         }
     }
 }
+
+@Suite(.serialized) struct SFTPProgressEndToEndTests {
+    /// On a terminal (a pseudo-terminal from `script`), a transfer shows its progress line;
+    /// with `-q` it shows none.
+    @Test func aTerminalGetsAProgressLineUnlessQuiet() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            FileManager.default.createFile(atPath: scratch.file("big.bin"), contents: nil)
+            #expect(truncate(scratch.file("big.bin"), 8 * 1024 * 1024) == 0)
+            func run(_ extra: [String], to local: String) async throws -> String {
+                let command =
+                    ([cpBinary, "sftp"] + extra + [
+                        "-i", server.clientKeyPath, "--known-hosts", server.knownHostsPath, "get",
+                        remote(server, scratch.file("big.bin")), local,
+                    ]).map { "'\($0)'" }.joined(separator: " ")
+                let result = try await runProcess("/usr/bin/script", ["-q", "-e", "-c", command, "/dev/null"])
+                #expect(result.status == 0, "\(result.stdout)")
+                return result.stdout
+            }
+            let shown = try await run([], to: scratch.file("a.bin"))
+            #expect(shown.contains("big.bin  8.0 MiB / 8.0 MiB"))
+            #expect(shown.contains("/s  ETA "))
+            let quiet = try await run(["-q"], to: scratch.file("b.bin"))
+            #expect(!quiet.contains("MiB"))
+        }
+    }
+}
