@@ -146,3 +146,33 @@ func remote(_ server: SSHTestServer, _ path: String) -> String { "\(server.user)
         }
     }
 }
+
+@Suite(.serialized) struct SFTPPassphraseEndToEndTests {
+    @Test func aPassphraseFileUnlocksTheKey() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            let keygen = try BinaryLocator.locate("ssh-keygen")
+            let made = try await runProcess(
+                keygen, ["-q", "-t", "ed25519", "-N", "pass phrase", "-f", scratch.file("key")])
+            #expect(made.status == 0)
+            let authorized = try String(contentsOfFile: server.directory.file("authorized_keys"), encoding: .utf8)
+            let publicKey = try String(contentsOfFile: scratch.file("key.pub"), encoding: .utf8)
+            try (authorized + publicKey).write(
+                toFile: server.directory.file("authorized_keys"), atomically: true, encoding: .utf8)
+            try scratch.write("right", "pass phrase\n")
+            try scratch.write("wrong", "nope\n")
+            func list(_ passphrase: String) async throws -> (status: Int32, stdout: String, stderr: String) {
+                try await cp([
+                    "sftp", "-i", scratch.file("key"), "--passphrase-file", scratch.file(passphrase),
+                    "--known-hosts", server.knownHostsPath, "ls", remote(server, scratch.path),
+                ])
+            }
+            let unlocked = try await list("right")
+            #expect(unlocked.status == 0, "\(unlocked.stderr)")
+            #expect(unlocked.stdout.contains("key.pub\n"))
+            let refused = try await list("wrong")
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("wrong passphrase"))
+        }
+    }
+}
