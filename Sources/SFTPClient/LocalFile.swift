@@ -69,16 +69,38 @@ final class LocalFile: @unchecked Sendable {
         }
     }
 
-    func write(_ buffer: [UInt8], count: Int) throws(SFTPError) {
+    /// Appends `bytes` at the file position.
+    func write(_ bytes: UnsafeRawBufferPointer) throws(SFTPError) {
         var written = 0
-        while written < count {
-            let result = buffer.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress! + written, count - written) }
+        while written < bytes.count {
+            let result = Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
             if result < 0 {
                 if errno == EINTR { continue }
                 throw Self.failure("write", path)
             }
             written += result
         }
+    }
+
+    /// Writes `bytes` at `offset` without moving the file position (parallel downloads).
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(SFTPError) {
+        var written = 0
+        while written < bytes.count {
+            let result = pwrite(
+                descriptor, bytes.baseAddress! + written, bytes.count - written, off_t(offset) + off_t(written))
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw Self.failure("write", path)
+            }
+            written += result
+        }
+    }
+
+    /// After a failed parallel download: keeps only the first `length` bytes (the prefix
+    /// known to be complete) and renames the file to `partial`, for `--resume`.
+    func keepPrefix(_ length: UInt64, renamingTo partial: String) {
+        guard ftruncate(descriptor, off_t(length)) == 0 else { return }
+        _ = Glibc.rename(path, partial)
     }
 
     /// Flushes the partial file to disk and renames it over `target`; with `modified`, sets

@@ -93,16 +93,78 @@ extension SFTPSession {
 
     /// Downloads `remote` to the local path `local`, keeping several reads in flight. The
     /// bytes go to a partial file beside `local`, renamed over it only when complete; with
-    /// `resume`, a partial file left by an interrupted download is continued.
+    /// `resume`, a partial file left by an interrupted download is continued. Large files
+    /// that are not being resumed are read over several sessions at once.
     public func download(
         _ remote: String, to local: String, resume: Bool = false, preserve: Bool = false,
         progress: TransferProgress? = nil
     ) async throws(SFTPError) {
+        let partial = SFTPSession.partialName(for: local)
+        unlink(partial + "-parallel")  // holes of a killed parallel download: never resumed
+        let size = try await run { (handles) throws(SFTPError) -> UInt64 in
+            guard let attributes = sftp_stat(handles.sftp, remote) else { throw handles.error("get", remote) }
+            defer { sftp_attributes_free(attributes) }
+            return attributes.pointee.size
+        }
+        let resuming = resume && FileManager.default.fileExists(atPath: partial)
+        if !resuming && size >= Self.parallelUploadThreshold {
+            let helpers = await helperSessions()
+            if !helpers.isEmpty {
+                do throws(SFTPError) {
+                    try await parallelDownload(
+                        remote, size: size, to: local, writers: [self] + helpers, preserve: preserve, progress: progress
+                    )
+                } catch {
+                    for helper in helpers { await helper.close() }
+                    throw error
+                }
+                for helper in helpers { await helper.close() }
+                return
+            }
+        }
         try await run { (handles) throws(SFTPError) in
-            let partial = SFTPSession.partialName(for: local)
             let target = try LocalFile.openForWriting(partial, resume: resume)
             let attributes = try SFTPSession.read(remote, into: target, handles, progress: progress)
             try target.finish(renamingTo: local, modified: preserve ? attributes : nil)
+        }
+    }
+
+    /// Each writer reads one contiguous range into `.NAME.cp-part-parallel`. On failure the
+    /// file is cut to the first range's complete prefix and becomes the ordinary partial file,
+    /// so `--resume` continues from a prefix that is really there.
+    private func parallelDownload(
+        _ remote: String, size: UInt64, to local: String, writers: [SFTPSession], preserve: Bool,
+        progress: TransferProgress?
+    ) async throws(SFTPError) {
+        let partial = SFTPSession.partialName(for: local)
+        let target = try LocalFile.openForWriting(partial + "-parallel", resume: false)
+        let chunk = UInt64(Self.readChunk)
+        let share = (size / UInt64(writers.count) + chunk - 1) / chunk * chunk
+        let counter = ProgressCounter(total: size, report: progress)
+        let prefix = ProgressCounter(total: size, report: nil)  // bytes of range 0, all from 0
+        do {
+            try await withThrowingTaskGroup(of: RemoteAttributes?.self) { group in
+                for (index, writer) in writers.enumerated() {
+                    let start = min(size, UInt64(index) * share)
+                    let end = index == writers.count - 1 ? size : min(size, start + share)
+                    group.addTask {
+                        try await writer.run { (handles) throws(SFTPError) -> RemoteAttributes? in
+                            try SFTPSession.read(remote, range: start..<end, handles) {
+                                (bytes, offset) throws(SFTPError) in
+                                try target.write(bytes, at: offset)
+                                counter.add(UInt64(bytes.count))
+                                if index == 0 { prefix.add(UInt64(bytes.count)) }
+                            }
+                        }
+                    }
+                }
+                var attributes: RemoteAttributes?
+                for try await result in group { attributes = attributes ?? result }
+                try target.finish(renamingTo: local, modified: preserve ? attributes : nil)
+            }
+        } catch {
+            target.keepPrefix(prefix.done, renamingTo: partial)
+            throw (error as? SFTPError) ?? .remote(operation: "get", path: remote, reason: "\(error)")
         }
     }
 
@@ -154,48 +216,85 @@ extension SFTPSession {
         }
     }
 
-    /// Reads `remote` from `target.offset` to its end with `readWindow` requests in flight,
-    /// appending to `target`. Returns the remote attributes.
+    /// Reads `remote` from `target.offset` to its end, appending to `target`. Returns the
+    /// remote attributes.
     private static func read(
         _ remote: String, into target: LocalFile, _ handles: SSHHandles, progress: TransferProgress?
+    ) throws(SFTPError) -> RemoteAttributes {
+        var done = target.offset
+        return try read(remote, range: nil, from: done, handles) { (bytes, _, size) throws(SFTPError) in
+            try target.write(bytes)
+            done += UInt64(bytes.count)
+            progress?(done, size)
+        }
+    }
+
+    /// Reads bytes `range` of `remote`, handing each chunk and its offset to `deliver`.
+    /// Returns the remote attributes.
+    static func read(
+        _ remote: String, range: Range<UInt64>, _ handles: SSHHandles,
+        deliver: (UnsafeRawBufferPointer, UInt64) throws(SFTPError) -> Void
+    ) throws(SFTPError) -> RemoteAttributes? {
+        try read(remote, range: range, from: range.lowerBound, handles) { (bytes, offset, _) throws(SFTPError) in
+            try deliver(bytes, offset)
+        }
+    }
+
+    /// The pipelined reader: up to `readWindow` requests in flight, from `start` to the end of
+    /// `range` (or of the file), never asking past it. Every request id is consumed, even
+    /// after EOF or an error (PLATFORM.md).
+    private static func read(
+        _ remote: String, range: Range<UInt64>?, from start: UInt64, _ handles: SSHHandles,
+        deliver: (UnsafeRawBufferPointer, UInt64, UInt64) throws(SFTPError) -> Void
     ) throws(SFTPError) -> RemoteAttributes {
         guard let file = sftp_open(handles.sftp, remote, O_RDONLY, 0) else { throw handles.error("get", remote) }
         defer { sftp_close(file) }
         guard let stat = sftp_fstat(file) else { throw handles.error("get", remote) }
         let attributes = RemoteAttributes(stat, name: (remote as NSString).lastPathComponent)
         sftp_attributes_free(stat)
-        var done = target.offset
-        if done > attributes.size {
-            throw .local(operation: "resume", path: target.path, reason: "the partial file is longer than '\(remote)'")
+        let end = range?.upperBound ?? attributes.size
+        if start > end {
+            throw .local(operation: "resume", path: remote, reason: "the partial file is longer than the remote file")
         }
-        guard sftp_seek64(file, done) == SSH_OK else { throw handles.error("get", remote) }
-        var pending: [Int32] = []
-        var reachedEnd = false
+        guard sftp_seek64(file, start) == SSH_OK else { throw handles.error("get", remote) }
+        var pending: [(id: Int32, offset: UInt64, length: Int)] = []
+        var requested = start
+        var received = start
         var buffer = [UInt8](repeating: 0, count: readChunk)
         var failure: SFTPError?
         while true {
-            while !reachedEnd && pending.count < readWindow && failure == nil {
-                let id = sftp_async_read_begin(file, UInt32(readChunk))
+            while requested < end && pending.count < readWindow && failure == nil {
+                let length = Int(min(UInt64(readChunk), end - requested))
+                let id = sftp_async_read_begin(file, UInt32(length))
                 guard id >= 0 else { failure = handles.error("get", remote); break }
-                pending.append(id)
+                pending.append((id, requested, length))
+                requested += UInt64(length)
             }
             guard !pending.isEmpty else { break }
-            let id = pending.removeFirst()
-            // Every request id is consumed, even after EOF or an error (PLATFORM.md).
+            let request = pending.removeFirst()
             let count = buffer.withUnsafeMutableBytes {
-                sftp_async_read(file, $0.baseAddress, UInt32(readChunk), UInt32(id))
+                sftp_async_read(file, $0.baseAddress, UInt32(request.length), UInt32(request.id))
             }
             guard failure == nil else { continue }
             if count < 0 { failure = handles.error("get", remote); continue }
-            if count == 0 { reachedEnd = true; continue }
-            do throws(SFTPError) { try target.write(buffer, count: Int(count)) } catch { failure = error; continue }
-            done += UInt64(count)
-            progress?(done, attributes.size)
-            if Int(count) < readChunk { reachedEnd = true }
+            if Int(count) != request.length {  // the file changed size under us, or a short read
+                failure = .remote(operation: "get", path: remote, reason: "the file changed while it was read")
+                continue
+            }
+            buffer.withUnsafeBytes { bytes in
+                do throws(SFTPError) {
+                    try deliver(
+                        UnsafeRawBufferPointer(rebasing: bytes[0..<Int(count)]), request.offset, attributes.size)
+                } catch {
+                    failure = error
+                }
+            }
+            guard failure == nil else { continue }
+            received += UInt64(count)
         }
         if let failure { throw failure }
-        guard done == attributes.size else {
-            throw .remote(operation: "get", path: remote, reason: "got \(done) of \(attributes.size) bytes")
+        guard received == end else {
+            throw .remote(operation: "get", path: remote, reason: "got \(received) of \(end) bytes")
         }
         return attributes
     }
@@ -203,7 +302,7 @@ extension SFTPSession {
 
 /// Bytes written by several writers, reported as one total.
 final class ProgressCounter: Sendable {
-    private let done = Atomic<UInt64>(0)
+    private let doneCount = Atomic<UInt64>(0)
     private let total: UInt64
     private let report: TransferProgress?
 
@@ -213,7 +312,10 @@ final class ProgressCounter: Sendable {
     }
 
     func add(_ count: UInt64) {
-        let now = done.wrappingAdd(count, ordering: .relaxed).newValue
+        let now = doneCount.wrappingAdd(count, ordering: .relaxed).newValue
         report?(now, total)
     }
+
+    /// Bytes counted so far.
+    var done: UInt64 { doneCount.load(ordering: .relaxed) }
 }

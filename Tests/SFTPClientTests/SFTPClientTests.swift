@@ -57,6 +57,27 @@ func randomBytes(_ count: Int) -> [UInt8] {
         }
     }
 
+    @Test func aLargeDownloadOverSeveralSessionsKeepsItsHash() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            let size = Int(SFTPSession.parallelUploadThreshold) + 5 * 1024 * 1024 + 777
+            let original = randomBytes(size)
+            try Data(original).write(to: URL(fileURLWithPath: scratch.file("large.bin")))
+            let session = try await SFTPSession.connect(address(server), options: trusted(server))
+            let progress = ProgressLog()
+            try await session.download(scratch.file("large.bin"), to: scratch.file("copy.bin")) { done, _ in
+                progress.record(done)
+            }
+            #expect(try SHA256Hasher.hex(ofFileAt: scratch.file("copy.bin")) == SHA256Hasher.hex(of: original))
+            #expect(progress.values.max() == UInt64(size))
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: scratch.path).filter {
+                $0.contains(".cp-")
+            }
+            #expect(leftovers.isEmpty)
+            await session.close()
+        }
+    }
+
     @Test func emptyFilesAndOddNamesTravel() async throws {
         try await withSSHServer { server in
             let scratch = try TemporaryDirectory()
@@ -130,6 +151,11 @@ func randomBytes(_ count: Int) -> [UInt8] {
             let result = await download.result
             #expect(throws: SFTPError.self) { try result.get() }
             #expect(!FileManager.default.fileExists(atPath: local))
+            // A parallel download keeps only the first range's complete prefix, for --resume.
+            let partial = SFTPSession.partialName(for: local)
+            #expect(!FileManager.default.fileExists(atPath: partial + "-parallel"))
+            let kept = (try? FileManager.default.attributesOfItem(atPath: partial)[.size] as? UInt64) ?? 0
+            #expect(kept <= UInt64(size) / 3 + UInt64(SFTPSession.readChunk))
         }
     }
 }
