@@ -22,6 +22,15 @@ final class LocalFile: @unchecked Sendable {
 
     deinit { close(descriptor) }
 
+    /// Opens a part file for reading (any kind of file).
+    static func openForReadingAnyFile(_ path: String) throws(SFTPError) -> LocalFile {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw failure("get", path) }
+        var status = stat()
+        _ = fstat(descriptor, &status)
+        return LocalFile(path: path, descriptor: descriptor, status: status, offset: 0)
+    }
+
     static func openForReading(_ path: String) throws(SFTPError) -> LocalFile {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw failure("put", path) }
@@ -82,25 +91,34 @@ final class LocalFile: @unchecked Sendable {
         }
     }
 
-    /// Writes `bytes` at `offset` without moving the file position (parallel downloads).
-    func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(SFTPError) {
-        var written = 0
-        while written < bytes.count {
-            let result = pwrite(
-                descriptor, bytes.baseAddress! + written, bytes.count - written, off_t(offset) + off_t(written))
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw Self.failure("write", path)
-            }
-            written += result
-        }
+    /// Flushes the file to disk.
+    func sync() throws(SFTPError) {
+        guard fsync(descriptor) == 0 else { throw Self.failure("write", path) }
     }
 
-    /// After a failed parallel download: keeps only the first `length` bytes (the prefix
-    /// known to be complete) and renames the file to `partial`, for `--resume`.
-    func keepPrefix(_ length: UInt64, renamingTo partial: String) {
-        guard ftruncate(descriptor, off_t(length)) == 0 else { return }
-        _ = Glibc.rename(path, partial)
+    /// Appends `parts[1...]` to `parts[0]`, removes them, and renames `parts[0]` over
+    /// `target` (with the remote mode and time when `modified` is given).
+    static func join(_ parts: [String], into target: String, modified attributes: RemoteAttributes?) throws(SFTPError) {
+        let first = try openForWriting(parts[0], resume: true)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        for path in parts.dropFirst() {
+            let part = try openForReadingAnyFile(path)
+            while true {
+                let count = try part.read(into: &buffer)
+                if count == 0 { break }
+                var failure: SFTPError?
+                buffer.withUnsafeBytes { bytes in
+                    do throws(SFTPError) {
+                        try first.write(UnsafeRawBufferPointer(rebasing: bytes[0..<count]))
+                    } catch {
+                        failure = error
+                    }
+                }
+                if let failure { throw failure }
+            }
+        }
+        try first.finish(renamingTo: target, modified: attributes)
+        for path in parts.dropFirst() { unlink(path) }
     }
 
     /// Flushes the partial file to disk and renames it over `target`; with `modified`, sets

@@ -46,12 +46,13 @@ extension SFTPSession {
         }
     }
 
-    /// More sessions to the same host for a parallel upload; none if they cannot be had.
-    private func helperSessions() async -> [SFTPSession] {
+    /// More sessions to the same host for a parallel transfer; fewer (or none) if they
+    /// cannot be had.
+    func helperSessions(count: Int = parallelWriters - 1) async -> [SFTPSession] {
         var options = self.options
         options.acceptNew = false  // the host is known by now; a change must still be refused
         var helpers: [SFTPSession] = []
-        for _ in 1..<Self.parallelWriters {
+        for _ in 0..<count {
             guard let helper = try? await SFTPSession.connect(address, options: options) else { break }
             helpers.append(helper)
         }
@@ -92,80 +93,29 @@ extension SFTPSession {
     }
 
     /// Downloads `remote` to the local path `local`, keeping several reads in flight. The
-    /// bytes go to a partial file beside `local`, renamed over it only when complete; with
-    /// `resume`, a partial file left by an interrupted download is continued. Large files
-    /// that are not being resumed are read over several sessions at once.
+    /// bytes go to partial files beside `local`, joined and renamed over it only when
+    /// complete; with `resume`, the partial files an interrupted download left are continued.
+    /// Files of `parallelUploadThreshold` or more are read over several sessions, one range
+    /// each (see `SFTPSession+RangedDownload.swift`).
     public func download(
         _ remote: String, to local: String, resume: Bool = false, preserve: Bool = false,
         progress: TransferProgress? = nil
     ) async throws(SFTPError) {
-        let partial = SFTPSession.partialName(for: local)
-        unlink(partial + "-parallel")  // holes of a killed parallel download: never resumed
         let size = try await run { (handles) throws(SFTPError) -> UInt64 in
             guard let attributes = sftp_stat(handles.sftp, remote) else { throw handles.error("get", remote) }
             defer { sftp_attributes_free(attributes) }
             return attributes.pointee.size
         }
-        let resuming = resume && FileManager.default.fileExists(atPath: partial)
-        if !resuming && size >= Self.parallelUploadThreshold {
-            let helpers = await helperSessions()
-            if !helpers.isEmpty {
-                do throws(SFTPError) {
-                    try await parallelDownload(
-                        remote, size: size, to: local, writers: [self] + helpers, preserve: preserve, progress: progress
-                    )
-                } catch {
-                    for helper in helpers { await helper.close() }
-                    throw error
-                }
-                for helper in helpers { await helper.close() }
-                return
-            }
-        }
-        try await run { (handles) throws(SFTPError) in
-            let target = try LocalFile.openForWriting(partial, resume: resume)
-            let attributes = try SFTPSession.read(remote, into: target, handles, progress: progress)
-            try target.finish(renamingTo: local, modified: preserve ? attributes : nil)
-        }
-    }
-
-    /// Each writer reads one contiguous range into `.NAME.cp-part-parallel`. On failure the
-    /// file is cut to the first range's complete prefix and becomes the ordinary partial file,
-    /// so `--resume` continues from a prefix that is really there.
-    private func parallelDownload(
-        _ remote: String, size: UInt64, to local: String, writers: [SFTPSession], preserve: Bool,
-        progress: TransferProgress?
-    ) async throws(SFTPError) {
-        let partial = SFTPSession.partialName(for: local)
-        let target = try LocalFile.openForWriting(partial + "-parallel", resume: false)
-        let chunk = UInt64(Self.readChunk)
-        let share = (size / UInt64(writers.count) + chunk - 1) / chunk * chunk
-        let counter = ProgressCounter(total: size, report: progress)
-        let prefix = ProgressCounter(total: size, report: nil)  // bytes of range 0, all from 0
-        do {
-            try await withThrowingTaskGroup(of: RemoteAttributes?.self) { group in
-                for (index, writer) in writers.enumerated() {
-                    let start = min(size, UInt64(index) * share)
-                    let end = index == writers.count - 1 ? size : min(size, start + share)
-                    group.addTask {
-                        try await writer.run { (handles) throws(SFTPError) -> RemoteAttributes? in
-                            try SFTPSession.read(remote, range: start..<end, handles) {
-                                (bytes, offset) throws(SFTPError) in
-                                try target.write(bytes, at: offset)
-                                counter.add(UInt64(bytes.count))
-                                if index == 0 { prefix.add(UInt64(bytes.count)) }
-                            }
-                        }
-                    }
-                }
-                var attributes: RemoteAttributes?
-                for try await result in group { attributes = attributes ?? result }
-                try target.finish(renamingTo: local, modified: preserve ? attributes : nil)
-            }
+        let plan = try DownloadPlan(local: local, size: size, resume: resume, ranges: Self.parallelWriters)
+        let ranges = plan.ranges.filter { !$0.isComplete }
+        let helpers = ranges.count > 1 ? await helperSessions(count: ranges.count - 1) : []
+        do throws(SFTPError) {
+            try await download(remote, plan: plan, writers: [self] + helpers, preserve: preserve, progress: progress)
         } catch {
-            target.keepPrefix(prefix.done, renamingTo: partial)
-            throw (error as? SFTPError) ?? .remote(operation: "get", path: remote, reason: "\(error)")
+            for helper in helpers { await helper.close() }
+            throw error
         }
+        for helper in helpers { await helper.close() }
     }
 
     static func temporaryName(for remote: String) -> String {
@@ -213,19 +163,6 @@ extension SFTPSession {
         var times = [timeval(tv_sec: source.modified, tv_usec: 0), timeval(tv_sec: source.modified, tv_usec: 0)]
         guard sftp_utimes(handles.sftp, remote, &times) == SSH_OK else {
             throw handles.error("set the time of", remote)
-        }
-    }
-
-    /// Reads `remote` from `target.offset` to its end, appending to `target`. Returns the
-    /// remote attributes.
-    private static func read(
-        _ remote: String, into target: LocalFile, _ handles: SSHHandles, progress: TransferProgress?
-    ) throws(SFTPError) -> RemoteAttributes {
-        var done = target.offset
-        return try read(remote, range: nil, from: done, handles) { (bytes, _, size) throws(SFTPError) in
-            try target.write(bytes)
-            done += UInt64(bytes.count)
-            progress?(done, size)
         }
     }
 
