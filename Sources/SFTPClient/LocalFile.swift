@@ -91,16 +91,12 @@ final class LocalFile: @unchecked Sendable {
         }
     }
 
-    /// Flushes the file to disk.
-    func sync() throws(SFTPError) {
-        guard fsync(descriptor) == 0 else { throw Self.failure("write", path) }
-    }
-
     /// Appends `parts[1...]` to `parts[0]`, removes them, and renames `parts[0]` over
-    /// `target` (with the remote mode and time when `modified` is given).
+    /// `target` (with the remote mode and time when `modified` is given). The parts are
+    /// still in the page cache, so the copy is a memory copy; only the joined file is synced.
     static func join(_ parts: [String], into target: String, modified attributes: RemoteAttributes?) throws(SFTPError) {
         let first = try openForWriting(parts[0], resume: true)
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var buffer = [UInt8](repeating: 0, count: 4 << 20)
         for path in parts.dropFirst() {
             let part = try openForReadingAnyFile(path)
             while true {

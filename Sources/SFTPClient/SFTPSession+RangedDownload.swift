@@ -109,6 +109,5 @@ extension SFTPSession {
             try part.write(bytes)
             counter.add(UInt64(bytes.count))
         }
-        try part.sync()
     }
 }
