@@ -22,15 +22,6 @@ final class LocalFile: @unchecked Sendable {
 
     deinit { close(descriptor) }
 
-    /// Opens a part file for reading (any kind of file).
-    static func openForReadingAnyFile(_ path: String) throws(SFTPError) -> LocalFile {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw failure("get", path) }
-        var status = stat()
-        _ = fstat(descriptor, &status)
-        return LocalFile(path: path, descriptor: descriptor, status: status, offset: 0)
-    }
-
     static func openForReading(_ path: String) throws(SFTPError) -> LocalFile {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw failure("put", path) }
@@ -48,7 +39,8 @@ final class LocalFile: @unchecked Sendable {
 
     /// Opens (creating or, unless resuming, truncating) the partial file `path`.
     static func openForWriting(_ path: String, resume: Bool) throws(SFTPError) -> LocalFile {
-        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (resume ? O_APPEND : O_TRUNC)
+        // No O_APPEND: Linux appends even pwrite's writes to such a file.
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (resume ? 0 : O_TRUNC)
         let descriptor = open(path, flags, 0o644)
         guard descriptor >= 0 else { throw failure("get", path) }
         var status = stat()
@@ -78,43 +70,18 @@ final class LocalFile: @unchecked Sendable {
         }
     }
 
-    /// Appends `bytes` at the file position.
-    func write(_ bytes: UnsafeRawBufferPointer) throws(SFTPError) {
+    /// Writes `bytes` at `offset` without moving the file position (ranged downloads).
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(SFTPError) {
         var written = 0
         while written < bytes.count {
-            let result = Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+            let result = pwrite(
+                descriptor, bytes.baseAddress! + written, bytes.count - written, off_t(offset) + off_t(written))
             if result < 0 {
                 if errno == EINTR { continue }
                 throw Self.failure("write", path)
             }
             written += result
         }
-    }
-
-    /// Appends `parts[1...]` to `parts[0]`, removes them, and renames `parts[0]` over
-    /// `target` (with the remote mode and time when `modified` is given). The parts are
-    /// still in the page cache, so the copy is a memory copy; only the joined file is synced.
-    static func join(_ parts: [String], into target: String, modified attributes: RemoteAttributes?) throws(SFTPError) {
-        let first = try openForWriting(parts[0], resume: true)
-        var buffer = [UInt8](repeating: 0, count: 4 << 20)
-        for path in parts.dropFirst() {
-            let part = try openForReadingAnyFile(path)
-            while true {
-                let count = try part.read(into: &buffer)
-                if count == 0 { break }
-                var failure: SFTPError?
-                buffer.withUnsafeBytes { bytes in
-                    do throws(SFTPError) {
-                        try first.write(UnsafeRawBufferPointer(rebasing: bytes[0..<count]))
-                    } catch {
-                        failure = error
-                    }
-                }
-                if let failure { throw failure }
-            }
-        }
-        try first.finish(renamingTo: target, modified: attributes)
-        for path in parts.dropFirst() { unlink(path) }
     }
 
     /// Flushes the partial file to disk and renames it over `target`; with `modified`, sets

@@ -1,90 +1,136 @@
 import CLibSSH
 import Foundation
+import Synchronization
 
-/// One range of a download and the part file that holds its prefix.
-struct DownloadRange: Sendable {
+/// One range of a download and how much of it is already in the partial file.
+struct DownloadRange: Sendable, Equatable {
     let start: UInt64
     let end: UInt64
-    /// `.NAME.cp-part` for the range at 0, `.NAME.cp-part-<start>` for the others.
-    let partPath: String
-    /// Bytes of the range already in the part file.
-    let done: UInt64
+    var done: UInt64
 
     var isComplete: Bool { start + done >= end }
 }
 
-/// How a download is split and where each range stands. Every part file is a prefix of its
-/// range, written in order, so whatever a killed download left can be continued: `--resume`
-/// finds the ranges from the part files' names, and without it stale parts are removed.
+/// How a download is split and where each range stands. The bytes go to one partial file,
+/// `.NAME.cp-part`, each range written in order at its own offset; `.NAME.cp-part.ranges`
+/// records each range's completed length and is rewritten after the data, so after any
+/// interruption (even `kill -9`) it never claims bytes that are not there, and `--resume`
+/// continues every range from it. A partial file without a record (one session, or an older
+/// download) is a prefix of the file.
 struct DownloadPlan: Sendable {
-    let local: String
+    let partial: String
     let size: UInt64
     let ranges: [DownloadRange]
 
+    var record: String { partial + ".ranges" }
+
     init(local: String, size: UInt64, resume: Bool, ranges count: Int) throws(SFTPError) {
-        self.local = local
+        partial = SFTPSession.partialName(for: local)
         self.size = size
-        let first = SFTPSession.partialName(for: local)
-        let existing = Self.laterParts(of: first)
+        let record = partial + ".ranges"
         if !resume {
-            for (_, path) in existing { unlink(path) }
-            unlink(first)
+            unlink(partial)
+            unlink(record)
         }
-        var starts: [UInt64]
-        if resume && (FileManager.default.fileExists(atPath: first) || !existing.isEmpty) {
-            starts = [0] + existing.map(\.start)  // continue the ranges the interrupted download chose
-        } else {
-            let pieces = size >= SFTPSession.parallelUploadThreshold ? UInt64(count) : 1
-            let chunk = UInt64(SFTPSession.readChunk)
-            let share = (size / pieces + chunk - 1) / chunk * chunk
-            starts = (0..<pieces).map { $0 * share }.filter { $0 < size || $0 == 0 }
-        }
-        var ranges: [DownloadRange] = []
-        for (index, start) in starts.enumerated() {
-            let end = index + 1 < starts.count ? starts[index + 1] : size
-            let path = start == 0 ? first : "\(first)-\(start)"
-            let done = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0
-            guard start + done <= end else {
+        if resume, let recorded = Self.read(record) {
+            guard recorded.last?.end == size, recorded.first?.start == 0 else {
                 throw .local(
-                    operation: "resume", path: path,
+                    operation: "resume", path: partial,
                     reason: "the partial file does not fit the remote file any more; get it again without --resume")
             }
-            ranges.append(DownloadRange(start: start, end: end, partPath: path, done: done))
+            ranges = recorded
+            return
         }
-        self.ranges = ranges
+        let existing = (try? FileManager.default.attributesOfItem(atPath: partial)[.size] as? UInt64) ?? 0
+        if resume && existing > 0 {
+            guard existing <= size else {
+                throw .local(
+                    operation: "resume", path: partial,
+                    reason: "the partial file is longer than the remote file; get it again without --resume")
+            }
+            ranges = [DownloadRange(start: 0, end: size, done: existing)]
+            return
+        }
+        let pieces = size >= SFTPSession.parallelUploadThreshold ? UInt64(count) : 1
+        let chunk = UInt64(SFTPSession.readChunk)
+        let share = max(chunk, (size / pieces + chunk - 1) / chunk * chunk)
+        ranges = stride(from: UInt64(0), to: max(size, 1), by: Int(share)).map { start in
+            DownloadRange(start: start, end: min(size, start + share), done: 0)
+        }
     }
 
-    /// The part files `.NAME.cp-part-<start>` beside `first`, by start.
-    private static func laterParts(of first: String) -> [(start: UInt64, path: String)] {
-        let directory = (first as NSString).deletingLastPathComponent
-        let prefix = (first as NSString).lastPathComponent + "-"
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
-        return names.compactMap { name -> (UInt64, String)? in
-            guard name.hasPrefix(prefix), let start = UInt64(name.dropFirst(prefix.count)), start > 0 else {
-                return nil
-            }
-            return (start, directory.isEmpty ? name : directory + "/" + name)
-        }.sorted { $0.0 < $1.0 }
+    /// The record's text: one `start end done` line per range, each number padded to 20
+    /// digits so every rewrite has the same length and can overwrite the last in place.
+    static func encode(_ ranges: [DownloadRange]) -> String {
+        func padded(_ number: UInt64) -> String {
+            let digits = String(number)
+            return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+        }
+        return ranges.map { "\(padded($0.start)) \(padded($0.end)) \(padded($0.done))\n" }.joined()
+    }
+
+    private static func read(_ path: String) -> [DownloadRange]? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let ranges = text.split(separator: "\n").compactMap { line -> DownloadRange? in
+            let fields = line.split(separator: " ").compactMap { UInt64($0) }
+            guard fields.count == 3, fields[0] + fields[2] <= fields[1] else { return nil }
+            return DownloadRange(start: fields[0], end: fields[1], done: fields[2])
+        }
+        return ranges.isEmpty ? nil : ranges
+    }
+}
+
+/// The ranges' progress, shared by the writers and written to the record after the data.
+final class RangeRecord: @unchecked Sendable {
+    private let state: Mutex<[DownloadRange]>
+    private let descriptor: Int32
+
+    init(_ ranges: [DownloadRange], path: String) {
+        state = Mutex(ranges)
+        descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+    }
+
+    deinit { if descriptor >= 0 { close(descriptor) } }
+
+    /// Range `index` has `count` more bytes on disk. The record is overwritten in place
+    /// (fixed-width lines), under the lock so two writers never interleave.
+    func advance(_ index: Int, by count: UInt64) {
+        state.withLock { ranges in
+            ranges[index].done += count
+            guard descriptor >= 0 else { return }
+            let text = DownloadPlan.encode(ranges)
+            _ = text.utf8CString.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count - 1, 0) }
+        }
     }
 }
 
 extension SFTPSession {
     /// Fetches every unfinished range of `plan`, one writer each (a writer takes several when
-    /// there are fewer writers than ranges), then joins the parts into `plan.local`.
+    /// there are fewer writers than ranges), then renames the partial file over `local`.
     func download(
-        _ remote: String, plan: DownloadPlan, writers: [SFTPSession], preserve: Bool, progress: TransferProgress?
+        _ remote: String, plan: DownloadPlan, to local: String, writers: [SFTPSession], preserve: Bool,
+        progress: TransferProgress?
     ) async throws(SFTPError) {
+        let target = try LocalFile.openForWriting(plan.partial, resume: true)
         let counter = ProgressCounter(total: plan.size, report: progress)
         counter.add(plan.ranges.reduce(0) { $0 + $1.done })
-        let pending = plan.ranges.filter { !$0.isComplete }
+        let record = RangeRecord(plan.ranges, path: plan.record)
+        let pending = plan.ranges.indices.filter { !plan.ranges[$0].isComplete }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (index, writer) in writers.enumerated() {
                     let mine = pending.enumerated().filter { $0.offset % writers.count == index }.map(\.element)
                     group.addTask {
-                        for range in mine {
+                        for rangeIndex in mine {
+                            let range = plan.ranges[rangeIndex]
                             try await writer.run { (handles) throws(SFTPError) in
-                                try SFTPSession.fetch(remote, range, handles, counter: counter)
+                                _ = try SFTPSession.read(remote, range: (range.start + range.done)..<range.end, handles)
+                                {
+                                    (bytes, offset) throws(SFTPError) in
+                                    try target.write(bytes, at: offset)
+                                    record.advance(rangeIndex, by: UInt64(bytes.count))
+                                    counter.add(UInt64(bytes.count))
+                                }
                             }
                         }
                     }
@@ -97,17 +143,7 @@ extension SFTPSession {
             throw .remote(operation: "get", path: remote, reason: "\(error)")
         }
         let attributes = preserve ? try await stat(remote) : nil
-        try LocalFile.join(plan.ranges.map(\.partPath), into: plan.local, modified: attributes)
-    }
-
-    /// Appends the rest of `range` to its part file.
-    private static func fetch(
-        _ remote: String, _ range: DownloadRange, _ handles: SSHHandles, counter: ProgressCounter
-    ) throws(SFTPError) {
-        let part = try LocalFile.openForWriting(range.partPath, resume: true)
-        _ = try read(remote, range: (range.start + range.done)..<range.end, handles) { (bytes, _) throws(SFTPError) in
-            try part.write(bytes)
-            counter.add(UInt64(bytes.count))
-        }
+        try target.finish(renamingTo: local, modified: attributes)
+        unlink(plan.record)
     }
 }

@@ -93,8 +93,8 @@ extension SFTPSession {
     }
 
     /// Downloads `remote` to the local path `local`, keeping several reads in flight. The
-    /// bytes go to partial files beside `local`, joined and renamed over it only when
-    /// complete; with `resume`, the partial files an interrupted download left are continued.
+    /// bytes go to a partial file beside `local`, renamed over it only when complete; with
+    /// `resume`, what an interrupted download left is continued, range by range.
     /// Files of `parallelUploadThreshold` or more are read over several sessions, one range
     /// each (see `SFTPSession+RangedDownload.swift`).
     public func download(
@@ -110,7 +110,8 @@ extension SFTPSession {
         let ranges = plan.ranges.filter { !$0.isComplete }
         let helpers = ranges.count > 1 ? await helperSessions(count: ranges.count - 1) : []
         do throws(SFTPError) {
-            try await download(remote, plan: plan, writers: [self] + helpers, preserve: preserve, progress: progress)
+            try await download(
+                remote, plan: plan, to: local, writers: [self] + helpers, preserve: preserve, progress: progress)
         } catch {
             for helper in helpers { await helper.close() }
             throw error

@@ -85,16 +85,22 @@ func randomBytes(_ count: Int) -> [UInt8] {
             let original = randomBytes(size)
             try Data(original).write(to: URL(fileURLWithPath: scratch.file("large.bin")))
             let local = scratch.file("copy.bin")
-            // What a download killed part-way leaves: each range's part file holds a prefix.
+            // What a download killed part-way leaves: each range half done in the partial file,
+            // and the record of how far each got.
             let plan = try DownloadPlan(local: local, size: UInt64(size), resume: false, ranges: 3)
             #expect(plan.ranges.count == 3)
-            var kept = 0
+            var data = Data(count: size)
+            var halfDone: [DownloadRange] = []
             for range in plan.ranges {
-                let prefix = Int(range.end - range.start) / 2
-                let bytes = original[Int(range.start)..<Int(range.start) + prefix]
-                try Data(bytes).write(to: URL(fileURLWithPath: range.partPath))
-                kept += prefix
+                let half = (range.end - range.start) / 2
+                data.replaceSubrange(
+                    Int(range.start)..<Int(range.start + half),
+                    with: original[Int(range.start)..<Int(range.start + half)])
+                halfDone.append(DownloadRange(start: range.start, end: range.end, done: half))
             }
+            try data.write(to: URL(fileURLWithPath: plan.partial))
+            try DownloadPlan.encode(halfDone).write(toFile: plan.record, atomically: true, encoding: .utf8)
+            let kept = halfDone.reduce(0) { $0 + Int($1.done) }
             let session = try await SFTPSession.connect(address(server), options: trusted(server))
             let progress = ProgressLog()
             try await session.download(scratch.file("large.bin"), to: local, resume: true) { done, _ in
@@ -183,11 +189,11 @@ func randomBytes(_ count: Int) -> [UInt8] {
             let result = await download.result
             #expect(throws: SFTPError.self) { try result.get() }
             #expect(!FileManager.default.fileExists(atPath: local))
-            // Each range's part file keeps its prefix, for --resume.
-            let partial = SFTPSession.partialName(for: local)
-            #expect(FileManager.default.fileExists(atPath: partial))
-            let kept = (try? FileManager.default.attributesOfItem(atPath: partial)[.size] as? UInt64) ?? 0
-            #expect(kept <= UInt64(size) / 3 + UInt64(SFTPSession.readChunk))
+            // The partial file and its record of each range's progress stay, for --resume.
+            let plan = try DownloadPlan(local: local, size: UInt64(size), resume: true, ranges: 3)
+            let kept = plan.ranges.reduce(0) { $0 + $1.done }
+            #expect(plan.ranges.count == 3)
+            #expect(kept > 0 && kept < UInt64(size))
         }
     }
 }
