@@ -40,24 +40,12 @@ func randomBytes(_ count: Int) -> [UInt8] {
         }
     }
 
-    @Test func aLargeUploadOverSeveralSessionsKeepsItsHash() async throws {
-        try await withSSHServer { server in
-            let scratch = try TemporaryDirectory()
-            let size = Int(SFTPSession.parallelUploadThreshold) + 8 * 1024 * 1024 + 12_345
-            let original = randomBytes(size)
-            try Data(original).write(to: URL(fileURLWithPath: scratch.file("large.bin")))
-            let session = try await SFTPSession.connect(address(server), options: trusted(server))
-            let progress = ProgressLog()
-            try await session.upload(scratch.file("large.bin"), to: scratch.file("copy.bin")) { done, _ in
-                progress.record(done)
-            }
-            #expect(try SHA256Hasher.hex(ofFileAt: scratch.file("copy.bin")) == SHA256Hasher.hex(of: original))
-            #expect(progress.values.max() == UInt64(size))
-            await session.close()
-        }
-    }
+    enum Direction: Sendable { case upload, download }
 
-    @Test func aLargeDownloadOverSeveralSessionsKeepsItsHash() async throws {
+    /// Moves a random file just past the parallel threshold in `direction` and checks its hash,
+    /// the final progress report and that nothing temporary is left.
+    @Test(arguments: [Direction.upload, .download])
+    func aLargeTransferOverSeveralSessionsKeepsItsHash(_ direction: Direction) async throws {
         try await withSSHServer { server in
             let scratch = try TemporaryDirectory()
             let size = Int(SFTPSession.parallelUploadThreshold) + 5 * 1024 * 1024 + 777
@@ -65,8 +53,12 @@ func randomBytes(_ count: Int) -> [UInt8] {
             try Data(original).write(to: URL(fileURLWithPath: scratch.file("large.bin")))
             let session = try await SFTPSession.connect(address(server), options: trusted(server))
             let progress = ProgressLog()
-            try await session.download(scratch.file("large.bin"), to: scratch.file("copy.bin")) { done, _ in
-                progress.record(done)
+            let report: TransferProgress = { done, _ in progress.record(done) }
+            switch direction {
+            case .upload:
+                try await session.upload(scratch.file("large.bin"), to: scratch.file("copy.bin"), progress: report)
+            case .download:
+                try await session.download(scratch.file("large.bin"), to: scratch.file("copy.bin"), progress: report)
             }
             #expect(try SHA256Hasher.hex(ofFileAt: scratch.file("copy.bin")) == SHA256Hasher.hex(of: original))
             #expect(progress.values.max() == UInt64(size))
