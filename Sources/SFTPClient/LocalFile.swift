@@ -51,15 +51,6 @@ final class LocalFile: @unchecked Sendable {
         return LocalFile(path: path, descriptor: descriptor, status: status, offset: UInt64(status.st_size))
     }
 
-    /// Reads up to `buffer.count` bytes; 0 at the end.
-    func read(into buffer: inout [UInt8]) throws(SFTPError) -> Int {
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count >= 0 { return count }
-            if errno != EINTR { throw Self.failure("read", path) }
-        }
-    }
-
     /// Reads up to `buffer.count` bytes at `offset` without moving the file position, so
     /// several writers can read their own ranges at once; 0 at the end.
     func read(into buffer: inout [UInt8], at offset: UInt64) throws(SFTPError) -> Int {

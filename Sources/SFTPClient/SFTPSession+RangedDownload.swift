@@ -51,7 +51,7 @@ struct DownloadPlan: Sendable {
             ranges = [DownloadRange(start: 0, end: size, done: existing)]
             return
         }
-        let pieces = size >= SFTPSession.parallelUploadThreshold ? UInt64(count) : 1
+        let pieces = size >= SFTPSession.parallelThreshold ? UInt64(count) : 1
         let chunk = UInt64(SFTPSession.readChunk)
         let share = max(chunk, (size / pieces + chunk - 1) / chunk * chunk)
         ranges = stride(from: UInt64(0), to: max(size, 1), by: Int(share)).map { start in

@@ -13,10 +13,10 @@ extension SFTPSession {
     /// Bytes per write; OpenSSH's server accepts up to 255 KiB (PLATFORM.md).
     static let writeChunk = 255 * 1024
 
-    /// Files at least this large are uploaded over several sessions at once: libssh 0.10
-    /// writes synchronously (no `sftp_aio_*`), one round trip per chunk, so one session
-    /// cannot keep the link busy (PLATFORM.md).
-    static let parallelUploadThreshold: UInt64 = 32 * 1024 * 1024
+    /// Files at least this large move over several sessions at once: libssh 0.10 writes
+    /// synchronously (no `sftp_aio_*`) and one session's channel window caps reads on a slow
+    /// link, so one session cannot keep the link busy (PLATFORM.md, docs/decisions.md).
+    static let parallelThreshold: UInt64 = 32 * 1024 * 1024
     static let parallelWriters = 3
 
     /// Uploads the local file `local` to `remote` atomically: written under a temporary name
@@ -28,7 +28,7 @@ extension SFTPSession {
         let source = try LocalFile.openForReading(local)
         let temporary = SFTPSession.temporaryName(for: remote)
         do throws(SFTPError) {
-            let helpers = source.size >= Self.parallelUploadThreshold ? await helperSessions() : []
+            let helpers = source.size >= Self.parallelThreshold ? await helperSessions() : []
             do throws(SFTPError) {
                 try await write(source, to: temporary, writers: [self] + helpers, progress: progress)
             } catch {
@@ -95,7 +95,7 @@ extension SFTPSession {
     /// Downloads `remote` to the local path `local`, keeping several reads in flight. The
     /// bytes go to a partial file beside `local`, renamed over it only when complete; with
     /// `resume`, what an interrupted download left is continued, range by range.
-    /// Files of `parallelUploadThreshold` or more are read over several sessions, one range
+    /// Files of `parallelThreshold` or more are read over several sessions, one range
     /// each (see `SFTPSession+RangedDownload.swift`).
     public func download(
         _ remote: String, to local: String, resume: Bool = false, preserve: Bool = false,

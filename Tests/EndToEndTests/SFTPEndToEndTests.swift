@@ -103,7 +103,7 @@ func remote(_ server: SSHTestServer, _ path: String) -> String { "\(server.user)
     @Test func aLocalWriteFailureLeavesNoTarget() async throws {
         try await withSSHServer { server in
             let scratch = try TemporaryDirectory()
-            FileManager.default.createFile(atPath: scratch.file("big.bin"), contents: nil)
+            #expect(FileManager.default.createFile(atPath: scratch.file("big.bin"), contents: nil))
             #expect(truncate(scratch.file("big.bin"), 4 * 1024 * 1024) == 0)
             let script = "trap '' XFSZ; ulimit -f 1024; exec \"$@\""  // 1 MiB, and EFBIG instead of a signal
             let result = try await runProcess(
@@ -126,7 +126,7 @@ func remote(_ server: SSHTestServer, _ path: String) -> String { "\(server.user)
     @Test func aTerminalGetsAProgressLineUnlessQuiet() async throws {
         try await withSSHServer { server in
             let scratch = try TemporaryDirectory()
-            FileManager.default.createFile(atPath: scratch.file("big.bin"), contents: nil)
+            #expect(FileManager.default.createFile(atPath: scratch.file("big.bin"), contents: nil))
             #expect(truncate(scratch.file("big.bin"), 8 * 1024 * 1024) == 0)
             func run(_ extra: [String], to local: String) async throws -> String {
                 let command =

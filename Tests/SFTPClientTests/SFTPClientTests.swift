@@ -48,7 +48,7 @@ func randomBytes(_ count: Int) -> [UInt8] {
     func aLargeTransferOverSeveralSessionsKeepsItsHash(_ direction: Direction) async throws {
         try await withSSHServer { server in
             let scratch = try TemporaryDirectory()
-            let size = Int(SFTPSession.parallelUploadThreshold) + 5 * 1024 * 1024 + 777
+            let size = Int(SFTPSession.parallelThreshold) + 5 * 1024 * 1024 + 777
             let original = randomBytes(size)
             try Data(original).write(to: URL(fileURLWithPath: scratch.file("large.bin")))
             let session = try await SFTPSession.connect(address(server), options: trusted(server))
@@ -73,7 +73,7 @@ func randomBytes(_ count: Int) -> [UInt8] {
     @Test func aKilledMultiSessionDownloadResumesEveryRange() async throws {
         try await withSSHServer { server in
             let scratch = try TemporaryDirectory()
-            let size = Int(SFTPSession.parallelUploadThreshold) + 3 * 1024 * 1024 + 99
+            let size = Int(SFTPSession.parallelThreshold) + 3 * 1024 * 1024 + 99
             let original = randomBytes(size)
             try Data(original).write(to: URL(fileURLWithPath: scratch.file("large.bin")))
             let local = scratch.file("copy.bin")
@@ -168,7 +168,7 @@ func randomBytes(_ count: Int) -> [UInt8] {
             let scratch = try TemporaryDirectory()
             let size = 256 * 1024 * 1024
             let big = scratch.file("big.bin")
-            FileManager.default.createFile(atPath: big, contents: nil)
+            #expect(FileManager.default.createFile(atPath: big, contents: nil))
             #expect(truncate(big, off_t(size)) == 0)
             let session = try await SFTPSession.connect(address(server), options: trusted(server))
             let local = scratch.file("never.bin")

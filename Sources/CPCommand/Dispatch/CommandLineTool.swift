@@ -32,17 +32,6 @@ public enum CommandLineTool {
         exit(status.get())
     }
 
-    /// Runs the command line `arguments` (argv[0] first) and returns the exit status; the
-    /// hand-off case execs coreutils as `main` does.
-    public static func run(_ arguments: [String]) async -> Int32 {
-        let action = decide(arguments)
-        if case .handOff(let rest) = action {
-            Output.error(nil, SystemCopy.exec(rest))
-            return ExitStatus.failure.rawValue
-        }
-        return await perform(action).rawValue
-    }
-
     private static func decide(_ arguments: [String]) -> TopLevelAction {
         // Plain Swift, no Foundation: the hand-off path should start as little as possible.
         let invokedAs = arguments.first?.split(separator: "/").last.map(String.init) ?? "cp"
@@ -83,7 +72,7 @@ public enum CommandLineTool {
         case .generateDocs(let directory):
             return Documentation.write(to: directory)
         case .handOff:
-            return .failure  // handled in run
+            return .failure  // handled in main, before anything else runs
         }
         return .success
     }
