@@ -55,6 +55,7 @@ bench: setup-bench release
 	./bench/cp-handoff $(RELEASE_BIN)
 	./bench/nats-throughput
 	./bench/sftp-throughput $(RELEASE_BIN)
+	./bench/sftp-resume $(RELEASE_BIN)
 
 lint: build
 	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests

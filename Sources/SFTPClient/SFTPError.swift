@@ -33,6 +33,17 @@ public enum SFTPError: Error, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The same error told about `path` where it named `hidden` (a put's temporary file is
+    /// the user's target as far as they are concerned).
+    func naming(_ path: String, insteadOf hidden: String) -> SFTPError {
+        switch self {
+        case .remote(let operation, hidden, let reason):
+            return .remote(operation: operation, path: path, reason: reason)
+        case .connectionLost(hidden): return .connectionLost(path: path)
+        default: return self
+        }
+    }
+
     /// `-p PORT HOST` for `[host]:port`, `HOST` otherwise.
     private static func keyscanArguments(_ host: String) -> String {
         guard host.hasPrefix("["), let close = host.firstIndex(of: "]") else { return host }

@@ -42,7 +42,7 @@ extension SFTPSession {
             }
         } catch {
             _ = try? await run { (handles) throws(SFTPError) in _ = sftp_unlink(handles.sftp, temporary) }
-            throw error
+            throw error.naming(remote, insteadOf: temporary)
         }
     }
 
@@ -149,7 +149,7 @@ extension SFTPSession {
             let count = try source.read(into: &buffer, at: offset)
             if count == 0 { break }
             let written = buffer.withUnsafeBytes { sftp_write(file, $0.baseAddress, count) }
-            guard written == count else { throw handles.error("put", remote) }
+            guard written == count else { throw handles.writeError(remote) }
             offset += UInt64(count)
             counter.add(UInt64(count))
         }

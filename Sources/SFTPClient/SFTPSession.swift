@@ -122,4 +122,15 @@ extension SSHHandles {
         }
         return .remote(operation: operation, path: path, reason: reason)
     }
+
+    /// The error for a failed write. SFTP (version 3) has no "disk full": the server answers
+    /// a generic failure for ENOSPC, EDQUOT and EFBIG alike, so say what it most likely means.
+    func writeError(_ path: String) -> SFTPError {
+        guard sftp_get_error(sftp) == SSH_FX_FAILURE, ssh_is_connected(session) != 0 else {
+            return error("put", path)
+        }
+        return .remote(
+            operation: "put", path: path,
+            reason: "the server could not write it (its disk is full, or a quota or file-size limit was reached)")
+    }
 }

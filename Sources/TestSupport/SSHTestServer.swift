@@ -47,10 +47,13 @@ public final class SSHTestServer: @unchecked Sendable {
     /// startup is retried on a new port up to 5 times.
     /// - Parameters:
     ///   - searchPath: where to look for `sshd` and `ssh-keygen`; `nil` means the default.
+    ///   - fileSizeLimit: if set, no file the server writes may grow past this many bytes
+    ///     (`ulimit -f`, with SIGXFSZ ignored so a write fails instead of killing the session):
+    ///     a full disk as SFTP clients see it, without mounting a small filesystem.
     ///   - deadline: how long each startup attempt may take.
-    public static func start(searchPath: [String]? = nil, deadline: Duration = .seconds(20)) async throws
-        -> SSHTestServer
-    {
+    public static func start(
+        searchPath: [String]? = nil, fileSizeLimit: Int? = nil, deadline: Duration = .seconds(20)
+    ) async throws -> SSHTestServer {
         let sshd = try BinaryLocator.locate("sshd", searchPath: searchPath)
         _ = try BinaryLocator.locate("ssh-keygen", searchPath: searchPath)
         let user = try currentUserName()
@@ -65,7 +68,8 @@ public final class SSHTestServer: @unchecked Sendable {
             // Root's sshd refuses to start without its privilege-separation directory, and
             // nothing creates it when no init system runs. Failure shows up in sshd's log.
             mkdir("/run/sshd", 0o755)
-            let (process, port) = try await launch(sshd, directory: directory, hostKey: hostKey, deadline: deadline)
+            let (process, port) = try await launch(
+                sshd, directory: directory, hostKey: hostKey, fileSizeLimit: fileSizeLimit, deadline: deadline)
             let knownHosts = directory.file("known_hosts")
             try writeFile(knownHosts, "[127.0.0.1]:\(port) \(hostPublicKey)\n")
             return SSHTestServer(
@@ -167,7 +171,7 @@ public final class SSHTestServer: @unchecked Sendable {
 
     /// Starts sshd on probed ports until one attempt reports "Server listening on".
     private static func launch(
-        _ sshd: String, directory: TemporaryDirectory, hostKey: String, deadline: Duration
+        _ sshd: String, directory: TemporaryDirectory, hostKey: String, fileSizeLimit: Int?, deadline: Duration
     ) async throws -> (ChildProcess, UInt16) {
         let attempts = 5
         var lastLog = ""
@@ -175,7 +179,14 @@ public final class SSHTestServer: @unchecked Sendable {
             let port = try freeLoopbackPort()
             let log = directory.file("sshd-\(attempt).log")
             let arguments = sshdArguments(port: port, directory: directory, hostKey: hostKey)
-            let process = try await ChildProcess.spawn(sshd, arguments, stdoutPath: log, stderrPath: log)
+            let process: ChildProcess
+            if let fileSizeLimit {  // ulimit -f counts 512-byte blocks; exec keeps the pid
+                let script = "trap '' XFSZ; ulimit -f \((fileSizeLimit + 511) / 512); exec \"$@\""
+                process = try await ChildProcess.spawn(
+                    "/bin/sh", ["-c", script, "sh", sshd] + arguments, stdoutPath: log, stderrPath: log)
+            } else {
+                process = try await ChildProcess.spawn(sshd, arguments, stdoutPath: log, stderrPath: log)
+            }
             if try await waitUntilListening(process, deadline: deadline) { return (process, port) }
             lastLog = process.outputTail()
             _ = try? await process.kill9()

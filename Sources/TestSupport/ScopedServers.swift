@@ -39,9 +39,10 @@ public func withNATSServer<T>(
 /// Starts an `SSHTestServer` and runs `body` with it, stopping it on every path out.
 public func withSSHServer<T>(
     searchPath: [String]? = nil,
+    fileSizeLimit: Int? = nil,
     isolation: isolated (any Actor)? = #isolation,
     _ body: (SSHTestServer) async throws -> T
 ) async throws -> T {
-    let server = try await SSHTestServer.start(searchPath: searchPath)
+    let server = try await SSHTestServer.start(searchPath: searchPath, fileSizeLimit: fileSizeLimit)
     return try await withScopedServer(server, body)
 }

@@ -63,6 +63,40 @@ func remote(_ server: SSHTestServer, _ path: String) -> String { "\(server.user)
         }
     }
 
+    /// Several sources go into a directory that exists (each way); a target that is not one
+    /// is refused before anything moves.
+    @Test func severalFilesGoIntoADirectory() async throws {
+        try await withSSHServer { server in
+            let scratch = try TemporaryDirectory()
+            try scratch.write("one.txt", "1")
+            try scratch.write("two words.txt", "2")
+            try scratch.write("inbox/.keep", "")
+            try scratch.write("back/.keep", "")
+            let sources = [scratch.file("one.txt"), scratch.file("two words.txt")]
+            let refused = try await cpSFTP(server, ["put"] + sources + [remote(server, scratch.file("nowhere"))])
+            #expect(refused.status == 1)
+            #expect(
+                refused.stderr
+                    == "cp: sftp: put '\(scratch.file("nowhere"))': not an existing directory (2 files need one to go into)\n"
+            )
+            #expect(!FileManager.default.fileExists(atPath: scratch.file("nowhere")))
+            let put = try await cpSFTP(server, ["put"] + sources + [remote(server, scratch.file("inbox"))])
+            #expect(put.status == 0, "\(put.stderr)")
+            #expect(try String(contentsOfFile: scratch.file("inbox/two words.txt"), encoding: .utf8) == "2")
+            let remotes = ["one.txt", "two words.txt"].map { remote(server, scratch.file("inbox/\($0)")) }
+            let stray = try await cpSFTP(server, ["get"] + remotes + [scratch.file("one.txt")])
+            #expect(stray.status == 1)
+            #expect(
+                stray.stderr
+                    == "cp: sftp: get '\(scratch.file("one.txt"))': not an existing directory (2 files need one to go into)\n"
+            )
+            let get = try await cpSFTP(server, ["get"] + remotes + [scratch.file("back")])
+            #expect(get.status == 0, "\(get.stderr)")
+            #expect(try String(contentsOfFile: scratch.file("back/one.txt"), encoding: .utf8) == "1")
+            #expect(try String(contentsOfFile: scratch.file("back/two words.txt"), encoding: .utf8) == "2")
+        }
+    }
+
     @Test func anUnknownHostIsRefusedUntilAcceptNew() async throws {
         try await withSSHServer { server in
             let scratch = try TemporaryDirectory()
@@ -105,7 +139,8 @@ func remote(_ server: SSHTestServer, _ path: String) -> String { "\(server.user)
             let scratch = try TemporaryDirectory()
             #expect(FileManager.default.createFile(atPath: scratch.file("big.bin"), contents: nil))
             #expect(truncate(scratch.file("big.bin"), 4 * 1024 * 1024) == 0)
-            let script = "trap '' XFSZ; ulimit -f 1024; exec \"$@\""  // 1 MiB, and EFBIG instead of a signal
+            // 512 KiB (dash counts 512-byte blocks), and EFBIG instead of a signal
+            let script = "trap '' XFSZ; ulimit -f 1024; exec \"$@\""
             let result = try await runProcess(
                 "/bin/sh",
                 [
@@ -116,6 +151,28 @@ func remote(_ server: SSHTestServer, _ path: String) -> String { "\(server.user)
             #expect(result.status == 1)
             #expect(result.stderr == "cp: sftp: write '\(scratch.file(".copy.bin.cp-part"))': File too large\n")
             #expect(!FileManager.default.fileExists(atPath: scratch.file("copy.bin")))
+        }
+    }
+}
+
+@Suite(.serialized) struct SFTPRemoteFailureEndToEndTests {
+    /// The server cannot write (a file-size limit on sshd stands in for its full disk): one
+    /// line naming the target, exit 1, neither target nor temporary file left behind.
+    @Test(arguments: [4, 40])  // MiB; 40 goes over three sessions
+    func aRemoteWriteFailureLeavesNothing(mebibytes: Int) async throws {
+        try await withSSHServer(fileSizeLimit: 1024 * 1024) { server in
+            let scratch = try TemporaryDirectory()
+            #expect(FileManager.default.createFile(atPath: scratch.file("big.bin"), contents: nil))
+            #expect(truncate(scratch.file("big.bin"), off_t(mebibytes * 1024 * 1024)) == 0)
+            try scratch.write("inbox/.keep", "")
+            let target = scratch.file("inbox/big.bin")
+            let result = try await cpSFTP(server, ["put", scratch.file("big.bin"), remote(server, target)])
+            #expect(result.status == 1)
+            #expect(
+                result.stderr
+                    == "cp: sftp: put '\(target)': the server could not write it "
+                    + "(its disk is full, or a quota or file-size limit was reached)\n")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.file("inbox")) == [".keep"])
         }
     }
 }

@@ -13,6 +13,9 @@ struct SFTPTransfers {
         let target = try SFTPCommand.path(parsed.positional("REMOTE")?.text ?? "")
         let targetIsDirectory = (try? await session.stat(target).isDirectory) == true
         let intoDirectory = locals.count > 1 || target.hasSuffix("/") || targetIsDirectory
+        if intoDirectory && !targetIsDirectory {
+            throw SFTPError.remote(operation: "put", path: target, reason: Self.notADirectory(locals.count))
+        }
         for local in locals {
             let name = (local as NSString).lastPathComponent
             let remote = intoDirectory ? join(target, name) : target
@@ -34,7 +37,10 @@ struct SFTPTransfers {
         let target = parsed.positional("LOCAL")?.text ?? "."
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: target, isDirectory: &isDirectory)
-        let intoDirectory = remotes.count > 1 || (exists && isDirectory.boolValue)
+        let intoDirectory = remotes.count > 1 || target.hasSuffix("/") || (exists && isDirectory.boolValue)
+        if intoDirectory && !(exists && isDirectory.boolValue) {
+            throw SFTPError.local(operation: "get", path: target, reason: Self.notADirectory(remotes.count))
+        }
         for remote in remotes {
             let local = intoDirectory ? join(target, (remote as NSString).lastPathComponent) : target
             if try await remoteIsDirectory(remote) {
@@ -98,6 +104,11 @@ struct SFTPTransfers {
                 try await getFile(join(remote, entry.name), to: join(local, entry.name))
             }
         }
+    }
+
+    /// Why a target that must be a directory will not do.
+    private static func notADirectory(_ sources: Int) -> String {
+        sources > 1 ? "not an existing directory (\(sources) files need one to go into)" : "not an existing directory"
     }
 
     private func join(_ directory: String, _ name: String) -> String {
