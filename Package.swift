@@ -23,7 +23,7 @@ let package = Package(
         .target(
             name: "CPCommand",
             dependencies: [
-                "CPModel", "NATSClient", "RESTClient", "SFTPClient", "Hashing", "MajorDomo",
+                "CPModel", "NATSClient", "RESTClient", "SFTPClient", "Hashing", "FSWatcher", "MajorDomo",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
@@ -37,6 +37,11 @@ let package = Package(
         .target(name: "RESTClient", dependencies: ["CCurl", "CPModel"]),
         .target(name: "SFTPClient", dependencies: ["CLibSSH", "CPModel"]),
         .target(name: "Hashing", dependencies: ["COpenSSLCrypto"]),
+
+        // The file-system watcher behind `cp watch`: inotify in one file, the rest pure Swift.
+        .target(
+            name: "FSWatcher",
+            dependencies: ["CPModel", "Hashing", .product(name: "Logging", package: "swift-log")]),
 
         // Managers. Each arrives with its issue; the MajorDomo is here now so that CI's build
         // time includes Hummingbird from the start.
@@ -74,6 +79,12 @@ let package = Package(
         .testTarget(
             name: "NATSClientTests",
             dependencies: ["NATSClient", "CPModel", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "FSWatcherTests",
+            dependencies: [
+                "FSWatcher", "Hashing", "NATSClient", "CPModel", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "EndToEndTests", dependencies: ["cp", "TestSupport", "CPCommand"]),
     ],
     swiftLanguageModes: [.v6]

@@ -48,15 +48,24 @@ public final class SHA256Hasher {
 
     /// Ends the computation and returns the digest as 64 lowercase hex digits.
     public func finalizeHex() throws -> String {
+        try finalize().hex
+    }
+
+    /// Ends the computation and returns the digest.
+    public func finalize() throws -> SHA256Digest {
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         guard EVP_DigestFinal_ex(context, &digest, &length) == 1 else {
             throw HashingError.openSSL(call: "EVP_DigestFinal_ex", reason: Self.lastOpenSSLError())
         }
-        return digest.prefix(Int(length)).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        return SHA256Digest(digest.prefix(Int(length)))
+    }
+
+    /// Starts a new computation on the same context (cheaper than a new hasher).
+    public func reset() throws {
+        guard EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else {
+            throw HashingError.openSSL(call: "EVP_DigestInit_ex", reason: Self.lastOpenSSLError())
+        }
     }
 
     /// The SHA-256 of `bytes`, as hex.
@@ -86,7 +95,7 @@ public final class SHA256Hasher {
         return try hasher.finalizeHex()
     }
 
-    private static func lastOpenSSLError() -> String {
+    static func lastOpenSSLError() -> String {
         let code = ERR_get_error()
         guard code != 0 else { return "no reason given" }
         var text = [CChar](repeating: 0, count: 256)

@@ -41,5 +41,5 @@ extension Applets {
         configSection: "watch",
         invocationNames: ["inotify2nats"],
         setup: [.configuration, .logging],
-        availability: .planned(issue: 5))
+        availability: .ready(WatchCommand.run))
 }

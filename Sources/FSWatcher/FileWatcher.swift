@@ -1,0 +1,234 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// The watcher as a library (DESIGN §8): give it roots, read `changes`. The engine runs on a
+/// thread of its own; everything here may be called from any task.
+public final class FileWatcher: Sendable {
+    public struct Options: Sendable {
+        /// Report a file once it has been quiet this long.
+        public var settle: Duration = .milliseconds(200)
+        /// Files to stream as `appended` events instead of hashing (gitignore-style globs).
+        public var logGlobs: [String] = []
+        /// Paths to ignore besides `.git` and friends and `.cpignore` files.
+        public var ignoreGlobs: [String] = []
+        /// Threads hashing files.
+        public var hashWorkers = max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
+        /// Where the model is kept between runs; nil: nowhere.
+        public var statePath: String?
+        /// How often a changed model is saved to `statePath` while running.
+        public var saveInterval: Duration = .seconds(30)
+
+        public init() {}
+    }
+
+    /// What the watcher is asked from outside while it runs.
+    enum Command {
+        case addRoot(String, logGlobs: [String]?, ignoreGlobs: [String]?)
+        case rescan
+        case stop
+    }
+
+    /// Every change, in order. Finishes after `stop()`.
+    public let changes: AsyncStream<FileChange>
+    private let continuation: AsyncStream<FileChange>.Continuation
+    private let commands = Mutex<[Command]>([])
+    private let wakeSource: @Sendable () -> Void
+    private let finished = Mutex<[CheckedContinuation<Void, Never>]>([])
+    private let isFinished = Atomic<Bool>(false)
+    private let established = Mutex<Summary?>(nil)
+
+    /// What the first crawl found.
+    public struct Summary: Sendable, Equatable {
+        public var directories: Int
+        public var files: Int
+        /// Directories left unwatched because the inotify watch limit was reached.
+        public var unwatched: Int
+    }
+
+    /// Checks the roots, watches them and crawls them (on the engine's thread) before
+    /// returning. `onModelComplete` is called once every file of the first crawl is hashed.
+    public init(
+        roots: [String], options: Options, logger: Logger, source given: (any FileEventSource)? = nil,
+        onModelComplete: (@Sendable (Summary) -> Void)? = nil
+    ) throws(WatchError) {
+        let roots = try Self.check(roots)
+        let source: any FileEventSource
+        if let given { source = given } else { source = try Self.inotify() }
+        (changes, continuation) = AsyncStream.makeStream(of: FileChange.self)
+        wakeSource = { [source] in source.wake() }
+        let saved = try options.statePath.map(StateFile.load) ?? [:]
+        let started = DispatchSemaphore(value: 0)
+        let thread = Thread { [self, continuation] in
+            let engine = WatchEngine(
+                source: source,
+                settings: .init(settle: options.settle, hashWorkers: options.hashWorkers),
+                logger: logger
+            ) { change in continuation.yield(change) }
+            engine.onInitialModelComplete = { [weak engine] in
+                guard let engine else { return }
+                onModelComplete?(Self.summarise(engine))
+            }
+            for root in roots {
+                engine.addRoot(root, ignoreGlobs: options.ignoreGlobs, logGlobs: options.logGlobs, saved: saved[root])
+            }
+            let summary = Summary(
+                directories: engine.crawled.directories, files: engine.crawled.files,
+                unwatched: engine.unwatchedDirectories)
+            established.withLock { $0 = summary }
+            started.signal()
+            run(engine, options: options)
+        }
+        thread.name = "cp-watch"
+        thread.start()
+        started.wait()
+    }
+
+    /// What the first crawl found (directories watched, files seen).
+    public var summary: Summary { established.withLock { $0 } ?? Summary(directories: 0, files: 0, unwatched: 0) }
+
+    /// Watches another root (or, for a root already watched, sets its globs; nil keeps them).
+    public func add(root: String, logGlobs: [String]? = nil, ignoreGlobs: [String]? = nil) throws(WatchError) {
+        let root = try Self.check([root])[0]
+        send(.addRoot(root, logGlobs: logGlobs, ignoreGlobs: ignoreGlobs))
+    }
+
+    /// Compares every root with the disk again; differences are reported as `rescanned`.
+    public func rescan() { send(.rescan) }
+
+    /// Reports what is still settling, waits for its hashes, saves the model and ends
+    /// `changes`.
+    public func stop() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let done = finished.withLock { waiters -> Bool in
+                if isFinished.load(ordering: .acquiring) { return true }
+                waiters.append(waiter)
+                return false
+            }
+            if done { waiter.resume() } else { send(.stop) }
+        }
+    }
+
+    private func send(_ command: Command) {
+        commands.withLock { $0.append(command) }
+        wakeSource()
+    }
+
+    /// The engine's loop: events, commands, timers, until `stop`.
+    private func run(_ engine: WatchEngine, options: Options) {
+        let clock = ContinuousClock()
+        var lastSave = clock.now
+        engine.step([])  // an empty tree's model is complete at once
+        loop: while true {
+            let events = engine.source.next(timeout: engine.timeout(now: clock.now) ?? options.saveInterval)
+            engine.step(events)
+            for command in commands.withLock({ queued in
+                defer { queued.removeAll() }; return queued
+            }) {
+                switch command {
+                case .addRoot(let path, let logGlobs, let ignoreGlobs):
+                    if let index = engine.roots.firstIndex(where: { $0.path == path }) {
+                        engine.setGlobs(root: index, ignoreGlobs: ignoreGlobs, logGlobs: logGlobs)
+                    } else {
+                        engine.addRoot(
+                            path, ignoreGlobs: ignoreGlobs ?? options.ignoreGlobs,
+                            logGlobs: logGlobs ?? options.logGlobs,
+                            saved: [:])
+                    }
+                case .rescan:
+                    engine.rescanAll()
+                case .stop:
+                    engine.flush()
+                    break loop
+                }
+            }
+            if let path = options.statePath, engine.dirty, clock.now - lastSave >= options.saveInterval {
+                save(engine, to: path)
+                lastSave = clock.now
+            }
+        }
+        if let path = options.statePath { save(engine, to: path) }
+        continuation.finish()
+        let waiters = finished.withLock { waiters in
+            isFinished.store(true, ordering: .releasing)
+            defer { waiters.removeAll() }
+            return waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func save(_ engine: WatchEngine, to path: String) {
+        do {
+            try StateFile.save(engine.snapshot(), to: path)
+        } catch {
+            engine.logger.error("cannot save the state file: \(error)")
+        }
+    }
+
+    private static func summarise(_ engine: WatchEngine) -> Summary {
+        var summary = Summary(directories: 0, files: 0, unwatched: engine.unwatchedDirectories)
+        for root in engine.roots {
+            for entry in root.model.values {
+                if entry.isDirectory { summary.directories += 1 } else { summary.files += 1 }
+            }
+        }
+        return summary
+    }
+
+    private static func inotify() throws(WatchError) -> InotifySource {
+        do {
+            return try InotifySource()
+        } catch {
+            throw .cannotStart(reason: Self.describe(error))
+        }
+    }
+
+    static func describe(_ failure: WatchFailure) -> String {
+        switch failure {
+        case .limitReached: return "the inotify limit is reached (fs.inotify.max_user_instances)"
+        case .unavailable(let code): return String(cString: strerror(code))
+        }
+    }
+
+    /// Absolute, existing, readable directories, none inside another.
+    static func check(_ roots: [String]) throws(WatchError) -> [String] {
+        var checked: [String] = []
+        for root in roots {
+            let absolute = root.hasPrefix("/") ? root : FileManager.default.currentDirectoryPath + "/" + root
+            let path = URL(fileURLWithPath: absolute).standardizedFileURL.path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                throw .badRoot(root, reason: "no such directory")
+            }
+            guard isDirectory.boolValue else { throw .badRoot(root, reason: "not a directory") }
+            guard access(path, R_OK | X_OK) == 0 else { throw .badRoot(root, reason: "permission denied") }
+            checked.append(path)
+        }
+        for (index, root) in checked.enumerated() {
+            for other in checked[(index + 1)...] {
+                if other == root || other.hasPrefix(root == "/" ? "/" : root + "/") {
+                    throw .badRoot(other, reason: "inside '\(root)', which is watched already")
+                }
+                if root.hasPrefix(other == "/" ? "/" : other + "/") {
+                    throw .badRoot(root, reason: "inside '\(other)', which is watched already")
+                }
+            }
+        }
+        return checked
+    }
+}
+
+/// Why the watcher cannot start (or take a root).
+public enum WatchError: Error, Equatable, CustomStringConvertible {
+    case badRoot(String, reason: String)
+    case cannotStart(reason: String)
+    case stateFile(String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .badRoot(let root, let reason): return "cannot watch '\(root)': \(reason)"
+        case .cannotStart(let reason): return "cannot start watching: \(reason)"
+        case .stateFile(let path, let reason): return "state file '\(path)': \(reason)"
+        }
+    }
+}
