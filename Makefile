@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # check the man pages.
 PACKAGES := pkg-config libnats-dev libssh-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev \
 	nats-server openssh-server openssh-sftp-server openssh-client openssl groff-base util-linux
-BENCH_PACKAGES := hyperfine python3
+BENCH_PACKAGES := hyperfine python3 inotify-tools watchman
 
 ROLE_LINKS := inotify2nats majordomo cpchef cpctrl
 RELEASE_FLAGS := -c release --static-swift-stdlib
@@ -56,6 +56,14 @@ bench: setup-bench release
 	./bench/nats-throughput
 	./bench/sftp-throughput $(RELEASE_BIN)
 	./bench/sftp-resume $(RELEASE_BIN)
+	./bench/watch-setup $(RELEASE_BIN)
+	./bench/watch-latency $(RELEASE_BIN)
+	./bench/watch-overflow $(RELEASE_BIN)
+	./bench/watch-newdirs $(RELEASE_BIN)
+	./bench/watch-saves $(RELEASE_BIN)
+	./bench/watch-quiet $(RELEASE_BIN)
+	./bench/watch-hashing $(RELEASE_BIN)
+	./bench/watch-limit $(RELEASE_BIN)
 
 lint: build
 	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests

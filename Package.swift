@@ -85,7 +85,12 @@ let package = Package(
                 "FSWatcher", "Hashing", "NATSClient", "CPModel", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .testTarget(name: "EndToEndTests", dependencies: ["cp", "TestSupport", "CPCommand"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "cp", "TestSupport", "CPCommand", "CPModel", "NATSClient", "FSWatcher",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -69,14 +69,22 @@ public final class FileWatcher: Sendable {
                 guard let engine else { return }
                 onModelComplete?(Self.summarise(engine))
             }
+            // init returns once every root's directories are watched; hashing goes on after.
+            var walked = 0
+            var total = Summary(directories: 0, files: 0, unwatched: 0)
+            engine.onWalked = { [unowned engine] in
+                walked += 1
+                total.directories += engine.crawled.directories
+                total.files += engine.crawled.files
+                guard walked == roots.count else { return }
+                total.unwatched = engine.unwatchedDirectories
+                self.established.withLock { $0 = total }
+                engine.onWalked = nil
+                started.signal()
+            }
             for root in roots {
                 engine.addRoot(root, ignoreGlobs: options.ignoreGlobs, logGlobs: options.logGlobs, saved: saved[root])
             }
-            let summary = Summary(
-                directories: engine.crawled.directories, files: engine.crawled.files,
-                unwatched: engine.unwatchedDirectories)
-            established.withLock { $0 = summary }
-            started.signal()
             run(engine, options: options)
         }
         thread.name = "cp-watch"

@@ -47,6 +47,24 @@ final class HashPool: @unchecked Sendable {
         return done
     }
 
+    /// Gives back what a large crawl's queue held, to the system too (glibc keeps freed memory
+    /// otherwise).
+    func releaseMemory() {
+        condition.lock()
+        if head == jobs.count {
+            jobs = []
+            head = 0
+        }
+        outcomes = []
+        condition.unlock()
+        _ = Self.trim?(0)
+    }
+
+    private static let trim: (@convention(c) (Int) -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+    }()
+
     /// Lets the workers end once the queue is empty.
     func stop() {
         condition.lock()

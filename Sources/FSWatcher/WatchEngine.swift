@@ -61,8 +61,15 @@ final class WatchEngine {
     private var limitReported = false
     /// Directories that could not be watched because the watch limit was reached.
     private(set) var unwatchedDirectories = 0
+    /// When a directory last moved. Watches are keyed by path, and a burst of renames can leave
+    /// a key behind its directory (a walk that came after a later rename of an ancestor), so
+    /// once the tree has been quiet a while after a directory moved, every watch is checked
+    /// again by a rescan: only real differences are reported, as `rescanned`.
+    private var directoryMoved: ContinuousClock.Instant?
     /// What the last crawl found: directories (the root included) and files.
     private(set) var crawled = (directories: 0, files: 0)
+    /// Called after each crawl's walk: every directory is watched, nothing is hashed yet.
+    var onWalked: (() -> Void)?
     /// Called once, when the first crawl's hashing has finished: the initial model is complete.
     var onInitialModelComplete: (() -> Void)?
     private var initialModelReported = false
@@ -116,6 +123,10 @@ final class WatchEngine {
             guard let due = move.deadline else { continue }
             deadline = min(deadline ?? due, due)
         }
+        if let moved = directoryMoved {
+            let check = moved + verifyDelay
+            deadline = min(deadline ?? check, check)
+        }
         if roots.contains(where: { !$0.present }) {
             let poll = now + settings.rootPoll
             deadline = min(deadline ?? poll, poll)
@@ -137,6 +148,8 @@ final class WatchEngine {
         fireDue(now: clock.now)
         if !initialModelReported && hashing.isEmpty {
             initialModelReported = true
+            hashing = [:]  // its capacity held every file of the crawl
+            pool.releaseMemory()
             onInitialModelComplete?()
         }
     }
@@ -246,7 +259,15 @@ final class WatchEngine {
         return entry.writeOpen ? max(quiet, entry.lastActivity + settings.openGrace) : quiet
     }
 
+    private var verifyDelay: Duration { max(settings.settle * 5, .seconds(1)) }
+
     private func fireDue(now: ContinuousClock.Instant) {
+        if let moved = directoryMoved, now >= moved + verifyDelay {
+            directoryMoved = nil
+            for index in roots.indices where roots[index].present {
+                crawl(index, rescan: true, quiet: false, verify: true)
+            }
+        }
         for (cookie, move) in unpaired where move.deadline.map({ $0 <= now }) == true {
             unpaired[cookie] = nil
             movedOut(move.key, isDirectory: move.isDirectory, now: now)
@@ -270,6 +291,7 @@ final class WatchEngine {
     // MARK: Moves
 
     private func moved(_ from: PathKey, to: PathKey, isDirectory: Bool, now: ContinuousClock.Instant) {
+        if isDirectory { directoryMoved = now }
         let source = roots[from.root]
         guard from.root == to.root, let known = source.model[from.path] else {
             movedOut(from, isDirectory: isDirectory, now: now)
@@ -325,6 +347,7 @@ final class WatchEngine {
     private func movedOut(_ key: PathKey, isDirectory: Bool, now: ContinuousClock.Instant) {
         let root = roots[key.root]
         if isDirectory {
+            directoryMoved = now
             // Its watches keep reporting from wherever it went: end them.
             for (watch, owner) in owners where owner.root == key.root && RelativePath.isWithin(owner.path, key.path) {
                 source.unwatch(watch)
@@ -357,10 +380,11 @@ final class WatchEngine {
 
     /// Watches every directory of root `index` and compares what is on disk with the model.
     /// `quiet`: only build the model; `rescan`: report differences as `rescanned`.
-    private func crawl(_ index: Int, rescan: Bool, quiet: Bool) {
+    private func crawl(_ index: Int, rescan: Bool, quiet: Bool, verify: Bool = false) {
         let root = roots[index]
-        let found = walk(index, from: "")
+        let found = walk(index, from: "", verify: verify)
         crawled = (found.directories.count + 1, found.files.count)
+        onWalked?()
         var seen = Set<String>(minimumCapacity: found.directories.count + found.files.count)
         seen.insert("")
         for directory in found.directories {
@@ -382,21 +406,28 @@ final class WatchEngine {
 
     /// Walks root `index` from `start`, watching every directory not yet watched and reading
     /// `.cpignore` files, and returns the directories and files found (ignored ones left out).
-    private func walk(_ index: Int, from start: String) -> (directories: [String], files: [String]) {
+    /// With `verify`, every directory's watch is asked for again: the kernel answers with the
+    /// descriptor it already has, which puts that descriptor under the directory's true path.
+    private func walk(_ index: Int, from start: String, verify: Bool = false) -> (
+        directories: [String], files: [String]
+    ) {
         let root = roots[index]
         var directories: [String] = []
         var files: [String] = []
         var stack = [start]
+        var unwatchedHere = 0
+        defer { if unwatchedHere > 0 { reportWatchLimit(root.absolute(start), unwatched: unwatchedHere) } }
         while let directory = stack.popLast() {
             let key = PathKey(root: index, path: directory)
-            if watchOf[key] == nil {
+            if watchOf[key] == nil || verify {
                 do throws(WatchFailure) {
                     let watch = try source.watch(directory: root.absolute(directory))
+                    if let stale = owners[watch], stale != key, watchOf[stale] == watch { watchOf[stale] = nil }
                     owners[watch] = key
                     watchOf[key] = watch
                 } catch .limitReached {
                     unwatchedDirectories += 1
-                    reportWatchLimit(root.absolute(directory))
+                    unwatchedHere += 1
                 } catch {
                     continue  // gone already, or unreadable: nothing below it to find
                 }
@@ -434,15 +465,18 @@ final class WatchEngine {
         return (directories, files)
     }
 
-    private func reportWatchLimit(_ directory: String) {
+    /// Says once that the watch limit is reached, how many directories went unwatched, and
+    /// a limit that would cover them (the limit is per user: other programs hold watches too).
+    private func reportWatchLimit(_ directory: String, unwatched: Int) {
         guard !limitReported else { return }
         limitReported = true
-        let limit = InotifySource.watchLimit.map(String.init) ?? "unknown"
+        let limit = InotifySource.watchLimit
+        let suggestion = (limit ?? 8192) + unwatched + 1024
         logger.error(
             """
-            out of inotify watches (fs.inotify.max_user_watches = \(limit)) at '\(directory)': \
-            changes in unwatched directories are missed; raise the limit with: \
-            sysctl fs.inotify.max_user_watches=\((Int(limit) ?? 65536) * 2)
+            out of inotify watches (fs.inotify.max_user_watches = \(limit.map(String.init) ?? "unknown")): \
+            \(unwatched) directories under '\(directory)' are not watched and their changes are missed; \
+            raise the limit with: sysctl fs.inotify.max_user_watches=\(suggestion)
             """)
     }
 
@@ -513,7 +547,7 @@ final class WatchEngine {
             return
         }
         let kind = current.mode & UInt32(S_IFMT)
-        if root.isIgnored(key.path, isDirectory: kind == UInt32(S_IFDIR)) {
+        if !quiet && root.isIgnored(key.path, isDirectory: kind == UInt32(S_IFDIR)) {  // a quiet crawl's walk filtered
             if known != nil { removeSubtree(key, rescan: rescan, quiet: quiet) }  // hidden by new rules
             return
         }
@@ -523,6 +557,13 @@ final class WatchEngine {
                 commit(key, Entry(isDirectory: true, identity: current, digest: nil), rescan: rescan, quiet: quiet)
             } else {
                 root.model[key.path]?.identity = current
+            }
+            if watchOf[key] == nil && !limitReported {
+                // Its discovery came too late (an ancestor was renamed before the walk got
+                // there): watch it now and settle what it holds.
+                let now = clock.now
+                let found = walk(key.root, from: key.path)
+                for path in found.directories + found.files { touch(PathKey(root: key.root, path: path), now: now) }
             }
             return
         }
@@ -535,6 +576,11 @@ final class WatchEngine {
         if let known = root.model[key.path], known.digest != nil, Self.sameContentIdentity(known.identity, current) {
             root.model[key.path]?.identity.mode = current.mode
             return
+        }
+        if quiet && root.model[key.path] == nil {
+            // Known to exist from the start: if it changes before its first hash is in, that
+            // is a change, not a creation.
+            root.model[key.path] = Entry(isDirectory: false, identity: current, digest: nil)
         }
         generation += 1
         hashing[key] = HashTicket(generation: generation, rescan: rescan, quiet: quiet)
@@ -582,7 +628,9 @@ final class WatchEngine {
                     quiet: ticket.quiet)
             case .success(let result):
                 let root = roots[key.root]
-                guard !result.changedWhileRead, Self.identity(root.absolute(key.path)) == result.after else {
+                // The first crawl trusts the hasher's own before/after check: later changes come as events.
+                guard !result.changedWhileRead, ticket.quiet || Self.identity(root.absolute(key.path)) == result.after
+                else {
                     touch(key, now: clock.now, rescan: ticket.rescan)
                     continue
                 }

@@ -79,7 +79,7 @@ func cp(
     @Test func plannedRolesSayTheyAreNotAvailable() async throws {
         let commands: [[String]] = [
             ["chef"], ["ctrl", "projects"], ["graph", "check"], ["majordomo", "serve"],
-            ["up"], ["watch", "."],
+            ["up"],
         ]
         for command in commands {
             let result = try await cp(command)

@@ -16,6 +16,7 @@ final class WatchedTree: Sendable {
     private let log = Recorded()
     private let reader: Task<Void, Never>
     private let barriers = Atomic<Int>(0)
+    private let complete: ModelComplete
 
     init(
         _ directory: TemporaryDirectory? = nil, options: FileWatcher.Options = .init(),
@@ -25,7 +26,11 @@ final class WatchedTree: Sendable {
         self.directory = directory
         var logger = Logger(label: "test-watch")
         logger.logLevel = .error
-        watcher = try FileWatcher(roots: [directory.path], options: options, logger: logger, source: source)
+        let complete = ModelComplete()
+        self.complete = complete
+        watcher = try FileWatcher(roots: [directory.path], options: options, logger: logger, source: source) { _ in
+            complete.flag.store(true, ordering: .releasing)
+        }
         let stream = watcher.changes
         reader = Task { [log] in
             for await change in stream { log.items.withLock { $0.append(change) } }
@@ -45,6 +50,11 @@ final class WatchedTree: Sendable {
         for what: String, deadline: Duration = .seconds(20), _ condition: @escaping ([FileChange]) -> Bool
     ) async throws {
         try await waitUntil(deadline: deadline, what) { condition(self.changes) }
+    }
+
+    /// Waits until every file of the first crawl is hashed.
+    func waitForModel() async throws {
+        try await waitUntil(deadline: .seconds(30), "the initial model") { complete.flag.load(ordering: .acquiring) }
     }
 
     /// Waits until a change of `path` with `reason` is reported.
@@ -86,6 +96,10 @@ final class WatchedTree: Sendable {
         }
         return target
     }
+}
+
+final class ModelComplete: Sendable {
+    let flag = Atomic<Bool>(false)
 }
 
 /// Changes collected by a reading task.

@@ -30,6 +30,8 @@ enum WatchCommand {
         options.statePath = settings.value("state")?.text
         let roots = invocation.parsed.positionalValues("DIR").compactMap(\.text)
         let pod = settings.value("pod")?.text ?? ProcessInfo.processInfo.hostName
+        // NATS first: a server that is not there is said before a long crawl, not after.
+        let client = settings.flag("print") ? nil : try await connect(pod: pod, settings: settings, logger: logger)
         let clock = ContinuousClock()
         let started = clock.now
         let watcher = try FileWatcher(roots: roots, options: options, logger: logger) { summary in
@@ -47,22 +49,25 @@ enum WatchCommand {
         }
         let signals = TerminationSignals { _ in Task { await watcher.stop() } }
         defer { signals.cancel() }
-        if settings.flag("print") {
-            for await change in watcher.changes { Output.out(try Self.line(change) + "\n") }
+        if let client {
+            try await publish(watcher, client: client, pod: pod, settings: settings, logger: logger)
         } else {
-            try await publish(watcher, pod: pod, settings: settings, logger: logger)
+            for await change in watcher.changes { Output.out(try Self.line(change) + "\n") }
         }
         return signals.signal == nil ? .success : .interrupted
     }
 
-    /// Publishes every change until the watcher stops, then drains the connection.
-    private static func publish(
-        _ watcher: FileWatcher, pod: String, settings: ResolvedSettings, logger: Logger
-    ) async throws {
+    private static func connect(pod: String, settings: ResolvedSettings, logger: Logger) async throws -> NATSClient {
         let name = settings.value("name")?.text ?? pod
         let sender = Sender(pod: pod, role: "watch", name: name)
-        let client = try await NATSClient.connect(
+        return try await NATSClient.connect(
             NATSOptions(settings: settings, name: "cp-watch-\(name)"), sender: sender, logger: logger)
+    }
+
+    /// Publishes every change until the watcher stops, then drains the connection.
+    private static func publish(
+        _ watcher: FileWatcher, client: NATSClient, pod: String, settings: ResolvedSettings, logger: Logger
+    ) async throws {
         let interval = settings.value("heartbeat")?.duration ?? .seconds(10)
         let heartbeat = HeartbeatPublisher.start(client, interval: interval, version: CommandLineTool.version)
         let requests = try client.serve("watchRequest." + SubjectToken.escape(pod), as: WatchRequest.self) {
