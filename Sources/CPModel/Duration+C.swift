@@ -6,6 +6,12 @@ extension Duration {
         return max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000)
     }
 
+    /// Seconds with their fraction, for rates and messages.
+    public var inSeconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
     /// Nanoseconds, as JetStream's configuration takes them.
     public var nanoseconds: Int64 {
         let (seconds, attoseconds) = components

@@ -209,10 +209,9 @@ final class WatchEngine {
             unpaired[event.cookie] = (key, isDirectory, nil)
             return
         }
-        guard !root.isIgnored(path, isDirectory: isDirectory) else {
-            // Moved onto an ignored name (vim's `file~`): for the watcher the file left.
-            return
-        }
+        // Ignored paths have no events. A move onto an ignored name (vim's `file~`) is thus an
+        // unpaired first half: for the watcher the file left.
+        guard !root.isIgnored(path, isDirectory: isDirectory) else { return }
         if event.mask & EventMask.movedTo != 0 {
             if let from = unpaired.removeValue(forKey: event.cookie) {
                 moved(from.key, to: key, isDirectory: isDirectory, now: now)
@@ -292,13 +291,12 @@ final class WatchEngine {
 
     private func moved(_ from: PathKey, to: PathKey, isDirectory: Bool, now: ContinuousClock.Instant) {
         if isDirectory { directoryMoved = now }
-        let source = roots[from.root]
-        guard from.root == to.root, let known = source.model[from.path] else {
+        let root = roots[from.root]
+        guard from.root == to.root, let known = root.model[from.path] else {
             movedOut(from, isDirectory: isDirectory, now: now)
             movedIn(to, isDirectory: isDirectory, now: now)
             return
         }
-        let root = source
         guard from.path != to.path else { return }
         // Everything the model, the pending set, the hashing set and the watches know under the
         // old name now lives under the new one.
@@ -330,13 +328,7 @@ final class WatchEngine {
             for directory in root.ignoreFiles where RelativePath.isWithin(directory, from.path) {
                 root.ignoreFiles.remove(directory)
                 root.ignores.removeFile(in: directory)
-                let renamed = RelativePath.rebase(directory, from: from.path, to: to.path)
-                if let text = try? String(
-                    contentsOfFile: root.absolute(RelativePath.join(renamed, ".cpignore")), encoding: .utf8)
-                {
-                    root.ignores.setFile(in: renamed, text: text)
-                    root.ignoreFiles.insert(renamed)
-                }
+                loadIgnoreFile(root, in: RelativePath.rebase(directory, from: from.path, to: to.path))
             }
         }
         report(.moved, PathKey(root: to.root, path: to.path), known, from: from.path)
@@ -370,11 +362,12 @@ final class WatchEngine {
 
     // MARK: Crawling
 
-    /// Watches directory `key` and everything below it and marks all it holds as pending (a
-    /// new directory: files created in it before its watch existed are found this way).
-    private func discover(_ key: PathKey, now: ContinuousClock.Instant) {
+    /// Watches directory `key` and everything below it and marks it and all it holds as
+    /// pending (a new directory: files created in it before its watch existed are found this
+    /// way; also a root that came back, and a directory whose discovery came too late).
+    private func discover(_ key: PathKey, now: ContinuousClock.Instant, itself: Bool = true) {
         let found = walk(key.root, from: key.path)
-        touch(key, now: now)
+        if itself { touch(key, now: now) }
         for path in found.directories + found.files { touch(PathKey(root: key.root, path: path), now: now) }
     }
 
@@ -529,8 +522,7 @@ final class WatchEngine {
         root.present = true
         root.model[""] = Entry(isDirectory: true, identity: identity, digest: nil)
         logger.notice("root '\(root.path)' is back")
-        let found = walk(index, from: "")
-        for path in found.directories + found.files { touch(PathKey(root: index, path: path), now: now) }
+        discover(PathKey(root: index, path: ""), now: now)
     }
 
     // MARK: Reconciling
@@ -561,9 +553,7 @@ final class WatchEngine {
             if watchOf[key] == nil && !limitReported {
                 // Its discovery came too late (an ancestor was renamed before the walk got
                 // there): watch it now and settle what it holds.
-                let now = clock.now
-                let found = walk(key.root, from: key.path)
-                for path in found.directories + found.files { touch(PathKey(root: key.root, path: path), now: now) }
+                discover(key, now: clock.now, itself: false)  // itself: just reconciled
             }
             return
         }

@@ -111,9 +111,10 @@ public final class FileHasher {
 
     deinit { buffer.deallocate() }
 
-    /// Reads the regular file at `path` to its end and returns its digest.
-    public func hash(_ path: String) throws -> Result {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+    /// Reads the file at `path` to its end and returns its digest. A symbolic link is refused
+    /// (ELOOP) unless `followingLinks`: the watcher hashes only what it saw as a regular file.
+    public func hash(_ path: String, followingLinks: Bool = false) throws -> Result {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW))
         guard fd >= 0 else { throw HashingError.file(path: path, call: "open", errno: errno) }
         defer { close(fd) }
         var info = stat()

@@ -75,24 +75,9 @@ public final class SHA256Hasher {
         return try hasher.finalizeHex()
     }
 
-    /// The SHA-256 of the file at `path`, read in 1 MiB blocks (PLATFORM.md), as hex.
+    /// The SHA-256 of the file at `path` (links followed), read in 1 MiB blocks (PLATFORM.md), as hex.
     public static func hex(ofFileAt path: String) throws -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw HashingError.file(path: path, call: "open", errno: errno) }
-        defer { close(fd) }
-        let hasher = try SHA256Hasher()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let count = read(fd, buffer.baseAddress, buffer.count)
-            if count == 0 { break }
-            if count < 0 {
-                if errno == EINTR { continue }
-                throw HashingError.file(path: path, call: "read", errno: errno)
-            }
-            try hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-        }
-        return try hasher.finalizeHex()
+        try FileHasher().hash(path, followingLinks: true).digest.hex
     }
 
     static func lastOpenSSLError() -> String {

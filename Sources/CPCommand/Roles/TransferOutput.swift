@@ -49,7 +49,7 @@ final class ProgressLine: @unchecked Sendable {
             guard force || now - lastDrawn >= .milliseconds(100) || done == total else { return }
             lastDrawn = now
             drawn = true
-            let elapsed = max(0.001, Self.seconds(now - started))
+            let elapsed = max(0.001, (now - started).inSeconds)
             let rate = Double(done) / elapsed
             let eta = rate > 0 ? Double(total - min(done, total)) / rate : 0
             Output.err(
@@ -67,9 +67,5 @@ final class ProgressLine: @unchecked Sendable {
             unit += 1
         }
         return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
