@@ -61,11 +61,13 @@ final class WatchEngine {
     private var limitReported = false
     /// Directories that could not be watched because the watch limit was reached.
     private(set) var unwatchedDirectories = 0
-    /// When a directory last moved. Watches are keyed by path, and a burst of renames can leave
-    /// a key behind its directory (a walk that came after a later rename of an ancestor), so
-    /// once the tree has been quiet a while after a directory moved, every watch is checked
-    /// again by a rescan: only real differences are reported, as `rescanned`.
-    private var directoryMoved: ContinuousClock.Instant?
+    /// When a watch last may have been filed under a wrong path. Watches are keyed by path, and
+    /// a burst of renames can leave a key behind its directory (a walk that came after a later
+    /// rename of an ancestor; events queued for a watch already removed), so once the tree has
+    /// been quiet a while after a directory moved, an event came for an unknown watch or a
+    /// new directory was not where its event said, every watch is checked again by a rescan:
+    /// only real differences are reported, as `rescanned`.
+    private var doubtSince: ContinuousClock.Instant?
     /// What the last crawl found: directories (the root included) and files.
     private(set) var crawled = (directories: 0, files: 0)
     /// Called after each crawl's walk: every directory is watched, nothing is hashed yet.
@@ -123,8 +125,8 @@ final class WatchEngine {
             guard let due = move.deadline else { continue }
             deadline = min(deadline ?? due, due)
         }
-        if let moved = directoryMoved {
-            let check = moved + verifyDelay
+        if let doubt = doubtSince {
+            let check = doubt + verifyDelay
             deadline = min(deadline ?? check, check)
         }
         if roots.contains(where: { !$0.present }) {
@@ -183,9 +185,13 @@ final class WatchEngine {
         if event.mask & EventMask.overflow != 0 {
             logger.warning("the kernel's event queue overflowed; rescanning every root")
             rescanAll()
+            doubtSince = now  // the lost events may have been moves: check the watches too
             return
         }
-        guard let owner = owners[event.watch] else { return }
+        guard let owner = owners[event.watch] else {
+            if event.mask & EventMask.ignored == 0 { doubtSince = now }
+            return
+        }
         if event.mask & EventMask.ignored != 0 {
             owners[event.watch] = nil
             if watchOf[owner] == event.watch { watchOf[owner] = nil }
@@ -261,8 +267,8 @@ final class WatchEngine {
     private var verifyDelay: Duration { max(settings.settle * 5, .seconds(1)) }
 
     private func fireDue(now: ContinuousClock.Instant) {
-        if let moved = directoryMoved, now >= moved + verifyDelay {
-            directoryMoved = nil
+        if let doubt = doubtSince, now >= doubt + verifyDelay {
+            doubtSince = nil
             for index in roots.indices where roots[index].present {
                 crawl(index, rescan: true, quiet: false, verify: true)
             }
@@ -290,7 +296,7 @@ final class WatchEngine {
     // MARK: Moves
 
     private func moved(_ from: PathKey, to: PathKey, isDirectory: Bool, now: ContinuousClock.Instant) {
-        if isDirectory { directoryMoved = now }
+        if isDirectory { doubtSince = now }
         let root = roots[from.root]
         guard from.root == to.root, let known = root.model[from.path] else {
             movedOut(from, isDirectory: isDirectory, now: now)
@@ -301,6 +307,9 @@ final class WatchEngine {
         // Everything the model, the pending set, the hashing set and the watches know under the
         // old name now lives under the new one.
         if isDirectory {
+            // A move replaces what was at its target (for a subscriber as for rename(2)); with a
+            // stale event the model may still hold entries there, so they go the same way.
+            for path in root.paths(within: to.path) { root.model[path] = nil }
             for path in root.paths(within: from.path) {
                 let entry = root.model.removeValue(forKey: path)
                 root.model[RelativePath.rebase(path, from: from.path, to: to.path)] = entry
@@ -339,7 +348,7 @@ final class WatchEngine {
     private func movedOut(_ key: PathKey, isDirectory: Bool, now: ContinuousClock.Instant) {
         let root = roots[key.root]
         if isDirectory {
-            directoryMoved = now
+            doubtSince = now
             // Its watches keep reporting from wherever it went: end them.
             for (watch, owner) in owners where owner.root == key.root && RelativePath.isWithin(owner.path, key.path) {
                 source.unwatch(watch)
@@ -366,6 +375,9 @@ final class WatchEngine {
     /// pending (a new directory: files created in it before its watch existed are found this
     /// way; also a root that came back, and a directory whose discovery came too late).
     private func discover(_ key: PathKey, now: ContinuousClock.Instant, itself: Bool = true) {
+        if watchOf[key] == nil && Self.identity(roots[key.root].absolute(key.path)) == nil {
+            doubtSince = now  // not where its event said: moved since, or its parent's watch is misfiled
+        }
         let found = walk(key.root, from: key.path)
         if itself { touch(key, now: now) }
         for path in found.directories + found.files { touch(PathKey(root: key.root, path: path), now: now) }
