@@ -3,16 +3,24 @@ import Hashing
 
 /// A bounded pool of hashing threads. Jobs go in from the engine's thread; outcomes come back
 /// through `collect()`, and `ready` is called (from a worker) whenever one is waiting.
+///
+/// A job is some files of one directory: the worker opens the directory once and each file
+/// relative to it, and the engine takes one lock per directory, not per file, during a crawl.
 final class HashPool: @unchecked Sendable {
     struct Job {
-        var key: PathKey
-        var path: String
-        var generation: UInt64
+        var root: Int
+        /// The directory, relative to the root, and as an absolute path.
+        var directory: String
+        var absoluteDirectory: String
+        var names: [String]
+        /// The engine's ticket for a single file; a first crawl's batches have none.
+        var generation: UInt64?
     }
 
     struct Outcome {
         var job: Job
-        var result: Result<FileHasher.Result, HashingError>
+        /// One per name, in order.
+        var results: [Result<FileHasher.Result, HashingError>]
     }
 
     private let condition = NSCondition()
@@ -89,19 +97,30 @@ final class HashPool: @unchecked Sendable {
                 head = 0
             }
             condition.unlock()
-            let result: Result<FileHasher.Result, HashingError>
-            do {
-                result = .success(try hasher.hash(job.path))
-            } catch let error as HashingError {
-                result = .failure(error)
-            } catch {
-                result = .failure(.file(path: job.path, call: "hash", errno: EIO))
-            }
+            let results = Self.hash(job, with: hasher)
             condition.lock()
             let first = outcomes.isEmpty
-            outcomes.append(Outcome(job: job, result: result))
+            outcomes.append(Outcome(job: job, results: results))
             condition.unlock()
             if first { ready() }
+        }
+    }
+
+    private static func hash(_ job: Job, with hasher: FileHasher) -> [Result<FileHasher.Result, HashingError>] {
+        let directory = open(job.absoluteDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directory >= 0 else {
+            let code = errno
+            return job.names.map { .failure(.file(path: job.absoluteDirectory + "/" + $0, call: "open", errno: code)) }
+        }
+        defer { close(directory) }
+        return job.names.map { name in
+            do {
+                return .success(try hasher.hash(in: directory, name, describedAs: job.absoluteDirectory + "/" + name))
+            } catch let error as HashingError {
+                return .failure(error)
+            } catch {
+                return .failure(.file(path: job.absoluteDirectory + "/" + name, call: "hash", errno: EIO))
+            }
         }
     }
 }

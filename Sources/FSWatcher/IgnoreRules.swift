@@ -108,16 +108,18 @@ public struct IgnoreStack: Sendable {
     /// is ignored too (a negation cannot re-include a file inside an ignored directory).
     /// Checks the global rules and every .cpignore whose directory is an ancestor of `path`,
     /// the deepest file's last matching rule winning.
-    public func isIgnored(_ path: String, isDirectory: Bool) -> Bool {
+    /// With `parentVisible` (a walk that only descends into directories it did not ignore),
+    /// the parent directories are not tested again: only the path itself is.
+    public func isIgnored(_ path: String, isDirectory: Bool, parentVisible: Bool = false) -> Bool {
         if global.isEmpty && files.isEmpty {
             return false
         }
         var path = path
-        return path.withUTF8 { isIgnored(path: $0, isDirectory: isDirectory) }
+        return path.withUTF8 { isIgnored(path: $0, isDirectory: isDirectory, parentVisible: parentVisible) }
     }
 
     /// Walks `path` from its first component down, testing each parent directory and then the path itself.
-    private func isIgnored(path: UnsafeBufferPointer<UInt8>, isDirectory: Bool) -> Bool {
+    private func isIgnored(path: UnsafeBufferPointer<UInt8>, isDirectory: Bool, parentVisible: Bool) -> Bool {
         // The .cpignore files of the directories above the current prefix, shallowest first.
         var applicable: [IgnoreRules] = []
         if let rootFile = files[""] {
@@ -128,7 +130,13 @@ public struct IgnoreStack: Sendable {
             let end = path[componentStart...].firstIndex(of: .slash) ?? path.endIndex
             let prefix = UnsafeBufferPointer(rebasing: path[..<end])
             let isLast = end == path.endIndex
-            let ignored = verdict(prefix, isDirectory: isLast ? isDirectory : true, applicable: applicable)
+            if parentVisible && !isLast && files.isEmpty {  // nothing to learn from the parents
+                componentStart = end + 1
+                continue
+            }
+            let ignored =
+                parentVisible && !isLast
+                ? nil : verdict(prefix, isDirectory: isLast ? isDirectory : true, applicable: applicable)
             if isLast || ignored == true {
                 return ignored == true
             }

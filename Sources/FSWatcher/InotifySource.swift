@@ -67,9 +67,7 @@ public final class InotifySource: FileEventSource, @unchecked Sendable {
             pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
             pollfd(fd: wakeReader, events: Int16(POLLIN), revents: 0),
         ]
-        // Rounded up, so a wait never returns just before its deadline and spins.
-        let milliseconds = timeout.map { $0 <= .zero ? 0 : Int32(clamping: ($0.nanoseconds + 999_999) / 1_000_000) }
-        let ready = poll(&descriptors, 2, milliseconds ?? -1)
+        let ready = Self.wait(&descriptors, timeout: timeout)
         guard ready > 0 else { return [] }
         if descriptors[1].revents != 0 {
             var drained = [UInt8](repeating: 0, count: 64)
@@ -83,6 +81,33 @@ public final class InotifySource: FileEventSource, @unchecked Sendable {
         }
         return events
     }
+
+    /// `ppoll` (to the nanosecond) when the C library has it, else `poll` with the timeout
+    /// rounded up to a millisecond (so a wait never returns just before its deadline and
+    /// spins). The rounding alone would add half a millisecond to every settled change.
+    private static func wait(_ descriptors: inout [pollfd], timeout: Duration?) -> Int32 {
+        let count = nfds_t(descriptors.count)
+        guard let ppoll = Self.ppoll else {
+            let milliseconds = timeout.map { $0 <= .zero ? 0 : Int32(clamping: ($0.nanoseconds + 999_999) / 1_000_000) }
+            return poll(&descriptors, count, milliseconds ?? -1)
+        }
+        guard let timeout else { return ppoll(&descriptors, count, nil, nil) }
+        let nanoseconds = max(0, timeout.nanoseconds)
+        var spec = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+        return ppoll(&descriptors, count, &spec, nil)
+    }
+
+    /// Looked up at run time: Swift's Glibc module declares it only for _GNU_SOURCE.
+    private static let ppoll:
+        (@convention(c) (UnsafeMutablePointer<pollfd>?, nfds_t, UnsafePointer<timespec>?, UnsafeRawPointer?) -> Int32)? =
+            {
+                guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "ppoll") else { return nil }
+                return unsafeBitCast(
+                    symbol,
+                    to: (@convention(c) (
+                        UnsafeMutablePointer<pollfd>?, nfds_t, UnsafePointer<timespec>?, UnsafeRawPointer?
+                    ) -> Int32).self)
+            }()
 
     /// Splits a read's bytes into events: `int wd; uint32 mask, cookie, len;` then `len`
     /// bytes of NUL-padded name.

@@ -14,7 +14,7 @@ import Hashing
 enum StateFile {
     static let header = "cp-watch-state 1"
 
-    static func save(_ roots: [(root: String, model: [String: Entry])], to path: String) throws(WatchError) {
+    static func save(_ roots: [(root: String, model: ModelTable)], to path: String) throws(WatchError) {
         var text = header + "\n"
         for (root, model) in roots {
             text += "root\t\(escape(root))\n"

@@ -56,6 +56,12 @@ final class WatchEngine {
     /// First halves of moves, by cookie; the deadline is set once the batch they came in ends.
     private var unpaired: [UInt32: (key: PathKey, isDirectory: Bool, deadline: ContinuousClock.Instant?)] = [:]
     private var generation: UInt64 = 0
+    /// Hashes the few small files that settle together, on the engine's thread.
+    private let inlineHasher = try? FileHasher(bufferSize: 1 << 16)
+    private static let inlineHashLimit: UInt64 = 256 << 10
+    private static let inlineHashBatch = 8
+    /// First-crawl batches still with the hashing pool.
+    private var firstCrawlBatches = 0
     private var nextDue: ContinuousClock.Instant?
     private var pool: HashPool!
     private var limitReported = false
@@ -95,7 +101,7 @@ final class WatchEngine {
     @discardableResult
     func addRoot(_ path: String, ignoreGlobs: [String], logGlobs: [String], saved: [String: Entry]? = nil) -> Int {
         let root = RootState(path: path, ignoreGlobs: ignoreGlobs, logGlobs: logGlobs)
-        if let saved { root.model = saved }
+        if let saved { root.model = ModelTable(saved) }
         roots.append(root)
         let index = roots.count - 1
         crawl(index, rescan: saved != nil, quiet: saved == nil)
@@ -148,7 +154,7 @@ final class WatchEngine {
         }
         collectHashes()
         fireDue(now: clock.now)
-        if !initialModelReported && hashing.isEmpty {
+        if !initialModelReported && hashing.isEmpty && firstCrawlBatches == 0 {
             initialModelReported = true
             hashing = [:]  // its capacity held every file of the crawl
             pool.releaseMemory()
@@ -174,7 +180,7 @@ final class WatchEngine {
     }
 
     /// The model of every root, for the state file.
-    func snapshot() -> [(root: String, model: [String: Entry])] {
+    func snapshot() -> [(root: String, model: ModelTable)] {
         dirty = false
         return roots.map { ($0.path, $0.model) }
     }
@@ -290,7 +296,9 @@ final class WatchEngine {
             }
         }
         // Parents before children, so a new directory is reported before what it holds.
-        for key in ready.sorted(by: { $0.path.count < $1.path.count }) { reconcile(key) }
+        // A few settled files are hashed here at once; a burst goes to the pool, in parallel.
+        let inline = ready.count <= Self.inlineHashBatch
+        for key in ready.sorted(by: { $0.path.count < $1.path.count }) { reconcile(key, inline: inline) }
     }
 
     // MARK: Moves
@@ -387,6 +395,10 @@ final class WatchEngine {
     /// `quiet`: only build the model; `rescan`: report differences as `rescanned`.
     private func crawl(_ index: Int, rescan: Bool, quiet: Bool, verify: Bool = false) {
         let root = roots[index]
+        if quiet && root.model.isEmpty {
+            firstCrawl(index)
+            return
+        }
         let found = walk(index, from: "", verify: verify)
         crawled = (found.directories.count + 1, found.files.count)
         onWalked?()
@@ -409,13 +421,66 @@ final class WatchEngine {
         }
     }
 
+    /// A root's first crawl, with nothing known of it: every directory is watched and recorded,
+    /// and the files of each directory go to the hashing pool together, with no `lstat` here
+    /// (the worker's `fstat` gives each file's identity). Nothing is reported.
+    private func firstCrawl(_ index: Int) {
+        let root = roots[index]
+        var files = 0
+        let found = walk(index, from: "") { [self] directory, names in
+            files += names.count
+            firstCrawlBatches += 1
+            pool.submit(
+                HashPool.Job(
+                    root: index, directory: directory, absoluteDirectory: root.absolute(directory), names: names,
+                    generation: nil))
+        }
+        crawled = (found.directories.count + 1, files)
+        onWalked?()
+        root.model.reserveCapacity(found.directories.count + 1 + files)
+        if let identity = Self.identity(root.path) {
+            root.model[""] = Entry(isDirectory: true, identity: identity, digest: nil)
+        }
+        for directory in found.directories { reconcile(PathKey(root: index, path: directory), quiet: true) }
+    }
+
+    /// Records what a first crawl's batch hashed. A file with activity since the walk is
+    /// settled on its own (it existed from the start, so what it becomes is a change); one that
+    /// changed while it was read is settled like any change; one that cannot be read is
+    /// recorded without a hash.
+    private func recordFirstCrawl(_ outcome: HashPool.Outcome) {
+        firstCrawlBatches -= 1
+        let job = outcome.job
+        let root = roots[job.root]
+        for (name, result) in zip(job.names, outcome.results) {
+            let key = PathKey(root: job.root, path: RelativePath.join(job.directory, name))
+            guard root.model[key.path] == nil else { continue }
+            let busy = pending[key] != nil || hashing[key] != nil
+            switch result {
+            case .success(let hashed) where !busy && !hashed.changedWhileRead:
+                root.model[key.path] = Entry(isDirectory: false, identity: hashed.after, digest: hashed.digest)
+            case .success(let hashed):
+                root.model[key.path] = Entry(isDirectory: false, identity: hashed.before, digest: nil)
+                if !busy { touch(key, now: clock.now) }
+            case .failure(let error):
+                // Gone since the walk, or no longer a regular file: its events tell the rest.
+                guard let current = Self.identity(root.absolute(key.path)),
+                    current.mode & UInt32(S_IFMT) == UInt32(S_IFREG)
+                else { continue }
+                root.model[key.path] = Entry(isDirectory: false, identity: current, digest: nil)
+                if !busy { logger.warning("cannot hash '\(root.absolute(key.path))': \(error)") }
+            }
+        }
+    }
+
     /// Walks root `index` from `start`, watching every directory not yet watched and reading
     /// `.cpignore` files, and returns the directories and files found (ignored ones left out).
     /// With `verify`, every directory's watch is asked for again: the kernel answers with the
     /// descriptor it already has, which puts that descriptor under the directory's true path.
-    private func walk(_ index: Int, from start: String, verify: Bool = false) -> (
-        directories: [String], files: [String]
-    ) {
+    /// With `visit`, the files are not returned but handed over directory by directory.
+    private func walk(
+        _ index: Int, from start: String, verify: Bool = false, visit: ((String, [String]) -> Void)? = nil
+    ) -> (directories: [String], files: [String]) {
         let root = roots[index]
         var directories: [String] = []
         var files: [String] = []
@@ -456,16 +521,23 @@ final class WatchEngine {
             if names.contains(where: { $0.0 == ".cpignore" && !$0.1 }) {
                 loadIgnoreFile(root, in: directory)
             }
+            var visible: [String] = []
             for (name, isDirectory) in names {
                 let path = RelativePath.join(directory, name)
-                guard !root.isIgnored(path, isDirectory: isDirectory) else { continue }
+                // Only what is not ignored is descended into: the parents need no test again.
+                guard
+                    !root.isIgnored(path, isDirectory: isDirectory, parentVisible: directory != start || start.isEmpty)
+                else { continue }
                 if isDirectory {
                     directories.append(path)
                     stack.append(path)
+                } else if visit != nil {
+                    visible.append(name)
                 } else {
                     files.append(path)
                 }
             }
+            if let visit, !visible.isEmpty { visit(directory, visible) }
         }
         return (directories, files)
     }
@@ -541,7 +613,9 @@ final class WatchEngine {
 
     /// Compares `key`'s state on disk with the model and reports the difference, hashing
     /// first when the content may have changed.
-    private func reconcile(_ key: PathKey, rescan: Bool = false, quiet: Bool = false) {
+    /// `inline`: a small file is hashed here rather than by the pool (two thread hand-offs
+    /// fewer between a change settling and its report).
+    private func reconcile(_ key: PathKey, rescan: Bool = false, quiet: Bool = false, inline: Bool = false) {
         let wasPending = pending.removeValue(forKey: key)
         let rescan = rescan || wasPending?.rescan == true
         let root = roots[key.root]
@@ -585,8 +659,26 @@ final class WatchEngine {
             root.model[key.path] = Entry(isDirectory: false, identity: current, digest: nil)
         }
         generation += 1
-        hashing[key] = HashTicket(generation: generation, rescan: rescan, quiet: quiet)
-        pool.submit(HashPool.Job(key: key, path: root.absolute(key.path), generation: generation))
+        let ticket = HashTicket(generation: generation, rescan: rescan, quiet: quiet)
+        if inline && current.size <= Self.inlineHashLimit, let hasher = inlineHasher {
+            hashing[key] = nil  // what is in flight for it is stale now
+            let result: Result<FileHasher.Result, HashingError>
+            do {
+                result = .success(try hasher.hash(root.absolute(key.path)))
+            } catch let error as HashingError {
+                result = .failure(error)
+            } catch {
+                result = .failure(.file(path: root.absolute(key.path), call: "hash", errno: EIO))
+            }
+            finishHash(key, ticket, result)
+            return
+        }
+        hashing[key] = ticket
+        let directory = RelativePath.parent(key.path)
+        pool.submit(
+            HashPool.Job(
+                root: key.root, directory: directory, absoluteDirectory: root.absolute(directory),
+                names: [RelativePath.name(key.path)], generation: generation))
     }
 
     private static func sameContentIdentity(_ left: FileIdentity, _ right: FileIdentity) -> Bool {
@@ -612,34 +704,45 @@ final class WatchEngine {
 
     private func collectHashes() {
         for outcome in pool.collect() {
-            let key = outcome.job.key
-            guard let ticket = hashing[key], ticket.generation == outcome.job.generation else { continue }
+            let job = outcome.job
+            guard let generation = job.generation, let name = job.names.first, let result = outcome.results.first else {
+                recordFirstCrawl(outcome)
+                continue
+            }
+            let key = PathKey(root: job.root, path: RelativePath.join(job.directory, name))
+            guard let ticket = hashing[key], ticket.generation == generation else { continue }
             hashing[key] = nil
             guard pending[key] == nil else { continue }  // newer activity: settled again later
-            switch outcome.result {
-            case .failure(let error):
-                let root = roots[key.root]
-                guard let current = Self.identity(root.absolute(key.path)) else {
-                    touch(key, now: clock.now, rescan: ticket.rescan)  // gone by now: settle again
-                    continue
-                }
-                // There but unreadable: reported without a hash rather than retried forever.
-                logger.warning("cannot hash '\(root.absolute(key.path))': \(error)")
-                commit(
-                    key, Entry(isDirectory: false, identity: current, digest: nil), rescan: ticket.rescan,
-                    quiet: ticket.quiet)
-            case .success(let result):
-                let root = roots[key.root]
-                // The first crawl trusts the hasher's own before/after check: later changes come as events.
-                guard !result.changedWhileRead, ticket.quiet || Self.identity(root.absolute(key.path)) == result.after
-                else {
-                    touch(key, now: clock.now, rescan: ticket.rescan)
-                    continue
-                }
-                commit(
-                    key, Entry(isDirectory: false, identity: result.after, digest: result.digest),
-                    rescan: ticket.rescan, quiet: ticket.quiet)
+            finishHash(key, ticket, result)
+        }
+    }
+
+    /// What a file's hash means: recorded (and reported if new), or the file settled again
+    /// when it changed while it was read.
+    private func finishHash(_ key: PathKey, _ ticket: HashTicket, _ result: Result<FileHasher.Result, HashingError>) {
+        switch result {
+        case .failure(let error):
+            let root = roots[key.root]
+            guard let current = Self.identity(root.absolute(key.path)) else {
+                touch(key, now: clock.now, rescan: ticket.rescan)  // gone by now: settle again
+                return
             }
+            // There but unreadable: reported without a hash rather than retried forever.
+            logger.warning("cannot hash '\(root.absolute(key.path))': \(error)")
+            commit(
+                key, Entry(isDirectory: false, identity: current, digest: nil), rescan: ticket.rescan,
+                quiet: ticket.quiet)
+        case .success(let result):
+            let root = roots[key.root]
+            // The first crawl trusts the hasher's own before/after check: later changes come as events.
+            guard !result.changedWhileRead, ticket.quiet || Self.identity(root.absolute(key.path)) == result.after
+            else {
+                touch(key, now: clock.now, rescan: ticket.rescan)
+                return
+            }
+            commit(
+                key, Entry(isDirectory: false, identity: result.after, digest: result.digest),
+                rescan: ticket.rescan, quiet: ticket.quiet)
         }
     }
 

@@ -114,23 +114,46 @@ public final class FileHasher {
     /// Reads the file at `path` to its end and returns its digest. A symbolic link is refused
     /// (ELOOP) unless `followingLinks`: the watcher hashes only what it saw as a regular file.
     public func hash(_ path: String, followingLinks: Bool = false) throws -> Result {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | (followingLinks ? 0 : O_NOFOLLOW))
-        guard fd >= 0 else { throw HashingError.file(path: path, call: "open", errno: errno) }
+        try hash(at: AT_FDCWD, path, followingLinks: followingLinks) { path }
+    }
+
+    /// Hashes `name` in the open directory `directory` (a descriptor): no path is looked up
+    /// again from the root, which is most of the cost of a small file. `path` names the file in
+    /// errors. Only a regular file is read (a FIFO or device put there since is refused with
+    /// EINVAL, and never blocks the worker).
+    public func hash(in directory: Int32, _ name: String, describedAs path: @autoclosure () -> String) throws
+        -> Result
+    {
+        try hash(at: directory, name, followingLinks: false, describedAs: path)
+    }
+
+    private func hash(
+        at directory: Int32, _ name: String, followingLinks: Bool, describedAs path: () -> String
+    ) throws -> Result {
+        let fd = openat(directory, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followingLinks ? 0 : O_NOFOLLOW))
+        guard fd >= 0 else { throw HashingError.file(path: path(), call: "open", errno: errno) }
         defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw HashingError.file(path: path, call: "fstat", errno: errno) }
+        guard fstat(fd, &info) == 0 else { throw HashingError.file(path: path(), call: "fstat", errno: errno) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw HashingError.file(path: path(), call: "open", errno: EINVAL)
+        }
         let before = FileIdentity(info)
         try hasher.reset()
-        while true {
+        // Reading stops at the size fstat gave: a file that grew meanwhile shows it in the
+        // identity after, so the extra read that would return 0 is not needed.
+        var remaining = before.size
+        while remaining > 0 || before.size == 0 {
             let count = read(fd, buffer.baseAddress, buffer.count)
             if count == 0 { break }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw HashingError.file(path: path, call: "read", errno: errno)
+                throw HashingError.file(path: path(), call: "read", errno: errno)
             }
             try hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            remaining -= min(remaining, UInt64(count))
         }
-        guard fstat(fd, &info) == 0 else { throw HashingError.file(path: path, call: "fstat", errno: errno) }
+        guard fstat(fd, &info) == 0 else { throw HashingError.file(path: path(), call: "fstat", errno: errno) }
         return Result(digest: try hasher.finalize(), before: before, after: FileIdentity(info))
     }
 }

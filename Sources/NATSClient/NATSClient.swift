@@ -40,6 +40,13 @@ public final class NATSClient: Sendable {
         try bulk.publish(subject, encode(payload, subject: subject))
     }
 
+    /// Publishes `payload` on `control`, written at once: for messages whose latency matters
+    /// more than the throughput of a burst (libnats' flusher holds a buffered publish for up to
+    /// a millisecond).
+    public func publishNow<Payload: Encodable>(_ subject: String, _ payload: Payload) throws(NATSError) {
+        try control.publish(subject, encode(payload, subject: subject))
+    }
+
     /// Subscribes to raw messages on `subject` (buffered connection).
     public func subscribe(_ subject: String, queue: String? = nil) throws(NATSError) -> NATSSubscription {
         try bulk.subscribe(subject, queue: queue)

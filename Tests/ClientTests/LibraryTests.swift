@@ -33,6 +33,34 @@ import Testing
         #expect(try SHA256Hasher.hex(ofFileAt: path) == SHA256Hasher.hex(of: bytes))
     }
 
+    @Test func aFileInAnOpenDirectoryHashesLikeItsPath() throws {
+        let directory = NSTemporaryDirectory() + "/cp-sha-dir-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bytes = Array("relative to its directory\n".utf8)
+        try Data(bytes).write(to: URL(fileURLWithPath: directory + "/f"))
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY)
+        #expect(descriptor >= 0)
+        defer { close(descriptor) }
+        let hasher = try FileHasher()
+        let result = try hasher.hash(in: descriptor, "f", describedAs: directory + "/f")
+        #expect(result.digest.hex == (try SHA256Hasher.hex(of: bytes)))
+        #expect(result.after.size == UInt64(bytes.count) && !result.changedWhileRead)
+        #expect(throws: HashingError.file(path: directory + "/missing", call: "open", errno: ENOENT)) {
+            try hasher.hash(in: descriptor, "missing", describedAs: directory + "/missing")
+        }
+    }
+
+    /// A FIFO where a file was is refused at once: opening it to read would wait for a writer.
+    @Test func aFIFOIsRefusedWithoutBlocking() throws {
+        let path = NSTemporaryDirectory() + "/cp-sha-fifo-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        #expect(mkfifo(path, 0o600) == 0)
+        defer { unlink(path) }
+        #expect(throws: HashingError.file(path: path, call: "open", errno: EINVAL)) {
+            try FileHasher().hash(path)
+        }
+    }
+
     @Test func aMissingFileNamesThePathAndCall() {
         #expect(throws: HashingError.file(path: "/nonexistent/x", call: "open", errno: ENOENT)) {
             try SHA256Hasher.hex(ofFileAt: "/nonexistent/x")

@@ -1,7 +1,9 @@
-import FSWatcher
 import Foundation
+import Hashing
 import TestSupport
 import Testing
+
+@testable import FSWatcher
 
 #if canImport(Glibc)
     import Glibc
@@ -168,5 +170,37 @@ extension CoalescingTests {
         ])
         await tree.stop()
         #expect(tree.reported.map { "\($0.reason) \($0.path)" } == ["created late.txt"])
+    }
+}
+
+/// The model's table: entries in a dense array, indices in the dictionary, freed slots reused.
+@Suite struct ModelTableTests {
+    func entry(size: UInt64) -> Entry {
+        Entry(
+            isDirectory: false, identity: FileIdentity(size: size, modified: 1, inode: size, device: 1, mode: 0o100644),
+            digest: nil)
+    }
+
+    @Test func insertsReadsReplacesAndRemoves() {
+        var table = ModelTable()
+        #expect(table.isEmpty)
+        table["a"] = entry(size: 1)
+        table["b/c"] = entry(size: 2)
+        #expect(table.count == 2 && table["a"] == entry(size: 1) && table["b/c"] == entry(size: 2))
+        table["a"]?.identity.size = 10
+        #expect(table["a"]?.identity.size == 10)
+        #expect(table.removeValue(forKey: "a")?.identity.size == 10)
+        #expect(table["a"] == nil && table.count == 1)
+        #expect(table.removeValue(forKey: "a") == nil)
+        table["d"] = entry(size: 4)  // takes the slot "a" left
+        #expect(table["d"] == entry(size: 4) && table["b/c"] == entry(size: 2))
+        #expect(Dictionary(uniqueKeysWithValues: table.map { ($0.key, $0.value.identity.size) }) == ["b/c": 2, "d": 4])
+        #expect(Set(table.keys) == ["b/c", "d"] && table.values.count == 2)
+    }
+
+    @Test func buildsFromADictionary() {
+        let dictionary = ["x": entry(size: 1), "y/z": entry(size: 2)]
+        let table = ModelTable(dictionary)
+        #expect(Dictionary(uniqueKeysWithValues: table.map { ($0.key, $0.value) }) == dictionary)
     }
 }
