@@ -24,6 +24,7 @@ let package = Package(
             name: "CPCommand",
             dependencies: [
                 "CPModel", "NATSClient", "RESTClient", "SFTPClient", "Hashing", "FSWatcher", "MajorDomo",
+                "RulesManager", "DependencyGraph",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
@@ -42,6 +43,11 @@ let package = Package(
         .target(
             name: "FSWatcher",
             dependencies: ["CPModel", "Hashing", .product(name: "Logging", package: "swift-log")]),
+
+        // Rules, tasks and projects: the definition files (DESIGN §4), loaded and checked.
+        .target(name: "RulesManager", dependencies: ["CPModel"]),
+        // The graph, its cycles, the scheduler and the local executor (DESIGN §5).
+        .target(name: "DependencyGraph", dependencies: ["RulesManager", "CPModel", "Hashing"]),
 
         // Managers. Each arrives with its issue; the MajorDomo is here now so that CI's build
         // time includes Hummingbird from the start.
@@ -85,6 +91,9 @@ let package = Package(
                 "FSWatcher", "Hashing", "NATSClient", "CPModel", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .testTarget(
+            name: "DependencyGraphTests",
+            dependencies: ["DependencyGraph", "RulesManager", "CPModel", "Hashing", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

@@ -78,7 +78,7 @@ func cp(
 
     @Test func plannedRolesSayTheyAreNotAvailable() async throws {
         let commands: [[String]] = [
-            ["chef"], ["ctrl", "projects"], ["graph", "check"], ["majordomo", "serve"],
+            ["chef"], ["ctrl", "projects"], ["majordomo", "serve"],
             ["up"],
         ]
         for command in commands {

@@ -49,5 +49,5 @@ extension Applets {
         configSection: "graph",
         invocationNames: [],
         setup: [.configuration, .logging],
-        availability: .planned(issue: 6))
+        availability: .ready(GraphCommand.run))
 }

@@ -1,0 +1,116 @@
+import CPModel
+import DependencyGraph
+import Foundation
+import RulesManager
+
+/// `cp graph`: a project's dependency graph, offline (DESIGN §5, §9): `check` loads and
+/// validates it, `export` writes it as DOT, JSON or Mermaid, `cycles` lists its cyclic
+/// components. `plan`, `why` and `build` come with the scheduler (issue 6's next step).
+enum GraphCommand {
+    @Sendable static func run(_ invocation: Invocation) async throws -> ExitStatus {
+        let settings = invocation.settings
+        let verb = invocation.parsed.path.count > 1 ? invocation.parsed.path[1] : "export"
+        let root = settings.value("project")?.text ?? "."
+        let rulePaths = settings.values("rules").compactMap(\.text)
+        let targets = invocation.parsed.positionalValues("TARGET").compactMap(\.text)
+        guard ["export", "cycles", "check"].contains(verb) else {
+            Output.error(
+                "graph", "\(verb): not built yet (the scheduler of issue 6); 'check', 'export' and 'cycles' work")
+            return .failure
+        }
+        let project: Project
+        do {
+            project = try Project.load(root: root, rulePaths: try resolveRules(rulePaths), targets: targets)
+        } catch {
+            Output.error("graph", "\(error)")
+            return .failure
+        }
+        let graph = project.graph
+        let components = project.components
+        var text: String
+        switch verb {
+        case "check":
+            let cycles = components.cycles.count
+            text =
+                "\(root): \(graph.tasks.count) tasks, \(graph.artefacts.count) artefacts, \(components.members.count) components"
+                + " (\(cycles) cyclic), \(graph.goals.count) goals; rules from \(project.rules.files.count) files: OK\n"
+        case "cycles":
+            text = cyclesText(graph, components)
+        default:
+            let format = GraphExport.Format(rawValue: settings.value("format")?.text ?? "dot") ?? .dot
+            text = GraphExport.render(graph, components, as: format)
+            if format == .dot && graph.tasks.count + graph.artefacts.count > 1000 {
+                Output.error(
+                    "graph",
+                    "note: \(graph.tasks.count + graph.artefacts.count) nodes: 'sfdp -Tsvg' lays out large graphs far faster than 'dot'"
+                )
+            }
+        }
+        if let output = settings.value("output")?.text {
+            try writeAtomically(text, to: output)
+        } else {
+            Output.out(text)
+        }
+        return .success
+    }
+
+    /// Each cyclic component: its tasks in pass order and the artefacts that close it.
+    static func cyclesText(_ graph: BuildGraph, _ components: Components) -> String {
+        let cycles = components.cycles
+        guard !cycles.isEmpty else { return "no cycles\n" }
+        var text = ""
+        for (number, component) in cycles.enumerated() {
+            let tasks = components.members[component].map {
+                "\(graph.tasks[Int($0)].name) (\(graph.tasks[Int($0)].rule))"
+            }
+            let through = graph.paths(components.feedback(component, in: graph))
+            text +=
+                "cycle \(number + 1): \(tasks.joined(separator: ", ")); through \(through.joined(separator: ", "))\n"
+        }
+        return text
+    }
+
+    /// The rules to load: those given, else the bundled ones (installed next to the binary in
+    /// `../share/cp/rules`, or `rules/` of the source tree it was built in).
+    static func resolveRules(_ given: [String]) throws -> [String] {
+        if !given.isEmpty { return given }
+        if let bundled = bundledRules() { return [bundled] }
+        throw DefinitionError(
+            what: "rules", file: "--rules",
+            "none given, and no bundled rules next to cp (share/cp/rules): give --rules DIR")
+    }
+
+    static func bundledRules() -> String? {
+        let executable =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = (executable as NSString).deletingLastPathComponent
+        var candidates: [String] = []
+        for _ in 0..<4 {
+            candidates.append(directory + "/share/cp/rules")
+            candidates.append(directory + "/rules")
+            directory = (directory as NSString).deletingLastPathComponent
+        }
+        return candidates.first { candidate in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory) && isDirectory.boolValue
+                && FileManager.default.fileExists(atPath: candidate + "/latex.ryml")
+        }
+    }
+
+    /// Writes `text` to a temporary name beside `path`, then renames it over `path`.
+    static func writeAtomically(_ text: String, to path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        let temporary =
+            (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).cp-tmp-\(getpid())"
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+        } catch {
+            throw DefinitionError(what: "output", file: path, "cannot write it: \(error.localizedDescription)")
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw DefinitionError(what: "output", file: path, "cannot write it: \(reason)")
+        }
+    }
+}

@@ -1,0 +1,241 @@
+import CPModel
+import Foundation
+import RulesManager
+
+/// Builds a project's graph from its definitions (DESIGN §4, §5): the tasks of its `*.tyml`
+/// files, its targets, and the pattern rules instantiated over its files (and over what other
+/// tasks write, as make chains rules). Every inconsistency is an error with a location: an
+/// unknown rule, a file of the wrong type for its rule, an output claimed by two tasks.
+public enum GraphBuilder {
+    /// How many rounds of pattern instantiation (each over the outputs the last one added)
+    /// before the rules are taken to chain without end.
+    static let maxPatternRounds = 32
+
+    public static func build(
+        rules: RuleBook, tasks: [TaskDefinition], projects: [ProjectDefinition], files: [String],
+        targets wanted: [String] = []
+    ) throws(DefinitionError) -> BuildGraph {
+        var graph = BuildGraph()
+        var claimed: [Int32: SourceLocation] = [:]  // output → where its task was defined
+
+        func add(_ task: BuildGraph.Task, outputLocations: [SourceLocation]) throws(DefinitionError) {
+            if graph.task(named: task.name) != nil {
+                throw DefinitionError(what: "tasks", at: task.location, "task '\(task.name)' is defined twice")
+            }
+            for (output, location) in zip(task.outputs, outputLocations) where graph.producer[Int(output)] >= 0 {
+                let other = graph.tasks[Int(graph.producer[Int(output)])]
+                throw DefinitionError(
+                    what: "tasks", at: location,
+                    "'\(graph.artefacts[Int(output)])' is an output of task '\(task.name)' and of task '\(other.name)' (\(claimed[output].map { "\($0)" } ?? "")): an artefact has one producer"
+                )
+            }
+            graph.add(task)
+            for (output, location) in zip(task.outputs, outputLocations) { claimed[output] = location }
+        }
+
+        // Tasks written in tasks files.
+        for definition in tasks {
+            let rule = try rule(
+                named: definition.rule, for: "task '\(definition.name)'", at: definition.location, in: rules)
+            try typeCheck(
+                definition.dependencies, against: rule.dependencies, role: "a dependency", task: definition.name,
+                rule: rule, rules: rules)
+            try typeCheck(
+                definition.outputs, against: rule.outputs, role: "an output", task: definition.name, rule: rule,
+                rules: rules)
+            let task = try instantiate(
+                name: definition.name, rule: rule, dependencies: definition.dependencies.map(\.value),
+                secondary: definition.secondaryDependencies.map(\.value), outputs: definition.outputs.map(\.value),
+                mainFile: definition.mainFile, location: definition.location, graph: &graph)
+            try add(task, outputLocations: definition.outputs.map(\.location))
+        }
+
+        // Targets that name a rule and whose outputs no task writes: a task of their own.
+        let allTargets = projects.flatMap { project in project.targets.map { (project, $0) } }
+        for (project, target) in allTargets where target.rule != nil {
+            guard
+                target.outputs.contains(where: { graph.artefact($0.value).map { graph.producer[Int($0)] < 0 } ?? true })
+            else { continue }
+            let rule = try rule(
+                named: target.rule.map { Located($0, at: target.location) }, for: "target '\(target.name)'",
+                at: target.location, in: rules)
+            let task = try instantiate(
+                name: "\(project.name):\(target.name)", rule: rule, dependencies: target.dependencies.map(\.value),
+                secondary: [], outputs: target.outputs.map(\.value), mainFile: target.mainFile,
+                location: target.location,
+                graph: &graph)
+            try add(task, outputLocations: target.outputs.map(\.location))
+        }
+
+        // Pattern rules, over the files and then over what tasks write, until nothing new.
+        let patternRules = rules.rules.values.filter(\.isPattern).sorted { $0.name < $1.name }
+        for rule in patternRules {
+            for output in rule.outputs {
+                guard case .pattern = output.value else {
+                    throw DefinitionError(
+                        what: "rules", at: output.location,
+                        "pattern rule '\(rule.name)' has an output that is not a pattern with '%': each of its outputs must name a file for the stem"
+                    )
+                }
+            }
+        }
+        // Every file on disk and every file a task writes is a candidate, as in make's chains.
+        let existing = Set(files)
+        var seen = Set(files)
+        var candidates = files
+        for task in graph.tasks { candidates += graph.paths(task.outputs).filter { seen.insert($0).inserted } }
+        for round in 0... {
+            var added: [String] = []
+            for path in candidates {
+                for rule in patternRules {
+                    guard let stem = rule.primaryPattern?.stem(of: path) else { continue }
+                    let outputs = rule.outputs.compactMap { entry -> String? in
+                        if case .pattern(let pattern) = entry.value {
+                            return pattern.instantiate(stem)
+                        } else {
+                            return nil
+                        }
+                    }
+                    // Written already (an explicit task wins, as in make), or writing its own input.
+                    guard
+                        !outputs.contains(where: {
+                            $0 == path || graph.artefact($0).map { graph.producer[Int($0)] >= 0 } == true
+                        })
+                    else { continue }
+                    var dependencies: [String] = []
+                    var usable = true
+                    for entry in rule.dependencies {
+                        switch entry.value {
+                        case .pattern(let pattern):
+                            let input = pattern.instantiate(stem)
+                            // Every input must exist or be made, else the rule does not apply here.
+                            if !existing.contains(input)
+                                && graph.artefact(input).map({ graph.producer[Int($0)] < 0 }) ?? true
+                            {
+                                usable = false
+                            }
+                            dependencies.append(input)
+                        case .path(let input): dependencies.append(input)
+                        case .type: continue
+                        }
+                    }
+                    guard usable else { continue }
+                    let secondary = rule.secondaryDependencies.compactMap { entry -> String? in
+                        switch entry.value {
+                        case .pattern(let pattern): return pattern.instantiate(stem)
+                        case .path(let input): return input
+                        case .type: return nil
+                        }
+                    }
+                    var task = try instantiate(
+                        name: "\(rule.name):\(path)", rule: rule, dependencies: dependencies, secondary: secondary,
+                        outputs: outputs, mainFile: nil, location: rule.location, graph: &graph)
+                    task.stem = stem
+                    task.fromPattern = true
+                    try add(task, outputLocations: Array(repeating: rule.location, count: outputs.count))
+                    added += outputs.filter { seen.insert($0).inserted }
+                }
+            }
+            if added.isEmpty { break }
+            guard round < maxPatternRounds else {
+                throw DefinitionError(
+                    what: "rules", at: patternRules[0].location,
+                    "pattern rules keep producing new files after \(maxPatternRounds) rounds (last: \(added.prefix(3).joined(separator: ", "))): a rule's output matches a rule's input without end"
+                )
+            }
+            candidates = added
+        }
+
+        // Goals: the targets' outputs (those asked for, or all); without targets, every output.
+        var goals: [Int32] = []
+        let chosen = wanted.isEmpty ? allTargets : allTargets.filter { wanted.contains($0.1.name) }
+        for name in wanted where !allTargets.contains(where: { $0.1.name == name }) {
+            let known = allTargets.map(\.1.name).joined(separator: ", ")
+            throw DefinitionError(
+                what: "project", file: projects.first.map { "\($0.location.file)" } ?? ".",
+                "no target '\(name)'\(known.isEmpty ? " (the project has no targets)" : "; targets: \(known)")")
+        }
+        for (_, target) in chosen {
+            for output in target.outputs {
+                let id = graph.intern(output.value)
+                guard graph.producer[Int(id)] >= 0 || existing.contains(output.value) else {
+                    throw DefinitionError(
+                        what: "project", at: output.location,
+                        "target '\(target.name)' wants '\(output.value)', which no task or rule makes and which does not exist"
+                    )
+                }
+                goals.append(id)
+            }
+        }
+        if allTargets.isEmpty {
+            goals = graph.tasks.filter { !$0.fromPattern }.flatMap(\.outputs)
+            if goals.isEmpty { goals = graph.tasks.flatMap(\.outputs) }
+        }
+        graph.goals = goals
+        return graph
+    }
+
+    private static func rule(
+        named name: Located<String>?, for owner: String, at location: SourceLocation, in rules: RuleBook
+    ) throws(DefinitionError) -> Rule {
+        guard let name else {
+            throw DefinitionError(what: "tasks", at: location, "\(owner) names no rule (give it 'rule: NAME')")
+        }
+        guard let rule = rules.rules[name.value] else {
+            let known = rules.rules.keys.sorted()
+            let close = known.filter { $0.lowercased().hasPrefix(name.value.lowercased().prefix(3)) }.first
+            throw DefinitionError(
+                what: "tasks", at: name.location,
+                "unknown rule '\(name.value)' in \(owner)\(close.map { " (did you mean '\($0)'?)" } ?? "")"
+                    + (known.isEmpty
+                        ? "; no rules are loaded (give --rules DIR)"
+                        : "; known rules: \(known.joined(separator: ", "))"))
+        }
+        return rule
+    }
+
+    /// A typed rule's main input and main output (the first of each) must be of its types:
+    /// that catches a task given the wrong rule. Further files are free, as make's extra
+    /// prerequisites are (the originals' ConTeXt task writes code of types its rule never
+    /// names).
+    private static func typeCheck(
+        _ paths: [Located<String>], against entries: [Located<RuleEntry>], role: String, task: String, rule: Rule,
+        rules: RuleBook
+    ) throws(DefinitionError) {
+        let types = entries.compactMap { entry -> ArtefactType? in
+            if case .type(let name) = entry.value { return rules.types[name] } else { return nil }
+        }
+        // Patterns and specific paths take any extra file, as make's prerequisites do.
+        guard !types.isEmpty, types.count == entries.count else { return }
+        for path in paths.prefix(1) where !types.contains(where: { $0.matches(path.value) }) {
+            let actual = rules.type(of: path.value).map { "it is a \($0.name)" } ?? "no type's extensions match it"
+            throw DefinitionError(
+                what: "tasks", at: path.location,
+                "'\(path.value)' cannot be \(role) of task '\(task)': rule '\(rule.name)' takes \(types.map(\.name).joined(separator: " or ")), and \(actual)"
+            )
+        }
+    }
+
+    private static func instantiate(
+        name: String, rule: Rule, dependencies: [String], secondary: [String], outputs: [String], mainFile: String?,
+        location: SourceLocation, graph: inout BuildGraph
+    ) throws(DefinitionError) -> BuildGraph.Task {
+        let main = mainFile ?? dependencies.first ?? ""
+        let mainName = String(ProjectPath.name(main))
+        let stem =
+            rule.primaryPattern.flatMap { pattern in dependencies.lazy.compactMap(pattern.stem).first }
+            ?? (mainName as NSString).deletingPathExtension
+        if rule.isPattern
+            && rule.primaryPattern.flatMap({ pattern in dependencies.first { pattern.stem(of: $0) != nil } }) == nil
+        {
+            throw DefinitionError(
+                what: "tasks", at: location,
+                "task '\(name)' uses pattern rule '\(rule.name)', but none of its dependencies matches '\(rule.primaryPattern.map { $0.prefix + "%" + $0.suffix } ?? "")'"
+            )
+        }
+        return BuildGraph.Task(
+            name: name, rule: rule.name, dependencies: dependencies.map { graph.intern($0) },
+            secondaryDependencies: secondary.map { graph.intern($0) }, outputs: outputs.map { graph.intern($0) },
+            build: rule.build, stem: stem, mainFile: main, location: location, fromPattern: false)
+    }
+}

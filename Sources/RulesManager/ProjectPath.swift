@@ -1,0 +1,68 @@
+import CPModel
+
+/// Paths of artefacts: relative to the project root, '/'-separated, normalised (no `.`,
+/// no empty components). A path that is absolute or climbs out of the root is refused.
+public enum ProjectPath {
+    /// `raw` normalised, or nil if it is empty, absolute or escapes the root.
+    public static func normalize(_ raw: String) -> String? {
+        guard !raw.hasPrefix("/") else { return nil }
+        var components: [Substring] = []
+        for component in raw.split(separator: "/", omittingEmptySubsequences: true) {
+            switch component {
+            case ".": continue
+            case "..":
+                guard !components.isEmpty else { return nil }
+                components.removeLast()
+            default: components.append(component)
+            }
+        }
+        return components.isEmpty ? nil : components.joined(separator: "/")
+    }
+
+    /// `raw` normalised, or an error naming it and where it was written.
+    static func checked(_ raw: Located<String>, what: String, context: String) throws(DefinitionError) -> Located<
+        String
+    > {
+        guard let path = normalize(raw.value) else {
+            let why =
+                raw.value.hasPrefix("/")
+                ? "is absolute"
+                : raw.value.split(separator: "/").contains("..") ? "climbs out of the project" : "is empty"
+            throw DefinitionError(
+                what: what, at: raw.location,
+                "path '\(raw.value)' in \(context) \(why): artefacts are paths relative to the project root")
+        }
+        return Located(path, at: raw.location)
+    }
+
+    /// The last component.
+    public static func name(_ path: String) -> Substring {
+        path.split(separator: "/").last ?? Substring(path)
+    }
+}
+
+/// A rule's path pattern with one `%` (make's pattern rules): `%.c` matches `greet.c` with
+/// the stem `greet`, and `obj/%.o` becomes `obj/greet.o` for it. The stem may hold slashes.
+public struct PathPattern: Sendable, Hashable {
+    public let prefix: String
+    public let suffix: String
+
+    /// nil unless `text` holds exactly one `%`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "%", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        prefix = String(parts[0])
+        suffix = String(parts[1])
+    }
+
+    /// The stem, if `path` matches (a non-empty stem; a pattern without a directory part
+    /// matches in any directory, as in make: `%.o` from `%.c` turns `src/a.c` into `src/a.o`).
+    public func stem(of path: String) -> String? {
+        guard path.count > prefix.count + suffix.count, path.hasPrefix(prefix), path.hasSuffix(suffix) else {
+            return nil
+        }
+        return String(path.dropFirst(prefix.count).dropLast(suffix.count))
+    }
+
+    public func instantiate(_ stem: String) -> String { prefix + stem + suffix }
+}

@@ -1,0 +1,120 @@
+import CPModel
+import DependencyGraph
+import Foundation
+import RulesManager
+import TestSupport
+import Testing
+
+/// Building the graph from definitions: pattern rules, explicit tasks, targets, and every
+/// inconsistency as a located error.
+@Suite struct GraphTests {
+    static let rules = """
+        types:
+          cSource: { extensions: ["*.c"] }
+          cObject: { extensions: ["*.o"] }
+          program: { extensions: [] }
+          latexDocument: { extensions: ["*.tex"] }
+          auxFile: { extensions: ["*.aux"] }
+          pdfFile: { extensions: ["*.pdf"] }
+        rules:
+          generate: { dependencies: ["%.in"], outputs: ["%.c"], build: [cp, "{{input}}", "{{output}}"] }
+          compile: { dependencies: ["%.c"], outputs: ["%.o"], build: [gcc, -c, -o, "{{output}}", "{{input}}"] }
+          link: { dependencies: [cObject], outputs: [program], build: [gcc, -o, "{{output}}", "{{dependencies}}"] }
+          pdflatex: { dependencies: [latexDocument], secondaryDependencies: [auxFile], outputs: [pdfFile, auxFile], build: [pdflatex, "{{input}}"] }
+        """
+
+    func graph(tasks: String = "", project: String = "", files: [String], targets: [String] = []) throws -> BuildGraph {
+        let book = try RuleBook.parse(try YAMLLoader.parse(Self.rules, file: "rules.ryml", what: "rules"))
+        let taskList =
+            tasks.isEmpty ? [] : try TaskDefinition.parse(try YAMLLoader.parse(tasks, file: "t.tyml", what: "tasks"))
+        let projects =
+            project.isEmpty
+            ? [] : try ProjectDefinition.parse(try YAMLLoader.parse(project, file: "p.pyml", what: "project"))
+        return try GraphBuilder.build(rules: book, tasks: taskList, projects: projects, files: files, targets: targets)
+    }
+
+    @Test func patternRulesApplyToFilesAndChainThroughWhatTasksWrite() throws {
+        let built = try graph(
+            tasks: "tasks:\n  hello:\n    rule: link\n    dependencies: [main.o, gen.o]\n    outputs: [hello]\n",
+            files: ["main.c", "gen.in", "notes.txt"])
+        let names = Set(built.tasks.map(\.name))
+        #expect(names == ["hello", "compile:main.c", "generate:gen.in", "compile:gen.c"])
+        let compileGen = try #require(built.task(named: "compile:gen.c"))
+        #expect(built.tasks[Int(compileGen)].stem == "gen")
+        #expect(
+            built.tasks[Int(compileGen)].build.expand(
+                .init(
+                    dependencies: ["gen.c"], secondaryDependencies: [], outputs: ["gen.o"], stem: "gen",
+                    mainFile: "gen.c")) == ["gcc", "-c", "-o", "gen.o", "gen.c"])
+        // Without targets, the goals are what the written tasks make.
+        #expect(built.paths(built.goals) == ["hello"])
+        let genC = try #require(built.artefact("gen.c"))
+        #expect(built.tasks[Int(built.producer[Int(genC)])].name == "generate:gen.in")
+        #expect(built.readers[Int(genC)].map { built.tasks[Int($0)].name } == ["compile:gen.c"])
+    }
+
+    @Test func anExplicitTaskWinsOverAPatternRule() throws {
+        let built = try graph(
+            tasks: "tasks:\n  main.o:\n    rule: compile\n    dependencies: [main.c, main.h]\n    outputs: [main.o]\n",
+            files: ["main.c", "main.h"])
+        #expect(built.tasks.map(\.name) == ["main.o"])
+        #expect(built.paths(built.tasks[0].dependencies) == ["main.c", "main.h"])
+    }
+
+    @Test func inconsistenciesAreLocatedErrors() throws {
+        let twice = try #require(throws: DefinitionError.self) {
+            try graph(
+                tasks:
+                    "tasks:\n  a:\n    rule: link\n    dependencies: [x.o]\n    outputs: [app]\n  b:\n    rule: link\n    dependencies: [y.o]\n    outputs: [app]\n",
+                files: [])
+        }
+        #expect(twice.reason.contains("'app' is an output of task 'b' and of task 'a'") && twice.line == 9)
+        let unknown = try #require(throws: DefinitionError.self) {
+            try graph(tasks: "tasks:\n  a:\n    rule: compil\n    dependencies: [x.c]\n    outputs: [x.o]\n", files: [])
+        }
+        #expect(
+            unknown.reason.contains("unknown rule 'compil'") && unknown.reason.contains("did you mean 'compile'")
+                && unknown.line == 3)
+        let wrongType = try #require(throws: DefinitionError.self) {
+            try graph(
+                tasks: "tasks:\n  a:\n    rule: pdflatex\n    dependencies: [paper.c]\n    outputs: [paper.pdf]\n",
+                files: [])
+        }
+        #expect(
+            wrongType.reason.contains(
+                "'paper.c' cannot be a dependency of task 'a': rule 'pdflatex' takes latexDocument, and it is a cSource"
+            ))
+        let noType = try #require(throws: DefinitionError.self) {
+            try graph(
+                tasks: "tasks:\n  a:\n    rule: pdflatex\n    dependencies: [paper.xyz]\n    outputs: [paper.pdf]\n",
+                files: [])
+        }
+        #expect(noType.reason.contains("no type's extensions match it"))
+        let noRule = try #require(throws: DefinitionError.self) {
+            try graph(tasks: "tasks:\n  a:\n    dependencies: [x.c]\n", files: [])
+        }
+        #expect(noRule.reason.contains("names no rule"))
+        let nobodyMakes = try #require(throws: DefinitionError.self) {
+            try graph(
+                project: "projects:\n  p:\n    targets:\n      pdf:\n        outputs: [paper.pdf]\n",
+                files: ["paper.tex"])
+        }
+        #expect(nobodyMakes.reason.contains("target 'pdf' wants 'paper.pdf', which no task or rule makes"))
+        let noTarget = try #require(throws: DefinitionError.self) {
+            try graph(
+                project: "projects:\n  p:\n    targets:\n      pdf:\n        outputs: [paper.tex]\n",
+                files: ["paper.tex"], targets: ["html"])
+        }
+        #expect(noTarget.reason.contains("no target 'html'; targets: pdf"))
+    }
+
+    @Test func aTargetWithARuleGetsATaskAndItsOutputsAreTheGoals() throws {
+        let built = try graph(
+            project:
+                "projects:\n  p:\n    targets:\n      pdf:\n        rule: pdflatex\n        dependencies: [paper.tex]\n        outputs: [paper.pdf, paper.aux]\n",
+            files: ["paper.tex"])
+        #expect(built.tasks.map(\.name) == ["p:pdf"])
+        #expect(built.paths(built.goals) == ["paper.pdf", "paper.aux"])
+        #expect(built.tasks[0].stem == "paper" && built.tasks[0].mainFile == "paper.tex")
+    }
+}
