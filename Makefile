@@ -78,7 +78,8 @@ install: release
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions \
 		$(DESTDIR)$(PREFIX)/share/zsh/site-functions \
-		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+		$(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d \
+		$(DESTDIR)$(PREFIX)/share/cp/rules $(DESTDIR)$(PREFIX)/share/cp/examples
 	install -s -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/cp
 	for link in $(ROLE_LINKS); do ln -sf cp $(DESTDIR)$(PREFIX)/bin/$$link; done
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
@@ -86,6 +87,8 @@ install: release
 	for link in $(ROLE_LINKS); do ln -sf cp $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$link; done
 	install -m 0644 completions/_cp $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_cp
 	install -m 0644 completions/cp.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/cp.fish
+	install -m 0644 rules/*.ryml $(DESTDIR)$(PREFIX)/share/cp/rules/
+	cp -R examples/. $(DESTDIR)$(PREFIX)/share/cp/examples/
 
 clean:
 	rm -rf .build

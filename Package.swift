@@ -24,7 +24,7 @@ let package = Package(
             name: "CPCommand",
             dependencies: [
                 "CPModel", "NATSClient", "RESTClient", "SFTPClient", "Hashing", "FSWatcher", "MajorDomo",
-                "RulesManager", "DependencyGraph",
+                "RulesManager", "DependencyGraph", "ArtefactManager",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
@@ -48,6 +48,8 @@ let package = Package(
         .target(name: "RulesManager", dependencies: ["CPModel"]),
         // The graph, its cycles, the scheduler and the local executor (DESIGN §5).
         .target(name: "DependencyGraph", dependencies: ["RulesManager", "CPModel", "Hashing"]),
+        // Artefact and build state that outlives a process: task records in SQLite.
+        .target(name: "ArtefactManager", dependencies: ["DependencyGraph", "Hashing", "CSQLite"]),
 
         // Managers. Each arrives with its issue; the MajorDomo is here now so that CI's build
         // time includes Hummingbird from the start.
@@ -62,6 +64,9 @@ let package = Package(
         .systemLibrary(
             name: "CLibSSH", pkgConfig: "libssh",
             providers: [.apt(["libssh-dev"])]),
+        .systemLibrary(
+            name: "CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(
             name: "COpenSSLCrypto", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
@@ -93,7 +98,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "DependencyGraphTests",
-            dependencies: ["DependencyGraph", "RulesManager", "CPModel", "Hashing", "TestSupport"]),
+            dependencies: ["DependencyGraph", "RulesManager", "ArtefactManager", "CPModel", "Hashing", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

@@ -50,7 +50,7 @@ public struct BuildGraph: Sendable {
     /// Per artefact: the tasks that read it as a secondary input.
     public private(set) var secondaryReaders: [[Int32]] = []
     /// The artefacts the build is for (the targets' outputs; every output without targets).
-    public internal(set) var goals: [Int32] = []
+    public var goals: [Int32] = []
     private var index: [String: Int32] = [:]
     private var taskIndex: [String: Int32] = [:]
 

@@ -42,7 +42,8 @@ import Testing
                 dependencies: [paper.aux, refs.bib]
                 outputs: [paper.bbl]
             """)
-        try directory.write("project/project.pyml", "projects:\n  paper:\n    targets:\n      pdf:\n        outputs: [paper.pdf]\n")
+        try directory.write(
+            "project/project.pyml", "projects:\n  paper:\n    targets:\n      pdf:\n        outputs: [paper.pdf]\n")
         try directory.write("project/paper.tex", "\\documentclass{article}\n")
         try directory.write("project/refs.bib", "")
         return directory
@@ -51,7 +52,9 @@ import Testing
     @Test func checkSummarisesAValidProject() async throws {
         let directory = try latexProject()
         defer { directory.remove() }
-        let result = try await cp(["graph", "check", "--project", directory.file("project"), "--rules", directory.file("rules")])
+        let result = try await cp([
+            "graph", "check", "--project", directory.file("project"), "--rules", directory.file("rules"),
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("2 tasks, 5 artefacts, 1 components (1 cyclic), 1 goals"))
     }
@@ -59,7 +62,9 @@ import Testing
     @Test func cyclesNameTheTasksAndTheArtefactsThatCloseThem() async throws {
         let directory = try latexProject()
         defer { directory.remove() }
-        let result = try await cp(["graph", "cycles", "--project", directory.file("project"), "--rules", directory.file("rules")])
+        let result = try await cp([
+            "graph", "cycles", "--project", directory.file("project"), "--rules", directory.file("rules"),
+        ])
         #expect(result.status == 0)
         #expect(result.stdout == "cycle 1: paper (pdflatex), bibliography (bibtex); through paper.aux, paper.bbl\n")
     }
@@ -85,7 +90,10 @@ import Testing
         defer { directory.remove() }
         let output = directory.file("graph.dot")
         let result = try await cp(
-            ["graph", "export", "-o", output, "--project", directory.file("project"), "--rules", directory.file("rules")])
+            [
+                "graph", "export", "-o", output, "--project", directory.file("project"), "--rules",
+                directory.file("rules"),
+            ])
         #expect(result.status == 0 && result.stdout.isEmpty)
         let drawn = try await runProcess("dot", ["-Tsvg", output])
         #expect(drawn.status == 0, "\(drawn.stderr)")
@@ -96,19 +104,25 @@ import Testing
         let directory = try latexProject()
         defer { directory.remove() }
         try directory.write("project/more.tyml", "tasks:\n  extra:\n    rule: pdflatx\n    dependencies: [x.tex]\n")
-        let result = try await cp(["graph", "check", "--project", directory.file("project"), "--rules", directory.file("rules")])
+        let result = try await cp([
+            "graph", "check", "--project", directory.file("project"), "--rules", directory.file("rules"),
+        ])
         #expect(result.status == 1)
         #expect(
             result.stderr
                 == "cp: graph: tasks '\(directory.file("project"))/more.tyml' line 3, column 11: unknown rule 'pdflatx' in task 'extra' (did you mean 'pdflatex'?); known rules: bibtex, pdflatex\n"
         )
         #expect(result.stdout.isEmpty)
-        let escaping = try await cp(["graph", "check", "--project", directory.file("nowhere"), "--rules", directory.file("rules")])
+        let escaping = try await cp([
+            "graph", "check", "--project", directory.file("nowhere"), "--rules", directory.file("rules"),
+        ])
         #expect(escaping.status == 1 && escaping.stderr.contains("not a directory"))
     }
 
     @Test func theBundledRulesLoadTheBundledExamples() async throws {
-        for (example, cycles) in [("c-hello", "no cycles\n"), ("latex-paper", "cycle 1: paper (pdflatex), bibliography (bibtex)")] {
+        for (example, cycles) in [
+            ("c-hello", "no cycles\n"), ("latex-paper", "cycle 1: paper (pdflatex), bibliography (bibtex)"),
+        ] {
             let project = Self.repository + "/examples/" + example
             let check = try await cp(["graph", "check", "--project", project])
             #expect(check.status == 0, "\(example): \(check.stderr)")
@@ -117,9 +131,12 @@ import Testing
         }
     }
 
-    @Test func theCommandsOfTheSchedulerSayTheyAreNotBuiltYet() async throws {
-        let result = try await cp(["graph", "plan", "--project", "."])
+    @Test func whyOfAnUnknownPathIsOneLineAndExitOne() async throws {
+        let directory = try latexProject()
+        defer { directory.remove() }
+        let result = try await cp(
+            ["graph", "why", "nothing.pdf", "--project", directory.file("project"), "--rules", directory.file("rules")])
         #expect(result.status == 1)
-        #expect(result.stderr.contains("plan: not built yet"))
+        #expect(result.stderr == "cp: graph: 'nothing.pdf' is not in the graph (no task reads or writes it)\n")
     }
 }

@@ -9,9 +9,16 @@ extension Applets {
             "graph",
             summary: "show, check or build a project's dependency graph offline",
             details: """
-                Loads the project in --project with the rules in --rules, without any daemon. \
-                The format word may stand before or after the command: 'cp graph dot export' and \
-                'cp graph export --format dot' mean the same. Without a command, it exports.
+                Loads the project in --project (its *.pyml and *.tyml files) with the rules in \
+                --rules (default: the bundled C, LaTeX and file rules), without any daemon. \
+                'build' runs what the goals need, in build order, cyclic components in passes \
+                until the files that close each cycle stop changing; its state is kept in \
+                .cp/state.db under the project, so a second build runs nothing. Tasks run \
+                without a shell, in the project directory, with a clean environment (PATH, \
+                HOME, USER, TMPDIR, SOURCE_DATE_EPOCH when set, LANG=C.UTF-8, TERM=dumb, \
+                CP_PROJECT_DIR, CP_TASK, CP_PASS). The format word may stand before or after \
+                the command: 'cp graph dot export' and 'cp graph export --format dot' mean the \
+                same. Without a command, it exports.
                 """,
             options: [
                 .value(
@@ -45,6 +52,8 @@ extension Applets {
             examples: [
                 ("cp graph dot --project ~/thesis | dot -Tsvg > graph.svg", "draw the graph"),
                 ("cp graph why thesis.pdf", "explain what would rebuild thesis.pdf"),
+                ("cp graph build --project examples/latex-paper", "typeset the bundled paper (3 pdflatex runs, like latexmk)"),
+                ("cp graph plan", "list what a build would run, and why"),
             ]),
         configSection: "graph",
         invocationNames: [],

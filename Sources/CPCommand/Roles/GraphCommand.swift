@@ -5,7 +5,7 @@ import RulesManager
 
 /// `cp graph`: a project's dependency graph, offline (DESIGN §5, §9): `check` loads and
 /// validates it, `export` writes it as DOT, JSON or Mermaid, `cycles` lists its cyclic
-/// components. `plan`, `why` and `build` come with the scheduler (issue 6's next step).
+/// components, `plan` and `why` say what a build would do, `build` does it (`GraphBuild`).
 enum GraphCommand {
     @Sendable static func run(_ invocation: Invocation) async throws -> ExitStatus {
         let settings = invocation.settings
@@ -13,11 +13,6 @@ enum GraphCommand {
         let root = settings.value("project")?.text ?? "."
         let rulePaths = settings.values("rules").compactMap(\.text)
         let targets = invocation.parsed.positionalValues("TARGET").compactMap(\.text)
-        guard ["export", "cycles", "check"].contains(verb) else {
-            Output.error(
-                "graph", "\(verb): not built yet (the scheduler of issue 6); 'check', 'export' and 'cycles' work")
-            return .failure
-        }
         let project: Project
         do {
             project = try Project.load(root: root, rulePaths: try resolveRules(rulePaths), targets: targets)
@@ -27,8 +22,22 @@ enum GraphCommand {
         }
         let graph = project.graph
         let components = project.components
+        let maxPasses = settings.value("max-passes")?.integer ?? 5
         var text: String
         switch verb {
+        case "build":
+            return try await GraphBuild.build(project, invocation: invocation)
+        case "plan":
+            text = try GraphBuild.plan(project, maxPasses: maxPasses)
+        case "why":
+            let path = invocation.parsed.positional("PATH")?.text ?? ""
+            let (explanation, known) = try GraphBuild.why(
+                ProjectPath.normalize(path) ?? path, project, maxPasses: maxPasses)
+            guard known else {
+                Output.error("graph", explanation)
+                return .failure
+            }
+            text = explanation
         case "check":
             let cycles = components.cycles.count
             text =

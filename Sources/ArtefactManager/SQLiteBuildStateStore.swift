@@ -1,0 +1,188 @@
+import CSQLite
+import DependencyGraph
+import Foundation
+import Hashing
+
+/// Task records in one SQLite file (`.cp/state.db` for `cp graph build`; the MajorDomo will use
+/// the same store): WAL mode, the schema's version in `user_version`, each record written in
+/// one transaction (a crash leaves the old record or the new one, never half of one).
+public final class SQLiteBuildStateStore: BuildStateStore {
+    public static let schemaVersion: Int32 = 1
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "state '\(path)': \(reason)" }
+    }
+
+    public let path: String
+    private var database: OpaquePointer?
+
+    /// Opens (creating if needed) the store at `path`, and its directory.
+    public init(path: String) throws {
+        self.path = path
+        try? FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        guard
+            sqlite3_open_v2(path, &database, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
+                == SQLITE_OK
+        else {
+            let reason = database.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open it"
+            sqlite3_close(database)
+            database = nil
+            throw Failure(path: path, reason: reason)
+        }
+        sqlite3_busy_timeout(database, 5000)
+        do {
+            try execute("PRAGMA journal_mode=WAL")
+            try execute("PRAGMA synchronous=NORMAL")
+            try execute("PRAGMA foreign_keys=ON")
+            let version = try userVersion()
+            if version == 0 {
+                try execute(
+                    """
+                    BEGIN;
+                    CREATE TABLE IF NOT EXISTS tasks(name TEXT PRIMARY KEY, signature BLOB NOT NULL);
+                    CREATE TABLE IF NOT EXISTS task_files(
+                        task TEXT NOT NULL REFERENCES tasks(name) ON DELETE CASCADE,
+                        role INTEGER NOT NULL,  -- 0: input, 1: output
+                        path TEXT NOT NULL,
+                        digest BLOB,            -- NULL: a secondary input that did not exist
+                        PRIMARY KEY(task, role, path));
+                    PRAGMA user_version=\(Self.schemaVersion);
+                    COMMIT;
+                    """)
+            } else if version != Self.schemaVersion {
+                throw Failure(
+                    path: path,
+                    reason:
+                        "its schema is version \(version); this cp reads version \(Self.schemaVersion) (delete the file to rebuild everything)"
+                )
+            }
+        } catch {
+            sqlite3_close(database)
+            database = nil
+            throw error
+        }
+    }
+
+    deinit { sqlite3_close(database) }
+
+    public func record(of task: String) throws -> TaskRecord? {
+        let signature = try query("SELECT signature FROM tasks WHERE name = ?", [task]) { statement in
+            Self.digest(statement, 0)
+        }
+        guard let signature = signature.first, let signature else { return nil }
+        var inputs: [String: SHA256Digest?] = [:]
+        var outputs: [String: SHA256Digest] = [:]
+        _ = try query("SELECT role, path, digest FROM task_files WHERE task = ?", [task]) { statement in
+            let path = String(cString: sqlite3_column_text(statement, 1))
+            let digest = Self.digest(statement, 2)
+            if sqlite3_column_int(statement, 0) == 0 {
+                inputs[path] = .some(digest)
+            } else if let digest {
+                outputs[path] = digest
+            }
+            return ()
+        }
+        return TaskRecord(signature: signature, inputs: inputs, outputs: outputs)
+    }
+
+    public func save(_ record: TaskRecord, of task: String) throws {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            try run("DELETE FROM tasks WHERE name = ?", [.text(task)])
+            try run("INSERT INTO tasks(name, signature) VALUES(?, ?)", [.text(task), .blob(record.signature)])
+            for (path, digest) in record.inputs {
+                try run(
+                    "INSERT INTO task_files(task, role, path, digest) VALUES(?, 0, ?, ?)",
+                    [.text(task), .text(path), digest.map { .blob($0) } ?? .null])
+            }
+            for (path, digest) in record.outputs {
+                try run(
+                    "INSERT INTO task_files(task, role, path, digest) VALUES(?, 1, ?, ?)",
+                    [.text(task), .text(path), .blob(digest)])
+            }
+            try execute("COMMIT")
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    public func remove(task: String) throws {
+        try run("DELETE FROM tasks WHERE name = ?", [.text(task)])
+    }
+
+    // MARK: SQLite
+
+    private enum Value {
+        case text(String)
+        case blob(SHA256Digest)
+        case null
+    }
+
+    private func failure(_ what: String) -> Failure {
+        Failure(path: path, reason: "\(what): \(String(cString: sqlite3_errmsg(database)))")
+    }
+
+    private func execute(_ sql: String) throws {
+        guard sqlite3_exec(database, sql, nil, nil, nil) == SQLITE_OK else {
+            throw failure("cannot run '\(sql.prefix(40))'")
+        }
+    }
+
+    private func userVersion() throws -> Int32 {
+        try query("PRAGMA user_version", []) { sqlite3_column_int($0, 0) }.first ?? 0
+    }
+
+    private func prepare(_ sql: String, _ values: [Value]) throws -> OpaquePointer {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(database, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+            throw failure("cannot prepare '\(sql.prefix(40))'")
+        }
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        for (index, value) in values.enumerated() {
+            let position = Int32(index + 1)
+            switch value {
+            case .text(let text): sqlite3_bind_text(statement, position, text, -1, transient)
+            case .blob(let digest):
+                let bytes = Self.bytes(digest)
+                sqlite3_bind_blob(statement, position, bytes, Int32(bytes.count), transient)
+            case .null: sqlite3_bind_null(statement, position)
+            }
+        }
+        return statement
+    }
+
+    private func run(_ sql: String, _ values: [Value]) throws {
+        let statement = try prepare(sql, values)
+        defer { sqlite3_finalize(statement) }
+        guard sqlite3_step(statement) == SQLITE_DONE else { throw failure("cannot run '\(sql.prefix(40))'") }
+    }
+
+    private func query<T>(_ sql: String, _ texts: [String], _ row: (OpaquePointer) -> T) throws -> [T] {
+        let statement = try prepare(sql, texts.map { .text($0) })
+        defer { sqlite3_finalize(statement) }
+        var rows: [T] = []
+        while true {
+            let step = sqlite3_step(statement)
+            if step == SQLITE_DONE { return rows }
+            guard step == SQLITE_ROW else { throw failure("cannot read '\(sql.prefix(40))'") }
+            rows.append(row(statement))
+        }
+    }
+
+    private static func bytes(_ digest: SHA256Digest) -> [UInt8] {
+        [digest.words.0, digest.words.1, digest.words.2, digest.words.3].flatMap { word in
+            (0..<8).map { UInt8(truncatingIfNeeded: word >> (56 - 8 * $0)) }
+        }
+    }
+
+    private static func digest(_ statement: OpaquePointer, _ column: Int32) -> SHA256Digest? {
+        guard sqlite3_column_type(statement, column) == SQLITE_BLOB, let blob = sqlite3_column_blob(statement, column),
+            sqlite3_column_bytes(statement, column) == 32
+        else { return nil }
+        return SHA256Digest(UnsafeRawBufferPointer(start: blob, count: 32))
+    }
+}

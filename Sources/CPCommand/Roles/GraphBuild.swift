@@ -1,0 +1,198 @@
+import ArtefactManager
+import DependencyGraph
+import Foundation
+
+/// `cp graph build`, `plan` and `why`: the scheduler with the local executor, its state in
+/// `.cp/state.db` under the project (DESIGN §5, §9).
+enum GraphBuild {
+    /// The state file of a project.
+    static func statePath(_ root: String) -> String { root + "/.cp/state.db" }
+
+    static func scheduler(_ project: Project, maxPasses: Int) throws -> Scheduler {
+        let store = try SQLiteBuildStateStore(path: statePath(project.root))
+        return Scheduler(
+            graph: project.graph, components: project.components, store: store,
+            files: DiskFileStates(root: project.root), maxPasses: maxPasses)
+    }
+
+    /// Builds the goals; prints progress and each failed task's output. 0 only when every
+    /// goal is up to date.
+    static func build(_ project: Project, invocation: Invocation) async throws -> ExitStatus {
+        let settings = invocation.settings
+        let maxPasses = settings.value("max-passes")?.integer ?? 5
+        let jobs = settings.value("jobs")?.integer ?? ProcessInfo.processInfo.activeProcessorCount
+        let scheduler = try scheduler(project, maxPasses: maxPasses)
+        let graph = project.graph
+        let total = scheduler.neededComponents.reduce(0) { $0 + project.components.members[$1].count }
+        let terminal = isatty(STDERR_FILENO) == 1 && !settings.flag("quiet")
+        let cancellation = JobRunner.Cancellation()
+        let signals = TerminationSignals { _ in cancellation.cancel() }
+        defer { signals.cancel() }
+        var runs = 0
+        var finished = Set<Int32>()
+        var running: [String] = []
+        let clock = ContinuousClock()
+        let started = clock.now
+
+        func progress() {
+            guard terminal else { return }
+            let now = running.isEmpty ? "" : " " + running.joined(separator: ", ")
+            Output.err("\r\u{1B}[K[\(finished.count)/\(total)]\(now)")
+        }
+        let succeeded = await BuildDriver.run(
+            scheduler, executor: LocalExecutor(root: project.root), jobs: jobs, cancellation: cancellation
+        ) { report in
+            switch report {
+            case .started(let job):
+                let label = job.pass > 1 ? "\(job.name) (pass \(job.pass))" : job.name
+                running.append(label)
+                if terminal {
+                    progress()
+                } else {
+                    Output.err("cp: graph: run \(label) [\(graph.tasks[Int(job.task)].rule)]: \(job.reason)\n")
+                }
+            case .finished(let job, let outcome):
+                runs += 1
+                finished.insert(job.task)
+                running.removeAll { $0.hasPrefix(job.name) }
+                progress()
+                guard !outcome.succeeded else { return }
+                if terminal { Output.err("\r\u{1B}[K") }
+                Output.err(
+                    "cp: graph: task '\(job.name)' failed (\(outcome.timedOut ? "timed out" : "status \(outcome.status)")); its output:\n"
+                )
+                for line in outcome.lines.suffix(40) { Output.err("  \(line.text)\n") }
+            }
+        }
+        if terminal { Output.err("\r\u{1B}[K") }
+        if signals.signal != nil { return .interrupted }
+        for failure in scheduler.failures { Output.error("graph", "\(failure)") }
+        let cycles = scheduler.events.compactMap { event -> String? in
+            if case .converged(let component, let passes) = event {
+                return
+                    "cycle of \(project.components.members[component].map { graph.tasks[Int($0)].name }.joined(separator: ", ")) converged in \(passes) pass\(passes == 1 ? "" : "es")"
+            }
+            return nil
+        }
+        let seconds =
+            Double((clock.now - started).components.attoseconds) / 1e18
+            + Double((clock.now - started).components.seconds)
+        let summary =
+            runs == 0 && succeeded
+            ? "up to date (\(total) tasks)"
+            : "\(runs) task run\(runs == 1 ? "" : "s") in \(String(format: "%.1f", seconds)) s"
+        Output.err(
+            "cp: graph: \(succeeded ? "" : "failed: ")\(summary)\(cycles.isEmpty ? "" : "; " + cycles.joined(separator: "; "))\n"
+        )
+        return succeeded ? .success : .failure
+    }
+
+    /// Each task the goals need, in build order, with what would happen to it.
+    static func plan(_ project: Project, maxPasses: Int) throws -> String {
+        let scheduler = try scheduler(project, maxPasses: maxPasses)
+        let verdicts = verdicts(project, scheduler)
+        let graph = project.graph
+        var text = ""
+        var cycleNumber = 0
+        for component in project.components.members.indices where scheduler.neededComponents.contains(component) {
+            let members = project.components.members[component]
+            if project.components.isCyclic[component] {
+                cycleNumber += 1
+                let through = graph.paths(project.components.feedback(component, in: graph)).joined(separator: ", ")
+                text += "cycle \(cycleNumber) (passes until \(through) settle, at most \(maxPasses)):\n"
+            }
+            for task in members {
+                let indent = project.components.isCyclic[component] ? "  " : ""
+                let definition = graph.tasks[Int(task)]
+                text += "\(indent)\(definition.name) [\(definition.rule)]: \(verdicts[task] ?? "up to date")\n"
+            }
+        }
+        return text.isEmpty ? "nothing to build\n" : text
+    }
+
+    /// Why each needed task would run (nil: it would not), following the build order: a task
+    /// whose inputs are made by a task that runs first may run too.
+    static func verdicts(_ project: Project, _ scheduler: Scheduler) -> [Int32: String] {
+        var verdicts: [Int32: String] = [:]
+        let graph = project.graph
+        for component in project.components.members.indices where scheduler.neededComponents.contains(component) {
+            for task in project.components.members[component] {
+                if let reason = scheduler.reason(task) {
+                    verdicts[task] = "will run: \(reason)"
+                    continue
+                }
+                let upstream = graph.prerequisites(of: task).map(\.task).filter { verdicts[$0] != nil && $0 != task }
+                if let first = upstream.first {
+                    verdicts[task] = "may run: its inputs are rebuilt first (by '\(graph.tasks[Int(first)].name)')"
+                }
+            }
+            // In a cycle, anything that runs may disturb the others.
+            if project.components.isCyclic[component],
+                let first = project.components.members[component].first(where: { verdicts[$0] != nil })
+            {
+                for task in project.components.members[component] where verdicts[task] == nil {
+                    verdicts[task] = "may run: its cycle runs ('\(graph.tasks[Int(first)].name)' first)"
+                }
+            }
+        }
+        return verdicts
+    }
+
+    /// The chain of reasons `path` is out of date, or that it is up to date.
+    static func why(_ path: String, _ project: Project, maxPasses: Int) throws -> (text: String, known: Bool) {
+        let graph = project.graph
+        guard let artefact = graph.artefact(path) else {
+            return ("'\(path)' is not in the graph (no task reads or writes it)", false)
+        }
+        let scheduler = try scheduler(project, maxPasses: maxPasses)
+        var text = ""
+        var current = artefact
+        var visited = Set<Int32>()
+        while true {
+            let producer = graph.producer[Int(current)]
+            let name = graph.artefacts[Int(current)]
+            guard producer >= 0 else {
+                text +=
+                    "'\(name)' is a source file\(DiskFileStates(root: project.root).digest(name) == nil ? ", and it is missing" : "")\n"
+                break
+            }
+            let task = graph.tasks[Int(producer)]
+            guard visited.insert(producer).inserted else {
+                text += "'\(name)' is made by '\(task.name)', in a cycle already explained above\n"
+                break
+            }
+            if let reason = scheduler.reason(producer) {
+                text += "'\(name)' is out of date: task '\(task.name)' [\(task.rule)] will run: \(reason)\n"
+                break
+            }
+            // Up to date itself: is anything upstream out of date?
+            let upstream = graph.prerequisites(of: producer).map(\.task).first { upstreamTask in
+                upstreamTask != producer && chainOutOfDate(upstreamTask, scheduler, graph, seen: [producer])
+            }
+            guard let upstream,
+                let input =
+                    (graph.tasks[Int(upstream)].outputs.first { output in
+                        (task.dependencies + task.secondaryDependencies).contains(output)
+                    })
+            else {
+                text += "'\(name)' is up to date (task '\(task.name)' [\(task.rule)])\n"
+                break
+            }
+            text +=
+                "'\(name)' may change: task '\(task.name)' reads '\(graph.artefacts[Int(input)])', which is rebuilt first\n"
+            current = input
+        }
+        return (text, true)
+    }
+
+    private static func chainOutOfDate(_ task: Int32, _ scheduler: Scheduler, _ graph: BuildGraph, seen: Set<Int32>)
+        -> Bool
+    {
+        if scheduler.reason(task) != nil { return true }
+        var seen = seen
+        seen.insert(task)
+        return graph.prerequisites(of: task).map(\.task).contains {
+            !seen.contains($0) && chainOutOfDate($0, scheduler, graph, seen: seen)
+        }
+    }
+}

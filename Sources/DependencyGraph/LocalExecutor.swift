@@ -1,0 +1,81 @@
+import CPModel
+import Foundation
+
+/// What runs a job: the local executor below, or (later) a Chef over NATS.
+public protocol Executor: Sendable {
+    func run(_ job: Scheduler.Job, cancellation: JobRunner.Cancellation) async -> JobRunner.Outcome
+}
+
+/// Runs jobs on this machine with `JobRunner`, in the project's directory.
+public struct LocalExecutor: Executor {
+    public let root: String
+    public let timeout: Duration?
+
+    public init(root: String, timeout: Duration? = nil) {
+        self.root = URL(fileURLWithPath: root).standardizedFileURL.path
+        self.timeout = timeout
+    }
+
+    public func run(_ job: Scheduler.Job, cancellation: JobRunner.Cancellation) async -> JobRunner.Outcome {
+        let spec = JobRunner.Spec(
+            argv: job.argv, directory: root,
+            environment: JobRunner.cleanEnvironment([
+                "CP_PROJECT_DIR": root, "CP_TASK": job.name, "CP_PASS": String(job.pass),
+            ]),
+            timeout: timeout)
+        let result = await blockingCall("cp-job") { () -> Result<JobRunner.Outcome, JobRunner.Failure> in
+            do throws(JobRunner.Failure) {
+                return .success(try JobRunner.run(spec, cancellation: cancellation))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch result {
+        case .success(let outcome): return outcome
+        case .failure(let failure):
+            return JobRunner.Outcome(
+                status: 127, timedOut: false, cancelled: false, lines: [.init(stream: .stderr, text: "\(failure)")])
+        }
+    }
+}
+
+/// Drives a scheduler with an executor: at most `jobs` tasks at once, each result handed
+/// back as it comes. `report` hears every start and finish (for progress and logs).
+public enum BuildDriver {
+    public enum Report: Sendable {
+        case started(Scheduler.Job)
+        case finished(Scheduler.Job, JobRunner.Outcome)
+    }
+
+    /// Runs until the scheduler has nothing left; true when nothing failed.
+    public static func run(
+        _ scheduler: Scheduler, executor: some Executor, jobs: Int, cancellation: JobRunner.Cancellation = .init(),
+        report: @escaping (Report) -> Void = { _ in }
+    ) async -> Bool {
+        await withTaskGroup(of: (Scheduler.Job, JobRunner.Outcome).self) { group in
+            var queue: [Scheduler.Job] = []
+            var running = 0
+            while true {
+                queue += scheduler.next()
+                while running < max(1, jobs), !queue.isEmpty {
+                    let job = queue.removeFirst()
+                    running += 1
+                    report(.started(job))
+                    group.addTask { (job, await executor.run(job, cancellation: cancellation)) }
+                }
+                guard running > 0, let (job, outcome) = await group.next() else { break }
+                running -= 1
+                report(.finished(job, outcome))
+                scheduler.finished(job, succeeded: outcome.succeeded, message: describe(outcome))
+            }
+        }
+        return scheduler.failures.isEmpty
+    }
+
+    /// Why a job failed, in a few words.
+    static func describe(_ outcome: JobRunner.Outcome) -> String {
+        if outcome.cancelled { return "cancelled" }
+        if outcome.timedOut { return "timed out" }
+        return outcome.status > 128 ? "killed by signal \(outcome.status - 128)" : "exit status \(outcome.status)"
+    }
+}

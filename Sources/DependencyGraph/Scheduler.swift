@@ -1,0 +1,321 @@
+import Foundation
+import Hashing
+import RulesManager
+
+/// The build as a state machine (DESIGN §5), with no knowledge of processes, NATS or HTTP:
+/// given the goals, the graph, the recorded state and the files, it hands out runnable tasks
+/// (`next()`) and takes their results (`finished`). Components run in build order, independent
+/// ones side by side. A task runs only when out of date; a cyclic component runs in passes,
+/// its tasks in a stable order, until a pass leaves the artefacts that close the cycle as they
+/// were (converged), an earlier pass's state comes back (oscillation: stop at once), or
+/// `maxPasses` is reached (failure naming what kept changing).
+public final class Scheduler {
+    public struct Job: Sendable, Equatable {
+        public var task: Int32
+        public var name: String
+        public var argv: [String]
+        public var outputs: [String]
+        /// 1 for an acyclic task; the pass number in a cyclic component.
+        public var pass: Int
+        /// Why it runs ("never built", "input 'paper.aux' changed", …).
+        public var reason: String
+    }
+
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        case taskFailed(task: String, message: String)
+        case missingOutputs(task: String, paths: [String])
+        case missingInput(task: String, path: String)
+        case notConverged(tasks: [String], passes: Int, changing: [String])
+        case oscillates(tasks: [String], period: Int, changing: [String])
+        case store(String)
+
+        public var description: String {
+            switch self {
+            case .taskFailed(let task, let message): return "task '\(task)' failed: \(message)"
+            case .missingOutputs(let task, let paths):
+                return "task '\(task)' succeeded but did not write \(paths.map { "'\($0)'" }.joined(separator: ", "))"
+            case .missingInput(let task, let path):
+                return "task '\(task)' needs '\(path)', which does not exist and which no task makes"
+            case .notConverged(let tasks, let passes, let changing):
+                return
+                    "the cycle \(tasks.joined(separator: ", ")) did not converge in \(passes) passes; still changing: \(changing.joined(separator: ", "))"
+            case .oscillates(let tasks, let period, let changing):
+                return
+                    "the cycle \(tasks.joined(separator: ", ")) oscillates with period \(period) (the same state comes back every \(period) passes); changing: \(changing.joined(separator: ", "))"
+            case .store(let message): return "cannot record the build state: \(message)"
+            }
+        }
+    }
+
+    /// What happened, for progress lines and logs.
+    public enum Event: Sendable, Equatable {
+        case passStarted(component: Int, pass: Int)
+        /// A cyclic component in which something ran has settled after `passes` passes.
+        case converged(component: Int, passes: Int)
+    }
+
+    public let graph: BuildGraph
+    public let components: Components
+    public let maxPasses: Int
+    private let store: BuildStateStore
+    private let files: FileStates
+
+    private enum State {
+        case waiting, active, done, failed
+    }
+
+    private struct Cycle {
+        var pass = 1
+        var cursor = 0
+        var ranThisPass = false
+        var ranAny = false
+        var start: [SHA256Digest?] = []
+        var history: [[SHA256Digest?]] = []
+    }
+
+    private var state: [State]
+    /// Per component: the components it needs first.
+    private var needs: [Set<Int>]
+    private var needed: Set<Int> = []
+    private var cycles: [Int: Cycle] = [:]
+    private var feedback: [Int: [Int32]] = [:]
+    /// Components with a task out at the moment.
+    private var running: Set<Int> = []
+    /// The inputs each running task saw when it was handed out.
+    private var seen: [Int32: [String: SHA256Digest?]] = [:]
+    public private(set) var failures: [Failure] = []
+    public private(set) var events: [Event] = []
+    /// The tasks run so far, in order.
+    public private(set) var ran: [String] = []
+
+    public init(
+        graph: BuildGraph, components: Components, goals: [Int32]? = nil, store: BuildStateStore, files: FileStates,
+        maxPasses: Int = 5
+    ) {
+        self.graph = graph
+        self.components = components
+        self.store = store
+        self.files = files
+        self.maxPasses = maxPasses
+        state = Array(repeating: .waiting, count: components.members.count)
+        needs = components.members.indices.map { index in
+            var set = Set<Int>()
+            for task in components.members[index] {
+                for (producer, _) in graph.prerequisites(of: task) {
+                    let other = Int(components.componentOf[Int(producer)])
+                    if other != index { set.insert(other) }
+                }
+            }
+            return set
+        }
+        // Only what the goals need, through primary and secondary inputs alike.
+        var stack = (goals ?? graph.goals).compactMap { goal -> Int? in
+            let producer = graph.producer[Int(goal)]
+            return producer >= 0 ? Int(components.componentOf[Int(producer)]) : nil
+        }
+        while let component = stack.popLast() {
+            guard needed.insert(component).inserted else { continue }
+            stack += needs[component]
+        }
+        for index in components.cycles { feedback[index] = components.feedback(index, in: graph) }
+    }
+
+    /// Whether nothing is left to hand out or wait for.
+    public var isFinished: Bool {
+        running.isEmpty && needed.allSatisfy { state[$0] == .done || state[$0] == .failed || !ready($0) }
+    }
+
+    /// The components the goals need.
+    public var neededComponents: Set<Int> { needed }
+
+    /// Hands out every task that may run now (each once).
+    public func next() -> [Job] {
+        var jobs: [Job] = []
+        var progressed = true
+        while progressed {
+            progressed = false
+            for component in needed.sorted() where !running.contains(component) && ready(component) {
+                switch state[component] {
+                case .done, .failed: continue
+                case .waiting, .active:
+                    state[component] = .active
+                    if let job = advance(component) {
+                        jobs.append(job)
+                        running.insert(component)
+                    }
+                    progressed = true
+                }
+            }
+        }
+        return jobs
+    }
+
+    /// A job came back: `succeeded` as its process said; its outputs are checked and hashed here.
+    public func finished(_ job: Job, succeeded: Bool, message: String = "") {
+        let component = Int(components.componentOf[Int(job.task)])
+        running.remove(component)
+        let task = graph.tasks[Int(job.task)]
+        let inputs = seen.removeValue(forKey: job.task) ?? [:]
+        ran.append(task.name)
+        for output in task.outputs { files.invalidate(graph.artefacts[Int(output)]) }
+        guard succeeded else {
+            fail(component, .taskFailed(task: task.name, message: message))
+            return
+        }
+        var outputs: [String: SHA256Digest] = [:]
+        var missing: [String] = []
+        for output in graph.paths(task.outputs) {
+            if let digest = files.digest(output) { outputs[output] = digest } else { missing.append(output) }
+        }
+        guard missing.isEmpty else {
+            fail(component, .missingOutputs(task: task.name, paths: missing))
+            return
+        }
+        do {
+            try store.save(
+                TaskRecord(
+                    signature: TaskRecord.signature(rule: task.rule, argv: job.argv), inputs: inputs, outputs: outputs),
+                of: task.name)
+        } catch {
+            fail(component, .store("\(error)"))
+            return
+        }
+        if cycles[component] != nil {
+            cycles[component]?.ranThisPass = true
+            cycles[component]?.ranAny = true
+        } else {
+            state[component] = .done
+        }
+    }
+
+    /// Why `task` would run now, or nil if it is up to date.
+    public func reason(_ task: Int32) -> String? {
+        let definition = graph.tasks[Int(task)]
+        guard let record = try? store.record(of: definition.name) else { return "never built" }
+        if record.signature != TaskRecord.signature(rule: definition.rule, argv: argv(task)) {
+            return "its command changed"
+        }
+        for output in graph.paths(definition.outputs) {
+            guard let digest = files.digest(output) else { return "output '\(output)' is missing" }
+            if record.outputs[output] != digest { return "output '\(output)' was changed since it was built" }
+        }
+        for input in graph.paths(definition.dependencies) {
+            let digest = files.digest(input)
+            if record.inputs[input] == nil { return "input '\(input)' is new" }
+            if record.inputs[input]! != digest { return "input '\(input)' changed" }
+        }
+        for input in graph.paths(definition.secondaryDependencies) {
+            let now = files.digest(input)
+            let then = record.inputs[input] ?? nil
+            if now != then {
+                return then == nil
+                    ? "input '\(input)' appeared"
+                    : now == nil ? "input '\(input)' disappeared" : "input '\(input)' changed"
+            }
+        }
+        return nil
+    }
+
+    /// The argv of `task` (its rule's template with the task's files).
+    public func argv(_ task: Int32) -> [String] {
+        let definition = graph.tasks[Int(task)]
+        let secondary = graph.paths(definition.secondaryDependencies).filter { files.digest($0) != nil }
+        return definition.build.expand(
+            .init(
+                dependencies: graph.paths(definition.dependencies), secondaryDependencies: secondary,
+                outputs: graph.paths(definition.outputs), stem: definition.stem, mainFile: definition.mainFile))
+    }
+
+    // MARK: Internals
+
+    private func ready(_ component: Int) -> Bool {
+        needs[component].allSatisfy { state[$0] == .done }
+    }
+
+    /// The component's next job, or nil when it finished (or failed) without one.
+    private func advance(_ component: Int) -> Job? {
+        let members = components.members[component]
+        guard components.isCyclic[component] else {
+            let task = members[0]
+            if let missing = missingInput(task) {
+                fail(component, missing)
+                return nil
+            }
+            guard let why = reason(task) else {
+                state[component] = .done
+                return nil
+            }
+            return job(task, pass: 1, reason: why)
+        }
+        if cycles[component] == nil {
+            cycles[component] = Cycle(start: snapshot(component))
+            events.append(.passStarted(component: component, pass: 1))
+        }
+        while true {
+            let cycle = cycles[component]!
+            if cycle.cursor < members.count {
+                let task = members[cycle.cursor]
+                cycles[component]?.cursor += 1
+                if let missing = missingInput(task) {
+                    fail(component, missing)
+                    return nil
+                }
+                if let why = reason(task) { return job(task, pass: cycle.pass, reason: why) }
+                continue
+            }
+            // The pass is over.
+            let now = snapshot(component)
+            let names = members.map { graph.tasks[Int($0)].name }
+            let changing = zip(feedback[component] ?? [], zip(cycle.start, now)).filter { $0.1.0 != $0.1.1 }
+                .map { graph.artefacts[Int($0.0)] }
+            if !cycle.ranThisPass || now == cycle.start {
+                state[component] = .done
+                if cycle.ranAny { events.append(.converged(component: component, passes: cycle.pass)) }
+                return nil
+            }
+            // The state at the start of each pass so far; finding `now` among them is a loop.
+            let states = cycle.history + [cycle.start]
+            if let earlier = states.lastIndex(of: now) {
+                fail(component, .oscillates(tasks: names, period: states.count - earlier, changing: changing))
+                return nil
+            }
+            guard cycle.pass < maxPasses else {
+                fail(component, .notConverged(tasks: names, passes: cycle.pass, changing: changing))
+                return nil
+            }
+            cycles[component] = Cycle(
+                pass: cycle.pass + 1, cursor: 0, ranThisPass: false, ranAny: true, start: now,
+                history: cycle.history + [cycle.start])
+            events.append(.passStarted(component: component, pass: cycle.pass + 1))
+        }
+    }
+
+    private func job(_ task: Int32, pass: Int, reason: String) -> Job {
+        let definition = graph.tasks[Int(task)]
+        var inputs: [String: SHA256Digest?] = [:]
+        for input in graph.paths(definition.dependencies + definition.secondaryDependencies) {
+            inputs[input] = files.digest(input)
+        }
+        seen[task] = inputs
+        return Job(
+            task: task, name: definition.name, argv: argv(task), outputs: graph.paths(definition.outputs), pass: pass,
+            reason: reason)
+    }
+
+    private func missingInput(_ task: Int32) -> Failure? {
+        let definition = graph.tasks[Int(task)]
+        for input in definition.dependencies where files.digest(graph.artefacts[Int(input)]) == nil {
+            return .missingInput(task: definition.name, path: graph.artefacts[Int(input)])
+        }
+        return nil
+    }
+
+    private func snapshot(_ component: Int) -> [SHA256Digest?] {
+        (feedback[component] ?? []).map { files.digest(graph.artefacts[Int($0)]) }
+    }
+
+    private func fail(_ component: Int, _ failure: Failure) {
+        state[component] = .failed
+        failures.append(failure)
+    }
+}

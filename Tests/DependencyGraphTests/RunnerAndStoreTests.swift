@@ -1,0 +1,128 @@
+import ArtefactManager
+import DependencyGraph
+import Foundation
+import Hashing
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The job runner against real processes, and the SQLite store against a real file.
+@Suite struct JobRunnerTests {
+    func spec(_ argv: [String], in directory: String = "/tmp", timeout: Duration? = nil) -> JobRunner.Spec {
+        JobRunner.Spec(
+            argv: argv, directory: directory,
+            environment: JobRunner.cleanEnvironment(["CP_TASK": "t", "CP_PASS": "2"]),
+            timeout: timeout)
+    }
+
+    @Test func runsWithoutAShellInItsDirectoryWithACleanEnvironment() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        setenv("CP_TEST_SECRET", "leaked", 1)
+        defer { unsetenv("CP_TEST_SECRET") }
+        let outcome = try JobRunner.run(
+            spec(["/usr/bin/env"], in: directory.path))
+        #expect(outcome.succeeded)
+        let lines = outcome.lines.map(\.text)
+        #expect(lines.contains("CP_TASK=t") && lines.contains("CP_PASS=2") && lines.contains("LANG=C.UTF-8"))
+        #expect(!lines.contains { $0.hasPrefix("CP_TEST_SECRET") })
+        let pwd = try JobRunner.run(spec(["pwd"], in: directory.path))
+        #expect(pwd.lines.map(\.text) == [URL(fileURLWithPath: directory.path).resolvingSymlinksInPath().path])
+        // No shell: the metacharacters are one argument.
+        let echo = try JobRunner.run(spec(["echo", "a;b", "$HOME", "*"]))
+        #expect(echo.lines.map(\.text) == ["a;b $HOME *"])
+    }
+
+    @Test func capturesBothStreamsLineByLineAndTheExitStatus() throws {
+        var seen: [JobRunner.Line] = []
+        let outcome = try JobRunner.run(spec(["sh", "-c", "echo one; echo two >&2; printf three; exit 3"])) {
+            seen.append($0)
+        }
+        #expect(outcome.status == 3 && !outcome.succeeded)
+        #expect(
+            Set(outcome.lines) == [
+                .init(stream: .stdout, text: "one"), .init(stream: .stderr, text: "two"),
+                .init(stream: .stdout, text: "three"),
+            ])
+        #expect(seen.count == 3)
+    }
+
+    @Test func aTimeoutKillsTheWholeProcessGroup() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // A child that would outlive its parent and write a file later.
+        let outcome = try JobRunner.run(
+            spec(
+                ["sh", "-c", "(sleep 3; touch late) & echo started; sleep 30"], in: directory.path,
+                timeout: .milliseconds(300)))
+        #expect(outcome.timedOut && !outcome.succeeded)
+        #expect(outcome.lines.map(\.text) == ["started"])
+        // The background child was in the group: it is gone, so `late` will never appear.
+        #expect(try runProcessSync(["pgrep", "-f", "sleep 3; touch late"]) == 1)
+    }
+
+    @Test func cancellationKillsTheJob() throws {
+        let cancellation = JobRunner.Cancellation()
+        // Cancelled from another thread as soon as the job has started.
+        let outcome = try JobRunner.run(spec(["sh", "-c", "echo started; sleep 30"]), cancellation: cancellation) {
+            line in
+            if line.text == "started" { Thread { cancellation.cancel() }.start() }
+        }
+        #expect(outcome.cancelled && !outcome.succeeded)
+        #expect(outcome.status == 128 + SIGTERM)
+    }
+
+    @Test func aMissingProgramIsAClearError() {
+        #expect(throws: JobRunner.Failure.notFound(program: "no-such-program-cp", path: "/usr/bin:/bin")) {
+            try JobRunner.run(
+                JobRunner.Spec(argv: ["no-such-program-cp"], directory: "/tmp", environment: ["PATH": "/usr/bin:/bin"]))
+        }
+    }
+
+    /// Runs a command to its end and returns its exit status (pgrep: 0 found, 1 none).
+    func runProcessSync(_ argv: [String]) throws -> Int32 {
+        try JobRunner.run(spec(argv)).status
+    }
+}
+
+@Suite struct SQLiteStoreTests {
+    func digest(_ text: String) throws -> SHA256Digest {
+        try #require(SHA256Digest(hex: try SHA256Hasher.hex(of: Array(text.utf8))))
+    }
+
+    @Test func recordsSurviveReopeningAndReplaceWhole() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file(".cp/state.db")
+        let record = TaskRecord(
+            signature: try digest("sig"), inputs: ["a.tex": try digest("a"), "a.aux": nil],
+            outputs: ["a.pdf": try digest("pdf"), "a.aux": try digest("aux")])
+        do {
+            let store = try SQLiteBuildStateStore(path: path)
+            #expect(try store.record(of: "paper") == nil)
+            try store.save(record, of: "paper")
+        }
+        let reopened = try SQLiteBuildStateStore(path: path)
+        #expect(try reopened.record(of: "paper") == record)
+        let newer = TaskRecord(
+            signature: try digest("sig2"), inputs: ["b": try digest("b")], outputs: ["c": try digest("c")])
+        try reopened.save(newer, of: "paper")
+        #expect(try reopened.record(of: "paper") == newer)  // nothing of the old record left
+        try reopened.remove(task: "paper")
+        #expect(try reopened.record(of: "paper") == nil)
+        // WAL mode: the write-ahead log sits beside the file while the store is open.
+        #expect(FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
+    @Test func aFileThatIsNotADatabaseIsAClearError() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("state.db", String(repeating: "not a database\n", count: 100))
+        let error = try #require(throws: SQLiteBuildStateStore.Failure.self) { try SQLiteBuildStateStore(path: path) }
+        #expect("\(error)".contains("state '\(path)'") && "\(error)".contains("not a database"))
+        #expect(try String(contentsOfFile: path, encoding: .utf8).hasPrefix("not a database"))  // left as it was
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `cp graph build`, `plan` and `why` on copies of the bundled examples: real gcc, pdflatex,
+/// bibtex and latexmk, through the local executor, with the state in `.cp/state.db`.
+@Suite struct GraphBuildEndToEndTests {
+    /// A copy of `examples/NAME` in a temporary directory.
+    func example(_ name: String) throws -> (TemporaryDirectory, String) {
+        let directory = try TemporaryDirectory()
+        let project = directory.file(name)
+        try FileManager.default.copyItem(atPath: GraphEndToEndTests.repository + "/examples/" + name, toPath: project)
+        return (directory, project)
+    }
+
+    /// The tasks a build's stderr says it ran.
+    func ran(_ stderr: String) -> [String] {
+        stderr.split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("cp: graph: run ") else { return nil }
+            return String(line.dropFirst("cp: graph: run ".count).split(separator: " ")[0])
+        }
+    }
+
+    @Test func cHelloBuildsRunsAndRebuildsOnlyWhatAChangeReaches() async throws {
+        let (directory, project) = try example("c-hello")
+        defer { directory.remove() }
+        let first = try await cp(["graph", "build", "--project", project])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(Set(ran(first.stderr)) == ["greet.o", "hello.o", "hello"])
+        #expect(FileManager.default.fileExists(atPath: project + "/.cp/state.db"))
+        let program = try await runProcess(project + "/hello", [])
+        #expect(program.stdout == "Hello, world!\n")
+        // Right after: nothing runs.
+        let again = try await cp(["graph", "build", "--project", project])
+        #expect(again.status == 0 && ran(again.stderr).isEmpty && again.stderr.contains("up to date"))
+        // A touch (new time, same bytes) rebuilds nothing.
+        let header = project + "/greet.h"
+        let text = try String(contentsOfFile: header, encoding: .utf8)
+        try text.write(toFile: header, atomically: false, encoding: .utf8)
+        let touched = try await cp(["graph", "build", "--project", project])
+        #expect(ran(touched.stderr).isEmpty, "\(touched.stderr)")
+        // A comment in the header: both objects recompile, come out identical, the link does not run.
+        try (text + "/* a comment only */\n").write(toFile: header, atomically: false, encoding: .utf8)
+        let plan = try await cp(["graph", "plan", "--project", project])
+        #expect(plan.stdout.contains("greet.o [compile]: will run: input 'greet.h' changed"))
+        let why = try await cp(["graph", "why", "hello", "--project", project])
+        #expect(why.status == 0 && why.stdout.contains("'hello' may change: task 'hello' reads"))
+        let comment = try await cp(["graph", "build", "--project", project])
+        #expect(comment.status == 0)
+        #expect(Set(ran(comment.stderr)) == ["greet.o", "hello.o"], "\(comment.stderr)")
+        let upToDate = try await cp(["graph", "why", "hello", "--project", project])
+        #expect(upToDate.stdout == "'hello' is up to date (task 'hello' [link])\n")
+    }
+
+    @Test func latexPaperMatchesLatexmkWithNoMorePdflatexRuns() async throws {
+        let (directory, project) = try example("latex-paper")
+        defer { directory.remove() }
+        let build = try await cp(["graph", "build", "--project", project])
+        #expect(build.status == 0, "\(build.stderr)")
+        let ours = ran(build.stderr)
+        #expect(build.stderr.contains("converged in 3 passes"))
+        // latexmk on a second copy of the same source.
+        let peer = directory.file("latexmk-copy")
+        try FileManager.default.copyItem(atPath: GraphEndToEndTests.repository + "/examples/latex-paper", toPath: peer)
+        let latexmk = try await runProcess(
+            "/bin/sh", ["-c", "cd \"$1\" && latexmk -pdf -interaction=nonstopmode paper.tex", "sh", peer],
+            deadline: .seconds(120))
+        #expect(latexmk.status == 0, "\(latexmk.stderr)")
+        let latexmkRuns = (latexmk.stdout + latexmk.stderr).components(separatedBy: "Run number").count - 1
+        let pdflatexRuns = ours.filter { $0 == "paper" }.count
+        let peerPdflatexRuns = (latexmk.stdout + latexmk.stderr).split(separator: "\n")
+            .filter { $0.contains("Run number") && $0.contains("pdflatex") }.count
+        #expect(
+            latexmkRuns > 0 && pdflatexRuns <= peerPdflatexRuns,
+            "ours \(ours), latexmk's pdflatex runs \(peerPdflatexRuns)")
+        let ourText = try await runProcess("pdftotext", [project + "/paper.pdf", "-"])
+        let peerText = try await runProcess("pdftotext", [peer + "/paper.pdf", "-"])
+        #expect(ourText.status == 0 && !ourText.stdout.isEmpty && ourText.stdout == peerText.stdout)
+        #expect(!ourText.stdout.contains("??"))
+        // One bibliography entry edited: bibtex reruns first, then pdflatex until the .aux
+        // settles again, and the new title is in the PDF.
+        let bib = project + "/refs.bib"
+        let entries = try String(contentsOfFile: bib, encoding: .utf8)
+        #expect(entries.contains("A Program for Maintaining Computer Programs"))
+        try entries.replacingOccurrences(
+            of: "A Program for Maintaining Computer Programs", with: "A Program for Keeping Programs Built"
+        )
+        .write(toFile: bib, atomically: false, encoding: .utf8)
+        let rebuild = try await cp(["graph", "build", "--project", project])
+        #expect(rebuild.status == 0)
+        let rerun = ran(rebuild.stderr)
+        #expect(rerun.first == "bibliography" && rerun.contains("paper"), "\(rebuild.stderr)")
+        #expect(rerun.filter { $0 == "paper" }.count <= peerPdflatexRuns)
+        let newText = try await runProcess("pdftotext", [project + "/paper.pdf", "-"])
+        // (the plain style lowercases titles)
+        #expect(newText.stdout.lowercased().contains("a program for keeping programs built"))
+        let nothing = try await cp(["graph", "build", "--project", project])
+        #expect(ran(nothing.stderr).isEmpty)
+    }
+
+    @Test func cyclicCodegenConvergesWithTheComputedValuesInTheDocument() async throws {
+        let (directory, project) = try example("cyclic-codegen")
+        defer { directory.remove() }
+        let build = try await cp(["graph", "build", "--project", project])
+        #expect(build.status == 0, "\(build.stderr)")
+        #expect(build.stderr.contains("converged in 2 passes"))
+        let text = try await runProcess("pdftotext", [project + "/doc.pdf", "-"])
+        #expect(text.stdout.contains("841") && !text.stdout.contains("not computed yet"))
+    }
+
+    @Test func aFailingTaskShowsItsOutputAndExitsOne() async throws {
+        let (directory, project) = try example("c-hello")
+        defer { directory.remove() }
+        try "int main(void) { return this is not C; }\n".write(
+            toFile: project + "/hello.c", atomically: false, encoding: .utf8)
+        let build = try await cp(["graph", "build", "--project", project])
+        #expect(build.status == 1)
+        #expect(build.stderr.contains("cp: graph: task 'hello.o' failed (status 1); its output:"))
+        #expect(build.stderr.contains("hello.c:1:"))  // gcc's own message, shown
+        #expect(build.stderr.contains("cp: graph: task 'hello.o' failed: exit status 1"))
+        #expect(!FileManager.default.fileExists(atPath: project + "/hello"))
+    }
+}
