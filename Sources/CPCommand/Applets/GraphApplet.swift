@@ -52,7 +52,10 @@ extension Applets {
             examples: [
                 ("cp graph dot --project ~/thesis | dot -Tsvg > graph.svg", "draw the graph"),
                 ("cp graph why thesis.pdf", "explain what would rebuild thesis.pdf"),
-                ("cp graph build --project examples/latex-paper", "typeset the bundled paper (3 pdflatex runs, like latexmk)"),
+                (
+                    "cp graph build --project examples/latex-paper",
+                    "typeset the bundled paper (3 pdflatex runs, like latexmk)"
+                ),
                 ("cp graph plan", "list what a build would run, and why"),
             ]),
         configSection: "graph",
