@@ -66,6 +66,11 @@ bench: setup-bench release
 	./bench/watch-quiet $(RELEASE_BIN)
 	./bench/watch-hashing $(RELEASE_BIN)
 	./bench/watch-limit $(RELEASE_BIN)
+	$(SWIFT) build $(RELEASE_FLAGS) --product graph-bench
+	./bench/graph-incremental
+	./bench/graph-scc
+	./bench/graph-dot
+	./bench/graph-latex $(RELEASE_BIN)
 
 lint: build
 	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests

@@ -20,6 +20,8 @@ let package = Package(
         .executableTarget(
             name: "nats-bench",
             dependencies: ["NATSClient", "CPModel", .product(name: "Logging", package: "swift-log")]),
+        // bench/graph-*'s Swift side.
+        .executableTarget(name: "graph-bench", dependencies: ["DependencyGraph", "RulesManager", "CPModel"]),
         .target(
             name: "CPCommand",
             dependencies: [

@@ -107,6 +107,22 @@ public struct BuildGraph: Sendable {
         return result
     }
 
+    /// The tasks a change to `changed` can make run: their readers (primary or secondary),
+    /// then the readers of those tasks' outputs, and so on (tup's direction). The work is
+    /// proportional to what is reached, never to the whole graph.
+    public func affected(by changed: [Int32]) -> [Int32] {
+        var reached = Set<Int32>()
+        var order: [Int32] = []
+        var artefacts = changed
+        while let artefact = artefacts.popLast() {
+            for task in readers[Int(artefact)] + secondaryReaders[Int(artefact)] where reached.insert(task).inserted {
+                order.append(task)
+                artefacts += tasks[Int(task)].outputs
+            }
+        }
+        return order
+    }
+
     /// The paths of `ids`.
     public func paths(_ ids: [Int32]) -> [String] { ids.map { artefacts[Int($0)] } }
 }

@@ -24,9 +24,13 @@ public struct Project: Sendable {
             throw DefinitionError(what: "project", file: root, "not a directory")
         }
         let rules = try RuleBook.load(rulePaths)
-        let tasks = try TaskDefinition.load([root])
-        let definitions = try ProjectDefinition.load([root])
+        // One walk of the project serves its definition files and its file list.
         let files = listFiles(root)
+        func named(_ fileExtension: String) -> [String] {
+            files.filter { ($0 as NSString).pathExtension.lowercased() == fileExtension }.map { root + "/" + $0 }
+        }
+        let tasks = try TaskDefinition.load(named("tyml"))
+        let definitions = try ProjectDefinition.load(named("pyml"))
         let graph = try GraphBuilder.build(
             rules: rules, tasks: tasks, projects: definitions, files: files, targets: targets)
         return Project(
@@ -34,16 +38,34 @@ public struct Project: Sendable {
             components: Components(graph))
     }
 
-    /// Every regular file under `root`, relative, sorted; hidden entries are skipped.
+    /// Every regular file under `root`, relative, sorted; hidden entries (`.git`, `.cp`) are
+    /// skipped. `readdir` with its entry types: no `stat` per file.
     static func listFiles(_ root: String) -> [String] {
-        guard let walker = FileManager.default.enumerator(atPath: root) else { return [] }
         var files: [String] = []
-        while let relative = walker.nextObject() as? String {
-            if (relative as NSString).lastPathComponent.hasPrefix(".") {
-                walker.skipDescendants()
-                continue
+        var stack = [""]
+        while let directory = stack.popLast() {
+            guard let handle = opendir(directory.isEmpty ? root : root + "/" + directory) else { continue }
+            defer { closedir(handle) }
+            while let entry = readdir(handle) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                guard !name.hasPrefix(".") else { continue }
+                let path = directory.isEmpty ? name : directory + "/" + name
+                var kind = entry.pointee.d_type
+                if kind == UInt8(DT_UNKNOWN) || kind == UInt8(DT_LNK) {
+                    var info = stat()
+                    guard stat(root + "/" + path, &info) == 0 else { continue }
+                    kind =
+                        info.st_mode & S_IFMT == S_IFDIR
+                        ? UInt8(DT_DIR) : info.st_mode & S_IFMT == S_IFREG ? UInt8(DT_REG) : 0
+                }
+                if kind == UInt8(DT_DIR) {
+                    stack.append(path)
+                } else if kind == UInt8(DT_REG) {
+                    files.append(path)
+                }
             }
-            if (walker.fileAttributes?[.type] as? FileAttributeType) == .typeRegular { files.append(relative) }
         }
         return files.sorted()
     }

@@ -6,6 +6,7 @@ public enum ProjectPath {
     /// `raw` normalised, or nil if it is empty, absolute or escapes the root.
     public static func normalize(_ raw: String) -> String? {
         guard !raw.hasPrefix("/") else { return nil }
+        if isPlain(raw) { return raw }
         var components: [Substring] = []
         for component in raw.split(separator: "/", omittingEmptySubsequences: true) {
             switch component {
@@ -17,6 +18,25 @@ public enum ProjectPath {
             }
         }
         return components.isEmpty ? nil : components.joined(separator: "/")
+    }
+
+    /// Already normal: no empty, `.` or `..` component (the common case, checked on the bytes).
+    private static func isPlain(_ path: String) -> Bool {
+        let slash = UInt8(ascii: "/")
+        let dot = UInt8(ascii: ".")
+        var length = 0
+        var onlyDots = true
+        for byte in path.utf8 {
+            if byte == slash {
+                if length == 0 || (onlyDots && length <= 2) { return false }
+                length = 0
+                onlyDots = true
+            } else {
+                length += 1
+                onlyDots = onlyDots && byte == dot
+            }
+        }
+        return length > 0 && !(onlyDots && length <= 2)
     }
 
     /// `raw` normalised, or an error naming it and where it was written.
