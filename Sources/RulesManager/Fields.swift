@@ -77,6 +77,13 @@ struct Fields {
         }
     }
 
+    /// A list of artefact paths, each normalised and checked to stay inside the project.
+    func paths(_ key: String) throws(DefinitionError) -> [Located<String>] {
+        var result: [Located<String>] = []
+        for text in try strings(key) { result.append(try ProjectPath.checked(text, what: what, context: context)) }
+        return result
+    }
+
     /// A map's entries; null or absent is empty.
     func mapping(_ key: String) throws(DefinitionError) -> [YAMLEntry] {
         guard let value = value(key) else { return [] }

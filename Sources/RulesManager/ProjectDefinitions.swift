@@ -80,18 +80,11 @@ public struct ProjectDefinition: Sendable, Hashable {
         let what = "project"
         let context = "target '\(entry.key)' of project '\(project)'"
         let fields = try Fields(entry.value, what: what, context: context, allowed: targetKeys)
-        func paths(_ key: String) throws(DefinitionError) -> [Located<String>] {
-            var result: [Located<String>] = []
-            for text in try fields.strings(key) {
-                result.append(try ProjectPath.checked(text, what: what, context: context))
-            }
-            return result
-        }
         var target = Target(name: entry.key, location: entry.keyLocation)
         let description = try fields.string("description")?.value
         target.help = try fields.string("help")?.value ?? description ?? ""
-        target.dependencies = try paths("dependencies")
-        target.outputs = try paths("outputs")
+        target.dependencies = try fields.paths("dependencies")
+        target.outputs = try fields.paths("outputs")
         target.rule = try fields.string("rule")?.value
         target.worker = try fields.string("worker")?.value
         target.mainFile = try fields.string("mainFile")?.value

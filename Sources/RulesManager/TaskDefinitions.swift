@@ -42,17 +42,11 @@ public struct TaskDefinition: Sendable, Hashable {
                 allowed: [
                     "rule", "help", "description", "dependencies", "secondaryDependencies", "outputs", "mainFile",
                 ])
-            func paths(_ key: String) throws(DefinitionError) -> [Located<String>] {
-                var result: [Located<String>] = []
-                for text in try fields.strings(key) {
-                    result.append(try ProjectPath.checked(text, what: what, context: context))
-                }
-                return result
-            }
             tasks.append(
                 TaskDefinition(
-                    name: entry.key, rule: try fields.string("rule"), dependencies: try paths("dependencies"),
-                    secondaryDependencies: try paths("secondaryDependencies"), outputs: try paths("outputs"),
+                    name: entry.key, rule: try fields.string("rule"), dependencies: try fields.paths("dependencies"),
+                    secondaryDependencies: try fields.paths("secondaryDependencies"),
+                    outputs: try fields.paths("outputs"),
                     mainFile: try fields.string("mainFile").map { text throws(DefinitionError) in
                         try ProjectPath.checked(text, what: what, context: context).value
                     }, location: entry.keyLocation))

@@ -3,6 +3,7 @@ import DependencyGraph
 import Foundation
 import Hashing
 import RulesManager
+import TestSupport
 import Testing
 
 /// Files in memory: what the scheduler sees, and what the fake tasks read and write.
@@ -150,19 +151,6 @@ struct World {
         }
         world.setGoals(outputs)
         return world
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a failing seed can be replayed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

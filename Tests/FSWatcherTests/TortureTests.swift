@@ -100,7 +100,7 @@ import Testing
 /// truncate, rename a file, rename a directory, delete, mkdir, rmdir and atomic save.
 struct RandomTree {
     let root: String
-    var random: SplitMix64
+    var random: SeededRandom
     var files: [String] = []
     var directories: [String] = [""]
     var counter = 0
@@ -108,7 +108,7 @@ struct RandomTree {
 
     init(root: String, seed: UInt64) {
         self.root = root
-        random = SplitMix64(seed: seed)
+        random = SeededRandom(seed: seed)
     }
 
     mutating func step() {
@@ -220,20 +220,4 @@ struct RandomTree {
         rename(absolute(temporary), absolute(path))
         performed.insert("atomic save")
     }
-}
-
-/// A small seeded generator (SplitMix64), so a failing sequence can be replayed.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func next(below bound: Int) -> Int { Int(next() % UInt64(max(1, bound))) }
 }
