@@ -68,6 +68,7 @@ bench: setup-bench release
 	./bench/watch-limit $(RELEASE_BIN)
 	$(SWIFT) build $(RELEASE_FLAGS) --product graph-bench
 	./bench/graph-incremental
+	./bench/graph-plan 50000 $(RELEASE_BIN)
 	./bench/graph-scc
 	./bench/graph-dot
 	./bench/graph-latex $(RELEASE_BIN)

@@ -3,11 +3,13 @@ import DependencyGraph
 import Foundation
 import Hashing
 
-/// Task records in one SQLite file (`.cp/state.db` for `cp graph build`; the MajorDomo will use
-/// the same store): WAL mode, the schema's version in `user_version`, each record written in
-/// one transaction (a crash leaves the old record or the new one, never half of one).
-public final class SQLiteBuildStateStore: BuildStateStore {
-    public static let schemaVersion: Int32 = 1
+/// Task records and remembered file digests in one SQLite file (`.cp/state.db` for
+/// `cp graph build`; the MajorDomo will use the same store): WAL mode, the schema's version in
+/// `user_version`, each record written in one transaction (a crash leaves the old record or
+/// the new one, never half of one). Records are read in one query on first use and kept in
+/// memory; statements are prepared once.
+public final class SQLiteBuildStateStore: BuildStateStore, DigestCache {
+    public static let schemaVersion: Int32 = 2
 
     public struct Failure: Error, CustomStringConvertible {
         public let path: String
@@ -17,6 +19,8 @@ public final class SQLiteBuildStateStore: BuildStateStore {
 
     public let path: String
     private var database: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+    private var records: [String: TaskRecord]?
 
     /// Opens (creating if needed) the store at `path`, and its directory.
     public init(path: String) throws {
@@ -38,7 +42,14 @@ public final class SQLiteBuildStateStore: BuildStateStore {
             try execute("PRAGMA synchronous=NORMAL")
             try execute("PRAGMA foreign_keys=ON")
             let version = try userVersion()
-            if version == 0 {
+            guard version <= Self.schemaVersion else {
+                throw Failure(
+                    path: path,
+                    reason:
+                        "its schema is version \(version); this cp reads up to version \(Self.schemaVersion) (delete the file to rebuild everything)"
+                )
+            }
+            if version < 1 {
                 try execute(
                     """
                     BEGIN;
@@ -49,15 +60,20 @@ public final class SQLiteBuildStateStore: BuildStateStore {
                         path TEXT NOT NULL,
                         digest BLOB,            -- NULL: a secondary input that did not exist
                         PRIMARY KEY(task, role, path));
-                    PRAGMA user_version=\(Self.schemaVersion);
+                    PRAGMA user_version=1;
                     COMMIT;
                     """)
-            } else if version != Self.schemaVersion {
-                throw Failure(
-                    path: path,
-                    reason:
-                        "its schema is version \(version); this cp reads version \(Self.schemaVersion) (delete the file to rebuild everything)"
-                )
+            }
+            if version < 2 {
+                try execute(
+                    """
+                    BEGIN;
+                    CREATE TABLE IF NOT EXISTS file_digests(
+                        path TEXT PRIMARY KEY, size INTEGER, modified INTEGER, inode INTEGER, device INTEGER,
+                        mode INTEGER, digest BLOB NOT NULL);
+                    PRAGMA user_version=2;
+                    COMMIT;
+                    """)
             }
         } catch {
             sqlite3_close(database)
@@ -66,26 +82,75 @@ public final class SQLiteBuildStateStore: BuildStateStore {
         }
     }
 
-    deinit { sqlite3_close(database) }
+    deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        sqlite3_close(database)
+    }
 
     public func record(of task: String) throws -> TaskRecord? {
-        let signature = try query("SELECT signature FROM tasks WHERE name = ?", [task]) { statement in
-            Self.digest(statement, 0)
-        }
-        guard let signature = signature.first, let signature else { return nil }
-        var inputs: [String: SHA256Digest?] = [:]
-        var outputs: [String: SHA256Digest] = [:]
-        _ = try query("SELECT role, path, digest FROM task_files WHERE task = ?", [task]) { statement in
-            let path = String(cString: sqlite3_column_text(statement, 1))
-            let digest = Self.digest(statement, 2)
-            if sqlite3_column_int(statement, 0) == 0 {
-                inputs[path] = .some(digest)
-            } else if let digest {
-                outputs[path] = digest
+        if records == nil { records = try loadRecords() }
+        return records?[task]
+    }
+
+    /// Every record, in two queries.
+    private func loadRecords() throws -> [String: TaskRecord] {
+        var loaded: [String: TaskRecord] = [:]
+        _ = try query("SELECT name, signature FROM tasks", []) { statement in
+            if let signature = Self.digest(statement, 1) {
+                loaded[String(cString: sqlite3_column_text(statement, 0))] = TaskRecord(
+                    signature: signature, inputs: [:], outputs: [:])
             }
-            return ()
         }
-        return TaskRecord(signature: signature, inputs: inputs, outputs: outputs)
+        _ = try query("SELECT task, role, path, digest FROM task_files", []) { statement in
+            let task = String(cString: sqlite3_column_text(statement, 0))
+            let path = String(cString: sqlite3_column_text(statement, 2))
+            let digest = Self.digest(statement, 3)
+            if sqlite3_column_int(statement, 1) == 0 {
+                loaded[task]?.inputs[path] = .some(digest)
+            } else if let digest {
+                loaded[task]?.outputs[path] = digest
+            }
+        }
+        return loaded
+    }
+
+    public func loadDigests() throws -> [String: (identity: FileIdentity, digest: SHA256Digest)] {
+        var loaded: [String: (identity: FileIdentity, digest: SHA256Digest)] = [:]
+        _ = try query("SELECT path, size, modified, inode, device, mode, digest FROM file_digests", []) { statement in
+            guard let digest = Self.digest(statement, 6) else { return }
+            let identity = FileIdentity(
+                size: UInt64(bitPattern: sqlite3_column_int64(statement, 1)),
+                modified: sqlite3_column_int64(statement, 2),
+                inode: UInt64(bitPattern: sqlite3_column_int64(statement, 3)),
+                device: UInt64(bitPattern: sqlite3_column_int64(statement, 4)),
+                mode: UInt32(truncatingIfNeeded: sqlite3_column_int64(statement, 5)))
+            loaded[String(cString: sqlite3_column_text(statement, 0))] = (identity, digest)
+        }
+        return loaded
+    }
+
+    public func saveDigests(_ changes: [String: (identity: FileIdentity, digest: SHA256Digest)?]) throws {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            for (path, entry) in changes {
+                guard let entry else {
+                    try run("DELETE FROM file_digests WHERE path = ?", [.text(path)])
+                    continue
+                }
+                let identity = entry.identity
+                try run(
+                    "INSERT OR REPLACE INTO file_digests(path, size, modified, inode, device, mode, digest) VALUES(?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        .text(path), .integer(Int64(bitPattern: identity.size)), .integer(identity.modified),
+                        .integer(Int64(bitPattern: identity.inode)), .integer(Int64(bitPattern: identity.device)),
+                        .integer(Int64(identity.mode)), .blob(entry.digest),
+                    ])
+            }
+            try execute("COMMIT")
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
     }
 
     public func save(_ record: TaskRecord, of task: String) throws {
@@ -106,18 +171,22 @@ public final class SQLiteBuildStateStore: BuildStateStore {
             try execute("COMMIT")
         } catch {
             try? execute("ROLLBACK")
+            records = nil  // read again from the file, which the rollback left as it was
             throw error
         }
+        records?[task] = record
     }
 
     public func remove(task: String) throws {
         try run("DELETE FROM tasks WHERE name = ?", [.text(task)])
+        records?[task] = nil
     }
 
     // MARK: SQLite
 
     private enum Value {
         case text(String)
+        case integer(Int64)
         case blob(SHA256Digest)
         case null
     }
@@ -136,16 +205,27 @@ public final class SQLiteBuildStateStore: BuildStateStore {
         try query("PRAGMA user_version", []) { sqlite3_column_int($0, 0) }.first ?? 0
     }
 
+    /// The statement for `sql` (prepared once, reset for each use) with `values` bound.
     private func prepare(_ sql: String, _ values: [Value]) throws -> OpaquePointer {
-        var statement: OpaquePointer?
-        guard sqlite3_prepare_v2(database, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
-            throw failure("cannot prepare '\(sql.prefix(40))'")
+        let statement: OpaquePointer
+        if let cached = statements[sql] {
+            sqlite3_reset(cached)
+            sqlite3_clear_bindings(cached)
+            statement = cached
+        } else {
+            var prepared: OpaquePointer?
+            guard sqlite3_prepare_v2(database, sql, -1, &prepared, nil) == SQLITE_OK, let prepared else {
+                throw failure("cannot prepare '\(sql.prefix(40))'")
+            }
+            statements[sql] = prepared
+            statement = prepared
         }
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
         for (index, value) in values.enumerated() {
             let position = Int32(index + 1)
             switch value {
             case .text(let text): sqlite3_bind_text(statement, position, text, -1, transient)
+            case .integer(let number): sqlite3_bind_int64(statement, position, number)
             case .blob(let digest):
                 let bytes = Self.bytes(digest)
                 sqlite3_bind_blob(statement, position, bytes, Int32(bytes.count), transient)
@@ -157,13 +237,13 @@ public final class SQLiteBuildStateStore: BuildStateStore {
 
     private func run(_ sql: String, _ values: [Value]) throws {
         let statement = try prepare(sql, values)
-        defer { sqlite3_finalize(statement) }
+        defer { sqlite3_reset(statement) }
         guard sqlite3_step(statement) == SQLITE_DONE else { throw failure("cannot run '\(sql.prefix(40))'") }
     }
 
     private func query<T>(_ sql: String, _ texts: [String], _ row: (OpaquePointer) -> T) throws -> [T] {
         let statement = try prepare(sql, texts.map { .text($0) })
-        defer { sqlite3_finalize(statement) }
+        defer { sqlite3_reset(statement) }
         var rows: [T] = []
         while true {
             let step = sqlite3_step(statement)

@@ -44,36 +44,84 @@ public protocol FileStates: AnyObject {
     func invalidate(_ path: String)
 }
 
+/// Digests remembered across builds, each with the identity (size, time, inode) it was
+/// computed for, so an unchanged tree is not hashed again by the next build.
+public protocol DigestCache: AnyObject {
+    func loadDigests() throws -> [String: (identity: FileIdentity, digest: SHA256Digest)]
+    /// Records new digests; a nil value forgets the path.
+    func saveDigests(_ changes: [String: (identity: FileIdentity, digest: SHA256Digest)?]) throws
+}
+
 /// Files on disk. A file is hashed again only when its size, modification time or inode
-/// moved since it was last hashed (timestamps never decide, they only gate re-hashing).
+/// moved since it was last hashed (timestamps never decide, they only gate re-hashing). With
+/// a `DigestCache`, what was hashed is remembered across builds (`save()`). Within one build
+/// a file is looked at once until `invalidate` (its task ran): the build works on a snapshot,
+/// and a source edited while it runs is seen by the next build.
 public final class DiskFileStates: FileStates {
     public let root: String
     private var known: [String: (identity: FileIdentity, digest: SHA256Digest)] = [:]
+    private var changes: [String: (identity: FileIdentity, digest: SHA256Digest)?] = [:]
+    /// What each path was found to be in this build: a file is looked at once (a header read
+    /// by a thousand tasks is not stat-ed a thousand times) until a task may have written it.
+    private var looked: [String: SHA256Digest?] = [:]
     private let hasher: FileHasher?
+    private let cache: DigestCache?
 
-    public init(root: String) {
+    public init(root: String, cache: DigestCache? = nil) {
         self.root = root
+        self.cache = cache
         hasher = try? FileHasher()
+        known = (try? cache?.loadDigests()) ?? [:]
+    }
+
+    /// Writes what this build hashed (or found gone) to the cache. A file modified in the last
+    /// two seconds is left out (git's "racily clean" rule): a write in the same clock tick
+    /// would not move its time, so its digest is not trusted beyond this process.
+    public func save() throws {
+        guard let cache, !changes.isEmpty else { return }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let recent = (Int64(now.tv_sec) - 2) * 1_000_000_000
+        try cache.saveDigests(changes.filter { $0.value.map { $0.identity.modified < recent } ?? true })
+        changes = [:]
     }
 
     public func digest(_ path: String) -> SHA256Digest? {
+        if let seen = looked[path] { return seen }
+        let digest = look(path)
+        looked[path] = .some(digest)
+        return digest
+    }
+
+    private func look(_ path: String) -> SHA256Digest? {
         let absolute = root + "/" + path
         var info = stat()
         guard lstat(absolute, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            known[path] = nil
+            forget(path)
             return nil
         }
         let identity = FileIdentity(info)
         if let cached = known[path], cached.identity == identity { return cached.digest }
         guard let hasher, let result = try? hasher.hash(absolute), !result.changedWhileRead else {
-            known[path] = nil
+            forget(path)
             return nil
         }
         known[path] = (result.after, result.digest)
+        changes[path] = .some((result.after, result.digest))
         return result.digest
     }
 
-    public func invalidate(_ path: String) { known[path] = nil }
+    /// Hashed again next time, whatever its identity: a file rewritten within one tick of the
+    /// kernel's clock keeps its modification time.
+    public func invalidate(_ path: String) {
+        known[path] = nil
+        looked[path] = nil
+    }
+
+    private func forget(_ path: String) {
+        guard known.removeValue(forKey: path) != nil else { return }
+        changes[path] = .some(nil)
+    }
 }
 
 extension TaskRecord {

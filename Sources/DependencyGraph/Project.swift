@@ -5,37 +5,55 @@ import RulesManager
 /// A project directory loaded for building: its definitions, its files and its graph.
 public struct Project: Sendable {
     public let root: String
-    public let rules: RuleBook
-    public let tasks: [TaskDefinition]
-    public let definitions: [ProjectDefinition]
+    /// The rules files the graph was built from.
+    public let ruleFiles: [String]
     /// The project's files, relative to `root` (hidden directories such as `.git` and `.cp`
     /// left out).
     public let files: [String]
     public let graph: BuildGraph
     public let components: Components
+    /// Whether the graph came from `.cp/graph.cache` rather than from parsing the definitions.
+    public let fromCache: Bool
 
     /// Loads the project in `root` with the rules under `rulePaths`; `targets` limits the
-    /// goals to those targets.
-    public static func load(root: String, rulePaths: [String], targets: [String] = []) throws(DefinitionError)
-        -> Project
-    {
+    /// goals to those targets. With `useCache`, a graph cached in `.cp/graph.cache` for exactly
+    /// these definitions, files and targets is used, and a newly built one is cached.
+    public static func load(
+        root: String, rulePaths: [String], targets: [String] = [], useCache: Bool = false
+    ) throws(DefinitionError) -> Project {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw DefinitionError(what: "project", file: root, "not a directory")
         }
-        let rules = try RuleBook.load(rulePaths)
         // One walk of the project serves its definition files and its file list.
         let files = listFiles(root)
         func named(_ fileExtension: String) -> [String] {
-            files.filter { ($0 as NSString).pathExtension.lowercased() == fileExtension }.map { root + "/" + $0 }
+            let wanted = Array(("." + fileExtension).utf8)
+            return files.filter { path in
+                path.utf8.count > wanted.count
+                    && zip(path.utf8.suffix(wanted.count), wanted).allSatisfy { $0 | 0x20 == $1 }  // ASCII, any case
+            }.map { root + "/" + $0 }
         }
-        let tasks = try TaskDefinition.load(named("tyml"))
-        let definitions = try ProjectDefinition.load(named("pyml"))
+        let ruleFiles = try DefinitionFiles.find(rulePaths, fileExtension: "ryml", what: "rules")
+        let taskFiles = named("tyml")
+        let projectFiles = named("pyml")
+        let cachePath = root + "/.cp/graph.cache"
+        let key = GraphCache.key(
+            ruleFiles: ruleFiles, definitionFiles: taskFiles + projectFiles, files: files, targets: targets)
+        if useCache, let cached = GraphCache.read(cachePath, key: key) {
+            return Project(
+                root: root, ruleFiles: cached.ruleFiles, files: files, graph: cached.graph,
+                components: Components(cached.graph), fromCache: true)
+        }
+        let rules = try RuleBook.load(ruleFiles)
+        let tasks = try TaskDefinition.load(taskFiles)
+        let definitions = try ProjectDefinition.load(projectFiles)
         let graph = try GraphBuilder.build(
             rules: rules, tasks: tasks, projects: definitions, files: files, targets: targets)
+        if useCache { GraphCache.write(graph, ruleFiles: ruleFiles, key: key, to: cachePath) }
         return Project(
-            root: root, rules: rules, tasks: tasks, definitions: definitions, files: files, graph: graph,
-            components: Components(graph))
+            root: root, ruleFiles: ruleFiles, files: files, graph: graph, components: Components(graph),
+            fromCache: false)
     }
 
     /// Every regular file under `root`, relative, sorted; hidden entries (`.git`, `.cp`) are

@@ -17,6 +17,25 @@ public struct SHA256Digest: Hashable, Sendable, CustomStringConvertible {
         words = (word(0), word(1), word(2), word(3))
     }
 
+    /// The digest in the 32 bytes at `raw` (read as four big-endian words; no copies).
+    public init(_ raw: UnsafeRawBufferPointer) {
+        guard raw.count >= 32 else {
+            self.init(Array(raw))
+            return
+        }
+        self.init(
+            words: (
+                UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
+                UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+            ))
+    }
+
+    private init(words: (UInt64, UInt64, UInt64, UInt64)) {
+        self.words = words
+    }
+
     /// The digest written as 64 lowercase hex digits; nil if `hex` is not that.
     public init?(hex: String) {
         let digits = Array(hex.utf8)

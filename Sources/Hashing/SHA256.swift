@@ -58,7 +58,8 @@ public final class SHA256Hasher {
         guard EVP_DigestFinal_ex(context, &digest, &length) == 1 else {
             throw HashingError.openSSL(call: "EVP_DigestFinal_ex", reason: Self.lastOpenSSLError())
         }
-        return SHA256Digest(digest.prefix(Int(length)))
+        guard length == 32 else { return SHA256Digest(digest.prefix(Int(length))) }
+        return digest.withUnsafeBytes { SHA256Digest(UnsafeRawBufferPointer(rebasing: $0[0..<32])) }
     }
 
     /// Starts a new computation on the same context (cheaper than a new hasher).

@@ -118,3 +118,51 @@ import Testing
         #expect(built.tasks[0].stem == "paper" && built.tasks[0].mainFile == "paper.tex")
     }
 }
+
+/// `.cp/graph.cache`: used only for exactly the definitions, files and targets it was built from.
+@Suite struct GraphCacheTests {
+    func project() throws -> TemporaryDirectory {
+        let directory = try TemporaryDirectory()
+        try directory.write("rules/c.ryml", GraphTests.rules)
+        try directory.write(
+            "p/tasks.tyml", "tasks:\n  hello:\n    rule: link\n    dependencies: [main.o]\n    outputs: [hello]\n")
+        try directory.write("p/main.c", "int main(void) { return 0; }\n")
+        return directory
+    }
+
+    func shape(_ graph: BuildGraph) -> [String] {
+        graph.tasks.map { task in
+            "\(task.name) \(task.rule) \(graph.paths(task.dependencies)) \(graph.paths(task.secondaryDependencies)) \(graph.paths(task.outputs)) \(task.stem) \(task.build.source)"
+        } + ["goals \(graph.paths(graph.goals))"]
+    }
+
+    @Test func aSecondLoadReadsTheCacheAndAnyChangeMissesIt() throws {
+        let directory = try project()
+        defer { directory.remove() }
+        let root = directory.file("p")
+        let rules = [directory.file("rules")]
+        let first = try Project.load(root: root, rulePaths: rules, useCache: true)
+        #expect(!first.fromCache)
+        let second = try Project.load(root: root, rulePaths: rules, useCache: true)
+        #expect(second.fromCache && shape(second.graph) == shape(first.graph))
+        #expect(second.components.members.count == first.components.members.count)
+        // A new file a pattern rule applies to: a new task, so a miss.
+        try directory.write("p/extra.c", "int extra;\n")
+        let added = try Project.load(root: root, rulePaths: rules, useCache: true)
+        #expect(!added.fromCache && added.graph.task(named: "compile:extra.c") != nil)
+        // An edited tasks file: a miss.
+        try directory.write(
+            "p/tasks.tyml",
+            "tasks:\n  hello:\n    rule: link\n    dependencies: [main.o, extra.o]\n    outputs: [hello]\n")
+        let edited = try Project.load(root: root, rulePaths: rules, useCache: true)
+        #expect(!edited.fromCache && edited.graph.paths(edited.graph.tasks[0].dependencies) == ["main.o", "extra.o"])
+        // Other targets asked for: a miss (no targets here, but the key differs).
+        #expect(try Project.load(root: root, rulePaths: rules, useCache: true).fromCache)
+        // A damaged cache is a miss, never a crash.
+        let cache = root + "/.cp/graph.cache"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: cache))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: cache))
+        let damaged = try Project.load(root: root, rulePaths: rules, useCache: true)
+        #expect(!damaged.fromCache && shape(damaged.graph) == shape(edited.graph))
+    }
+}

@@ -126,3 +126,48 @@ import Testing
         #expect(try String(contentsOfFile: path, encoding: .utf8).hasPrefix("not a database"))  // left as it was
     }
 }
+
+@Suite struct DigestCacheTests {
+    /// Sets `path`'s modification time to `seconds` since the epoch.
+    func setTime(_ path: String, _ seconds: Int) {
+        var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: seconds, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+    }
+
+    @Test func digestsAreRememberedAcrossProcessesAndGatedByIdentity() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let file = try directory.write("project/a.txt", "first")
+        let old = Int(Date().timeIntervalSince1970) - 3600
+        setTime(file, old)
+        let state = directory.file("project/.cp/state.db")
+        let expected = try #require(SHA256Digest(hex: try SHA256Hasher.hex(of: Array("first".utf8))))
+        do {
+            let store = try SQLiteBuildStateStore(path: state)
+            let files = DiskFileStates(root: directory.file("project"), cache: store)
+            #expect(files.digest("a.txt") == expected)
+            try files.save()
+        }
+        // Same size and time, other bytes: a new process trusts the remembered digest (the
+        // identity gates hashing, as documented)...
+        try "other".write(toFile: file, atomically: false, encoding: .utf8)
+        setTime(file, old)
+        let store = try SQLiteBuildStateStore(path: state)
+        #expect(DiskFileStates(root: directory.file("project"), cache: store).digest("a.txt") == expected)
+        // ...and any move of the time makes it hash again.
+        setTime(file, old + 1)
+        let fresh = try #require(SHA256Digest(hex: try SHA256Hasher.hex(of: Array("other".utf8))))
+        #expect(DiskFileStates(root: directory.file("project"), cache: store).digest("a.txt") == fresh)
+    }
+
+    @Test func aFileWrittenJustNowIsNotRemembered() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        _ = try directory.write("project/new.txt", "racy")
+        let store = try SQLiteBuildStateStore(path: directory.file("project/.cp/state.db"))
+        let files = DiskFileStates(root: directory.file("project"), cache: store)
+        #expect(files.digest("new.txt") != nil)
+        try files.save()
+        #expect(try store.loadDigests()["new.txt"] == nil)  // within two seconds of its write
+    }
+}

@@ -8,11 +8,14 @@ enum GraphBuild {
     /// The state file of a project.
     static func statePath(_ root: String) -> String { root + "/.cp/state.db" }
 
-    static func scheduler(_ project: Project, maxPasses: Int) throws -> Scheduler {
+    /// The scheduler over the project's state, and its view of the files (whose digests are
+    /// remembered in the same state file: `files.save()` when done).
+    static func scheduler(_ project: Project, maxPasses: Int) throws -> (Scheduler, DiskFileStates) {
         let store = try SQLiteBuildStateStore(path: statePath(project.root))
-        return Scheduler(
-            graph: project.graph, components: project.components, store: store,
-            files: DiskFileStates(root: project.root), maxPasses: maxPasses)
+        let files = DiskFileStates(root: project.root, cache: store)
+        let scheduler = Scheduler(
+            graph: project.graph, components: project.components, store: store, files: files, maxPasses: maxPasses)
+        return (scheduler, files)
     }
 
     /// Builds the goals; prints progress and each failed task's output. 0 only when every
@@ -21,7 +24,8 @@ enum GraphBuild {
         let settings = invocation.settings
         let maxPasses = settings.value("max-passes")?.integer ?? 5
         let jobs = settings.value("jobs")?.integer ?? ProcessInfo.processInfo.activeProcessorCount
-        let scheduler = try scheduler(project, maxPasses: maxPasses)
+        let (scheduler, files) = try scheduler(project, maxPasses: maxPasses)
+        defer { try? files.save() }
         let graph = project.graph
         let total = scheduler.neededComponents.reduce(0) { $0 + project.components.members[$1].count }
         let terminal = isatty(STDERR_FILENO) == 1 && !settings.flag("quiet")
@@ -89,7 +93,8 @@ enum GraphBuild {
 
     /// Each task the goals need, in build order, with what would happen to it.
     static func plan(_ project: Project, maxPasses: Int) throws -> String {
-        let scheduler = try scheduler(project, maxPasses: maxPasses)
+        let (scheduler, files) = try scheduler(project, maxPasses: maxPasses)
+        defer { try? files.save() }
         let verdicts = verdicts(project, scheduler)
         let graph = project.graph
         var text = ""
@@ -144,7 +149,8 @@ enum GraphBuild {
         guard let artefact = graph.artefact(path) else {
             return ("'\(path)' is not in the graph (no task reads or writes it)", false)
         }
-        let scheduler = try scheduler(project, maxPasses: maxPasses)
+        let (scheduler, files) = try scheduler(project, maxPasses: maxPasses)
+        defer { try? files.save() }
         var text = ""
         var current = artefact
         var visited = Set<Int32>()
@@ -153,7 +159,7 @@ enum GraphBuild {
             let name = graph.artefacts[Int(current)]
             guard producer >= 0 else {
                 text +=
-                    "'\(name)' is a source file\(DiskFileStates(root: project.root).digest(name) == nil ? ", and it is missing" : "")\n"
+                    "'\(name)' is a source file\(files.digest(name) == nil ? ", and it is missing" : "")\n"
                 break
             }
             let task = graph.tasks[Int(producer)]

@@ -15,7 +15,9 @@ enum GraphCommand {
         let targets = invocation.parsed.positionalValues("TARGET").compactMap(\.text)
         let project: Project
         do {
-            project = try Project.load(root: root, rulePaths: try resolveRules(rulePaths), targets: targets)
+            // `check` always reads the definitions; the other commands may use the cached graph.
+            project = try Project.load(
+                root: root, rulePaths: try resolveRules(rulePaths), targets: targets, useCache: verb != "check")
         } catch {
             Output.error("graph", "\(error)")
             return .failure
@@ -42,7 +44,7 @@ enum GraphCommand {
             let cycles = components.cycles.count
             text =
                 "\(root): \(graph.tasks.count) tasks, \(graph.artefacts.count) artefacts, \(components.members.count) components"
-                + " (\(cycles) cyclic), \(graph.goals.count) goals; rules from \(project.rules.files.count) files: OK\n"
+                + " (\(cycles) cyclic), \(graph.goals.count) goals; rules from \(project.ruleFiles.count) files: OK\n"
         case "cycles":
             text = cyclesText(graph, components)
         default:
