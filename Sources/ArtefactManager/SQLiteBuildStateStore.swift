@@ -101,16 +101,38 @@ public final class SQLiteBuildStateStore: BuildStateStore, DigestCache {
                     signature: signature, inputs: [:], outputs: [:])
             }
         }
-        _ = try query("SELECT task, role, path, digest FROM task_files", []) { statement in
-            let task = String(cString: sqlite3_column_text(statement, 0))
-            let path = String(cString: sqlite3_column_text(statement, 2))
-            let digest = Self.digest(statement, 3)
-            if sqlite3_column_int(statement, 1) == 0 {
-                loaded[task]?.inputs[path] = .some(digest)
-            } else if let digest {
-                loaded[task]?.outputs[path] = digest
+        // In key order (task, role, path): each task's rows come together, and its maps are
+        // made at their final size.
+        var task: String?
+        var rows: [(input: Bool, path: String, digest: SHA256Digest?)] = []
+        func flush() {
+            guard let task, loaded[task] != nil else { return }
+            var inputs = [String: SHA256Digest?](minimumCapacity: rows.count)
+            var outputs = [String: SHA256Digest](minimumCapacity: 4)
+            for row in rows {
+                if row.input {
+                    inputs[row.path] = .some(row.digest)
+                } else if let digest = row.digest {
+                    outputs[row.path] = digest
+                }
             }
+            loaded[task]?.inputs = inputs
+            loaded[task]?.outputs = outputs
         }
+        _ = try query("SELECT task, role, path, digest FROM task_files ORDER BY task, role, path", []) { statement in
+            let name = String(cString: sqlite3_column_text(statement, 0))
+            if name != task {
+                flush()
+                task = name
+                rows.removeAll(keepingCapacity: true)
+            }
+            rows.append(
+                (
+                    sqlite3_column_int(statement, 1) == 0, String(cString: sqlite3_column_text(statement, 2)),
+                    Self.digest(statement, 3)
+                ))
+        }
+        flush()
         return loaded
     }
 

@@ -54,14 +54,20 @@ public enum BuildDriver {
     ) async -> Bool {
         await withTaskGroup(of: (Scheduler.Job, JobRunner.Outcome).self) { group in
             var queue: [Scheduler.Job] = []
+            var head = 0  // jobs before it have started
             var running = 0
             while true {
                 queue += scheduler.next()
-                while running < max(1, jobs), !queue.isEmpty {
-                    let job = queue.removeFirst()
+                while running < max(1, jobs), head < queue.count {
+                    let job = queue[head]
+                    head += 1
                     running += 1
                     report(.started(job))
                     group.addTask { (job, await executor.run(job, cancellation: cancellation)) }
+                }
+                if head == queue.count {
+                    queue.removeAll(keepingCapacity: true)
+                    head = 0
                 }
                 guard running > 0, let (job, outcome) = await group.next() else { break }
                 running -= 1

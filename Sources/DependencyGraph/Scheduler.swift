@@ -74,13 +74,23 @@ public final class Scheduler {
     }
 
     private var state: [State]
-    /// Per component: the components it needs first.
+    /// Per component: the components it needs first, and those that need it.
     private var needs: [Set<Int>]
+    private var neededBy: [[Int]]
+    /// Per needed component: how many of the components it needs are not done yet.
+    private var waitingOn: [Int]
+    /// Components that may advance now (all they need is done, or a task of theirs came
+    /// back), first in first out: each hand-out costs what it touches, not the whole graph.
+    private var ready: [Int] = []
+    private var readyHead = 0
     private var needed: Set<Int> = []
     private var cycles: [Int: Cycle] = [:]
     private var feedback: [Int: [Int32]] = [:]
     /// Components with a task out at the moment.
     private var running: Set<Int> = []
+    /// Per artefact: its digest as last looked at in this build (outer nil: not looked at yet).
+    /// An array by id, so the thousand readers of one header find it without hashing its path.
+    private var digests: [SHA256Digest??]
     /// The inputs each running task saw when it was handed out.
     private var seen: [Int32: [String: SHA256Digest?]] = [:]
     public private(set) var failures: [Failure] = []
@@ -98,6 +108,7 @@ public final class Scheduler {
         self.files = files
         self.maxPasses = maxPasses
         state = Array(repeating: .waiting, count: components.members.count)
+        digests = Array(repeating: nil, count: graph.artefacts.count)
         needs = components.members.indices.map { index in
             var set = Set<Int>()
             for task in components.members[index] {
@@ -118,12 +129,17 @@ public final class Scheduler {
             stack += needs[component]
         }
         for index in components.cycles { feedback[index] = components.feedback(index, in: graph) }
+        neededBy = Array(repeating: [], count: components.members.count)
+        waitingOn = Array(repeating: 0, count: components.members.count)
+        for component in needed.sorted() {
+            waitingOn[component] = needs[component].count
+            for other in needs[component] { neededBy[other].append(component) }
+            if needs[component].isEmpty { ready.append(component) }
+        }
     }
 
     /// Whether nothing is left to hand out or wait for.
-    public var isFinished: Bool {
-        running.isEmpty && needed.allSatisfy { state[$0] == .done || state[$0] == .failed || !ready($0) }
-    }
+    public var isFinished: Bool { running.isEmpty && readyHead == ready.count }
 
     /// The components the goals need.
     public var neededComponents: Set<Int> { needed }
@@ -131,23 +147,33 @@ public final class Scheduler {
     /// Hands out every task that may run now (each once).
     public func next() -> [Job] {
         var jobs: [Job] = []
-        var progressed = true
-        while progressed {
-            progressed = false
-            for component in needed.sorted() where !running.contains(component) && ready(component) {
-                switch state[component] {
-                case .done, .failed: continue
-                case .waiting, .active:
-                    state[component] = .active
-                    if let job = advance(component) {
-                        jobs.append(job)
-                        running.insert(component)
-                    }
-                    progressed = true
-                }
+        while readyHead < ready.count {
+            let component = ready[readyHead]
+            readyHead += 1
+            guard state[component] == .waiting || state[component] == .active, !running.contains(component) else {
+                continue
+            }
+            state[component] = .active
+            if let job = advance(component) {
+                jobs.append(job)
+                running.insert(component)
+            } else if state[component] == .done {
+                release(component)
             }
         }
+        if readyHead == ready.count {
+            ready.removeAll(keepingCapacity: true)
+            readyHead = 0
+        }
         return jobs
+    }
+
+    /// `component` is done: what needed only it (and others done) may go.
+    private func release(_ component: Int) {
+        for other in neededBy[component] {
+            waitingOn[other] -= 1
+            if waitingOn[other] == 0 { ready.append(other) }
+        }
     }
 
     /// A job came back: `succeeded` as its process said; its outputs are checked and hashed here.
@@ -157,15 +183,19 @@ public final class Scheduler {
         let task = graph.tasks[Int(job.task)]
         let inputs = seen.removeValue(forKey: job.task) ?? [:]
         ran.append(task.name)
-        for output in task.outputs { files.invalidate(graph.artefacts[Int(output)]) }
+        for output in task.outputs {
+            files.invalidate(graph.artefacts[Int(output)])
+            digests[Int(output)] = nil
+        }
         guard succeeded else {
             fail(component, .taskFailed(task: task.name, message: message))
             return
         }
         var outputs: [String: SHA256Digest] = [:]
         var missing: [String] = []
-        for output in graph.paths(task.outputs) {
-            if let digest = files.digest(output) { outputs[output] = digest } else { missing.append(output) }
+        for output in task.outputs {
+            let path = graph.artefacts[Int(output)]
+            if let digest = digest(output) { outputs[path] = digest } else { missing.append(path) }
         }
         guard missing.isEmpty else {
             fail(component, .missingOutputs(task: task.name, paths: missing))
@@ -183,8 +213,10 @@ public final class Scheduler {
         if cycles[component] != nil {
             cycles[component]?.ranThisPass = true
             cycles[component]?.ranAny = true
+            ready.append(component)  // its pass goes on
         } else {
             state[component] = .done
+            release(component)
         }
     }
 
@@ -195,22 +227,24 @@ public final class Scheduler {
         if record.signature != TaskRecord.signature(rule: definition.rule, argv: argv(task)) {
             return "its command changed"
         }
-        for output in graph.paths(definition.outputs) {
-            guard let digest = files.digest(output) else { return "output '\(output)' is missing" }
-            if record.outputs[output] != digest { return "output '\(output)' was changed since it was built" }
+        for output in definition.outputs {
+            let path = graph.artefacts[Int(output)]
+            guard let digest = digest(output) else { return "output '\(path)' is missing" }
+            if record.outputs[path] != digest { return "output '\(path)' was changed since it was built" }
         }
-        for input in graph.paths(definition.dependencies) {
-            let digest = files.digest(input)
-            if record.inputs[input] == nil { return "input '\(input)' is new" }
-            if record.inputs[input]! != digest { return "input '\(input)' changed" }
+        for input in definition.dependencies {
+            let path = graph.artefacts[Int(input)]
+            guard let then = record.inputs[path] else { return "input '\(path)' is new" }
+            if then != digest(input) { return "input '\(path)' changed" }
         }
-        for input in graph.paths(definition.secondaryDependencies) {
-            let now = files.digest(input)
-            let then = record.inputs[input] ?? nil
+        for input in definition.secondaryDependencies {
+            let path = graph.artefacts[Int(input)]
+            let now = digest(input)
+            let then = record.inputs[path] ?? nil
             if now != then {
                 return then == nil
-                    ? "input '\(input)' appeared"
-                    : now == nil ? "input '\(input)' disappeared" : "input '\(input)' changed"
+                    ? "input '\(path)' appeared"
+                    : now == nil ? "input '\(path)' disappeared" : "input '\(path)' changed"
             }
         }
         return nil
@@ -219,18 +253,22 @@ public final class Scheduler {
     /// The argv of `task` (its rule's template with the task's files).
     public func argv(_ task: Int32) -> [String] {
         let definition = graph.tasks[Int(task)]
-        let secondary = graph.paths(definition.secondaryDependencies).filter { files.digest($0) != nil }
+        let secondary = definition.secondaryDependencies.filter { digest($0) != nil }
         return definition.build.expand(
             .init(
-                dependencies: graph.paths(definition.dependencies), secondaryDependencies: secondary,
+                dependencies: graph.paths(definition.dependencies), secondaryDependencies: graph.paths(secondary),
                 outputs: graph.paths(definition.outputs), stem: definition.stem, mainFile: definition.mainFile))
     }
 
-    // MARK: Internals
-
-    private func ready(_ component: Int) -> Bool {
-        needs[component].allSatisfy { state[$0] == .done }
+    /// `id`'s digest now, looked at once per build (until a task that writes it runs).
+    private func digest(_ id: Int32) -> SHA256Digest? {
+        if let known = digests[Int(id)] { return known }
+        let found = files.digest(graph.artefacts[Int(id)])
+        digests[Int(id)] = .some(found)
+        return found
     }
+
+    // MARK: Internals
 
     /// The component's next job, or nil when it finished (or failed) without one.
     private func advance(_ component: Int) -> Job? {
@@ -293,8 +331,8 @@ public final class Scheduler {
     private func job(_ task: Int32, pass: Int, reason: String) -> Job {
         let definition = graph.tasks[Int(task)]
         var inputs: [String: SHA256Digest?] = [:]
-        for input in graph.paths(definition.dependencies + definition.secondaryDependencies) {
-            inputs[input] = files.digest(input)
+        for input in definition.dependencies + definition.secondaryDependencies {
+            inputs[graph.artefacts[Int(input)]] = digest(input)
         }
         seen[task] = inputs
         return Job(
@@ -304,14 +342,14 @@ public final class Scheduler {
 
     private func missingInput(_ task: Int32) -> Failure? {
         let definition = graph.tasks[Int(task)]
-        for input in definition.dependencies where files.digest(graph.artefacts[Int(input)]) == nil {
+        for input in definition.dependencies where digest(input) == nil {
             return .missingInput(task: definition.name, path: graph.artefacts[Int(input)])
         }
         return nil
     }
 
     private func snapshot(_ component: Int) -> [SHA256Digest?] {
-        (feedback[component] ?? []).map { files.digest(graph.artefacts[Int($0)]) }
+        (feedback[component] ?? []).map { digest($0) }
     }
 
     private func fail(_ component: Int, _ failure: Failure) {

@@ -10,9 +10,7 @@ import Foundation
 import RulesManager
 
 let clock = ContinuousClock()
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-}
+func seconds(_ duration: Duration) -> Double { duration.inSeconds }
 func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
     let start = clock.now
     let value = try body()

@@ -1,4 +1,5 @@
 import ArtefactManager
+import CPModel
 import DependencyGraph
 import Foundation
 
@@ -78,9 +79,7 @@ enum GraphBuild {
             }
             return nil
         }
-        let seconds =
-            Double((clock.now - started).components.attoseconds) / 1e18
-            + Double((clock.now - started).components.seconds)
+        let seconds = (clock.now - started).inSeconds
         let summary =
             runs == 0 && succeeded
             ? "up to date (\(total) tasks)"
