@@ -44,8 +44,11 @@ release: setup
 ## run: the main job. Until `cp up` exists (see the README's roadmap), a short tour.
 run: release
 	$(RELEASE_BIN) --version
-	$(RELEASE_BIN) --help
-	$(RELEASE_BIN) graph --help
+	rm -rf .build/run && mkdir -p .build/run && cp -R examples/latex-paper .build/run/
+	$(RELEASE_BIN) graph cycles --project .build/run/latex-paper
+	$(RELEASE_BIN) graph build --project .build/run/latex-paper
+	$(RELEASE_BIN) graph build --project .build/run/latex-paper
+	@echo "built: .build/run/latex-paper/paper.pdf"
 
 ## test: one build of everything, then every test once (PLATFORM.md: alternating build and
 ## test re-plans), under a time limit, then a sweep for any server a test left running.

@@ -101,8 +101,8 @@ public final class SQLiteBuildStateStore: BuildStateStore, DigestCache {
                     signature: signature, inputs: [:], outputs: [:])
             }
         }
-        // In key order (task, role, path): each task's rows come together, and its maps are
-        // made at their final size.
+        // A task's rows come together (a record is written in one go), so its maps are made at
+        // their final size; a task whose rows were split would be merged.
         var task: String?
         var rows: [(input: Bool, path: String, digest: SHA256Digest?)] = []
         func flush() {
@@ -116,10 +116,15 @@ public final class SQLiteBuildStateStore: BuildStateStore, DigestCache {
                     outputs[row.path] = digest
                 }
             }
-            loaded[task]?.inputs = inputs
-            loaded[task]?.outputs = outputs
+            if loaded[task]?.inputs.isEmpty == true && loaded[task]?.outputs.isEmpty == true {
+                loaded[task]?.inputs = inputs
+                loaded[task]?.outputs = outputs
+            } else {
+                loaded[task]?.inputs.merge(inputs) { $1 }
+                loaded[task]?.outputs.merge(outputs) { $1 }
+            }
         }
-        _ = try query("SELECT task, role, path, digest FROM task_files ORDER BY task, role, path", []) { statement in
+        _ = try query("SELECT task, role, path, digest FROM task_files", []) { statement in
             let name = String(cString: sqlite3_column_text(statement, 0))
             if name != task {
                 flush()
