@@ -56,13 +56,13 @@ _cp_computepods_words() {
         "ctrl log") echo "--socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
         "ctrl monitor") echo "--socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
         "ctrl graph") echo "--format --socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
-        "graph") echo "export plan cycles why check build dot json mermaid --project --rules --format --output --help --verbose --quiet --config --show-config" ;;
-        "graph export") echo "--project --rules --format --output --help --verbose --quiet --config --show-config" ;;
-        "graph plan") echo "--project --rules --format --output --help --verbose --quiet --config --show-config" ;;
-        "graph cycles") echo "--project --rules --format --output --help --verbose --quiet --config --show-config" ;;
-        "graph why") echo "--project --rules --format --output --help --verbose --quiet --config --show-config" ;;
-        "graph check") echo "--project --rules --format --output --help --verbose --quiet --config --show-config" ;;
-        "graph build") echo "--jobs --max-passes --project --rules --format --output --help --verbose --quiet --config --show-config" ;;
+        "graph") echo "export plan cycles why check build dot json mermaid --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
+        "graph export") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
+        "graph plan") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
+        "graph cycles") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
+        "graph why") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
+        "graph check") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
+        "graph build") echo "--jobs --max-passes --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "majordomo") echo "serve --help --verbose --quiet --config --show-config" ;;
         "majordomo serve") echo "--socket --listen --token-file --database --settle --max-passes --name --heartbeat --nats-url --nats-creds --nats-ca --help --verbose --quiet --config --show-config" ;;
         "sftp") echo "put get ls mkdir rm rmdir stat mv --identity --passphrase-file --known-hosts --accept-new --connect-timeout --help --verbose --quiet --config --show-config" ;;
@@ -98,6 +98,7 @@ _cp_computepods_value() {
         "--token-file") echo "path" ;;
         "--project") echo "text" ;;
         "--format") echo "dot json mermaid" ;;
+        "--target") echo "text" ;;
         "--output") echo "path" ;;
         "--max-passes") echo "text" ;;
         "--listen") echo "text" ;;

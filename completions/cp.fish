@@ -96,6 +96,7 @@ complete -c cp -n '__fish_seen_subcommand_from graph' -f -a json -d 'set --forma
 complete -c cp -n '__fish_seen_subcommand_from graph' -f -a mermaid -d 'set --format mermaid'
 complete -c cp -n '__fish_seen_subcommand_from graph' -l project -r -F -d 'the project directory'
 complete -c cp -n '__fish_seen_subcommand_from graph' -l rules -r -F -d 'load rules files (*.ryml) from DIR, recursively'
+complete -c cp -n '__fish_seen_subcommand_from graph' -l target -x -d 'only the goals of target T (for every command; \'build T\' says the same)'
 complete -c cp -n '__fish_seen_subcommand_from graph' -l format -x -a 'dot json mermaid' -d 'the output format of export'
 complete -c cp -n '__fish_seen_subcommand_from graph' -l output -s o -r -F -d 'write to FILE (atomically) instead of stdout'
 complete -c cp -n '__fish_seen_subcommand_from graph' -l help -s h -d 'show this help and exit'

@@ -131,6 +131,19 @@ import Testing
         }
     }
 
+    @Test func aTargetLimitsTheGoalsAndAnUnknownOneIsNamed() async throws {
+        let directory = try latexProject()
+        defer { directory.remove() }
+        let common = ["--project", directory.file("project"), "--rules", directory.file("rules")]
+        let plan = try await cp(["graph", "plan", "--target", "pdf"] + common)
+        #expect(plan.status == 0 && plan.stdout.contains("paper [pdflatex]: will run: never built"))
+        let unknown = try await cp(["graph", "plan", "--target", "html"] + common)
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.hasSuffix("no target 'html'; targets: pdf\n"))
+        let build = try await cp(["graph", "build", "html"] + common)
+        #expect(build.status == 1 && build.stderr.contains("no target 'html'"))
+    }
+
     @Test func whyOfAnUnknownPathIsOneLineAndExitOne() async throws {
         let directory = try latexProject()
         defer { directory.remove() }

@@ -26,6 +26,9 @@ extension Applets {
                     help: "the project directory"),
                 CommonOptions.rules,
                 .value(
+                    "target", .string, metavar: "T", repeatable: true, config: .none,
+                    help: "only the goals of target T (for every command; 'build T' says the same)"),
+                .value(
                     "format", .choice(["dot", "json", "mermaid"]), metavar: "FORMAT", default: "dot",
                     help: "the output format of export"),
                 .value(

@@ -12,7 +12,9 @@ enum GraphCommand {
         let verb = invocation.parsed.path.count > 1 ? invocation.parsed.path[1] : "export"
         let root = settings.value("project")?.text ?? "."
         let rulePaths = settings.values("rules").compactMap(\.text)
-        let targets = invocation.parsed.positionalValues("TARGET").compactMap(\.text)
+        let targets =
+            invocation.parsed.positionalValues("TARGET").compactMap(\.text)
+            + settings.values("target").compactMap(\.text)
         let project: Project
         do {
             // `check` always reads the definitions; the other commands may use the cached graph.
