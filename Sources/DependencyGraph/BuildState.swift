@@ -54,16 +54,11 @@ public protocol DigestCache: AnyObject {
 
 /// Files on disk. A file is hashed again only when its size, modification time or inode
 /// moved since it was last hashed (timestamps never decide, they only gate re-hashing). With
-/// a `DigestCache`, what was hashed is remembered across builds (`save()`). Within one build
-/// a file is looked at once until `invalidate` (its task ran): the build works on a snapshot,
-/// and a source edited while it runs is seen by the next build.
+/// a `DigestCache`, what was hashed is remembered across builds (`save()`).
 public final class DiskFileStates: FileStates {
     public let root: String
     private var known: [String: (identity: FileIdentity, digest: SHA256Digest)] = [:]
     private var changes: [String: (identity: FileIdentity, digest: SHA256Digest)?] = [:]
-    /// What each path was found to be in this build: a file is looked at once (a header read
-    /// by a thousand tasks is not stat-ed a thousand times) until a task may have written it.
-    private var looked: [String: SHA256Digest?] = [:]
     private let hasher: FileHasher?
     private let cache: DigestCache?
 
@@ -87,13 +82,6 @@ public final class DiskFileStates: FileStates {
     }
 
     public func digest(_ path: String) -> SHA256Digest? {
-        if let seen = looked[path] { return seen }
-        let digest = look(path)
-        looked[path] = .some(digest)
-        return digest
-    }
-
-    private func look(_ path: String) -> SHA256Digest? {
         let absolute = root + "/" + path
         var info = stat()
         guard lstat(absolute, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
@@ -113,10 +101,7 @@ public final class DiskFileStates: FileStates {
 
     /// Hashed again next time, whatever its identity: a file rewritten within one tick of the
     /// kernel's clock keeps its modification time.
-    public func invalidate(_ path: String) {
-        known[path] = nil
-        looked[path] = nil
-    }
+    public func invalidate(_ path: String) { known[path] = nil }
 
     private func forget(_ path: String) {
         guard known.removeValue(forKey: path) != nil else { return }
@@ -127,7 +112,6 @@ public final class DiskFileStates: FileStates {
 extension TaskRecord {
     /// The signature of a task's command: its rule and argv.
     public static func signature(rule: String, argv: [String]) -> SHA256Digest {
-        let bytes = Array(([rule] + argv).joined(separator: "\u{0}").utf8)
-        return (try? SHA256Hasher.hex(of: bytes)).flatMap(SHA256Digest.init(hex:)) ?? SHA256Digest([])
+        (try? SHA256Hasher.digest(of: Array(([rule] + argv).joined(separator: "\u{0}").utf8))) ?? SHA256Digest([])
     }
 }

@@ -22,8 +22,7 @@ public enum GraphCache {
             text += "\(file)\t\(digest)\n"
         }
         text += "files\n" + files.joined(separator: "\n") + "\ntargets\n" + targets.sorted().joined(separator: "\n")
-        let hex = (try? SHA256Hasher.hex(of: Array(text.utf8))) ?? ""
-        return SHA256Digest(hex: hex) ?? SHA256Digest([])
+        return (try? SHA256Hasher.digest(of: Array(text.utf8))) ?? SHA256Digest([])
     }
 
     static func write(_ graph: BuildGraph, ruleFiles: [String], key: SHA256Digest, to path: String) {
@@ -54,11 +53,9 @@ public enum GraphCache {
             out.u32(task.fromPattern ? 1 : 0)
         }
         out.ids(graph.goals)
-        let temporary = path + ".tmp"
         try? FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        guard (try? Data(out.data).write(to: URL(fileURLWithPath: temporary))) != nil else { return }
-        if rename(temporary, path) != 0 { unlink(temporary) }
+        try? Data(out.data).write(to: URL(fileURLWithPath: path), options: .atomic)  // a cache: a miss next time
     }
 
     /// The cached graph if `path` holds one for `key`.
@@ -67,8 +64,7 @@ public enum GraphCache {
         return data.withUnsafeBytes { raw -> (BuildGraph, [String])? in
             var input = Reader(raw)
             guard input.bytes(magic.count) == magic,
-                let words = (0..<4).map({ _ in input.u64() }) as [UInt64?]?,
-                words.compactMap({ $0 }) == [key.words.0, key.words.1, key.words.2, key.words.3],
+                (0..<4).compactMap({ _ in input.u64() }) == [key.words.0, key.words.1, key.words.2, key.words.3],
                 let ruleFiles = input.strings(), let artefacts = input.strings(), let templateCount = input.u32()
             else { return nil }
             var graph = BuildGraph()

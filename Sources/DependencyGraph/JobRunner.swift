@@ -82,7 +82,7 @@ public enum JobRunner {
         }
 
         var descriptor: Int32 { pipe.read }
-        var isCancelled: Bool { done.load(ordering: .relaxed) }
+        public var isCancelled: Bool { done.load(ordering: .relaxed) }
     }
 
     public static let keptLines = 2000

@@ -58,7 +58,8 @@ public enum BuildDriver {
             var running = 0
             while true {
                 queue += scheduler.next()
-                while running < max(1, jobs), head < queue.count {
+                // Once cancelled, nothing new starts: what runs is being killed.
+                while running < max(1, jobs), head < queue.count, !cancellation.isCancelled {
                     let job = queue[head]
                     head += 1
                     running += 1

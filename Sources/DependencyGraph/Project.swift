@@ -26,13 +26,9 @@ public struct Project: Sendable {
             throw DefinitionError(what: "project", file: root, "not a directory")
         }
         // One walk of the project serves its definition files and its file list.
-        let files = listFiles(root)
+        let files = DefinitionFiles.listFiles(root)
         func named(_ fileExtension: String) -> [String] {
-            let wanted = Array(("." + fileExtension).utf8)
-            return files.filter { path in
-                path.utf8.count > wanted.count
-                    && zip(path.utf8.suffix(wanted.count), wanted).allSatisfy { $0 | 0x20 == $1 }  // ASCII, any case
-            }.map { root + "/" + $0 }
+            files.filter { DefinitionFiles.has($0, extension: fileExtension) }.map { root + "/" + $0 }
         }
         let ruleFiles = try DefinitionFiles.find(rulePaths, fileExtension: "ryml", what: "rules")
         let taskFiles = named("tyml")
@@ -54,37 +50,5 @@ public struct Project: Sendable {
         return Project(
             root: root, ruleFiles: ruleFiles, files: files, graph: graph, components: Components(graph),
             fromCache: false)
-    }
-
-    /// Every regular file under `root`, relative, sorted; hidden entries (`.git`, `.cp`) are
-    /// skipped. `readdir` with its entry types: no `stat` per file.
-    static func listFiles(_ root: String) -> [String] {
-        var files: [String] = []
-        var stack = [""]
-        while let directory = stack.popLast() {
-            guard let handle = opendir(directory.isEmpty ? root : root + "/" + directory) else { continue }
-            defer { closedir(handle) }
-            while let entry = readdir(handle) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-                }
-                guard !name.hasPrefix(".") else { continue }
-                let path = directory.isEmpty ? name : directory + "/" + name
-                var kind = entry.pointee.d_type
-                if kind == UInt8(DT_UNKNOWN) || kind == UInt8(DT_LNK) {
-                    var info = stat()
-                    guard stat(root + "/" + path, &info) == 0 else { continue }
-                    kind =
-                        info.st_mode & S_IFMT == S_IFDIR
-                        ? UInt8(DT_DIR) : info.st_mode & S_IFMT == S_IFREG ? UInt8(DT_REG) : 0
-                }
-                if kind == UInt8(DT_DIR) {
-                    stack.append(path)
-                } else if kind == UInt8(DT_REG) {
-                    files.append(path)
-                }
-            }
-        }
-        return files.sorted()
     }
 }

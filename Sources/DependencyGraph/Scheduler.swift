@@ -47,9 +47,8 @@ public final class Scheduler {
         }
     }
 
-    /// What happened, for progress lines and logs.
+    /// What happened, for the build's summary.
     public enum Event: Sendable, Equatable {
-        case passStarted(component: Int, pass: Int)
         /// A cyclic component in which something ran has settled after `passes` passes.
         case converged(component: Int, passes: Int)
     }
@@ -90,6 +89,8 @@ public final class Scheduler {
     private var running: Set<Int> = []
     /// Per artefact: its digest as last looked at in this build (outer nil: not looked at yet).
     /// An array by id, so the thousand readers of one header find it without hashing its path.
+    /// A file is looked at once until a task that writes it runs: the build works on a
+    /// snapshot, and a source edited while it runs is seen by the next build.
     private var digests: [SHA256Digest??]
     /// The inputs each running task saw when it was handed out.
     private var seen: [Int32: [String: SHA256Digest?]] = [:]
@@ -99,8 +100,7 @@ public final class Scheduler {
     public private(set) var ran: [String] = []
 
     public init(
-        graph: BuildGraph, components: Components, goals: [Int32]? = nil, store: BuildStateStore, files: FileStates,
-        maxPasses: Int = 5
+        graph: BuildGraph, components: Components, store: BuildStateStore, files: FileStates, maxPasses: Int = 5
     ) {
         self.graph = graph
         self.components = components
@@ -120,7 +120,7 @@ public final class Scheduler {
             return set
         }
         // Only what the goals need, through primary and secondary inputs alike.
-        var stack = (goals ?? graph.goals).compactMap { goal -> Int? in
+        var stack = graph.goals.compactMap { goal -> Int? in
             let producer = graph.producer[Int(goal)]
             return producer >= 0 ? Int(components.componentOf[Int(producer)]) : nil
         }
@@ -137,9 +137,6 @@ public final class Scheduler {
             if needs[component].isEmpty { ready.append(component) }
         }
     }
-
-    /// Whether nothing is left to hand out or wait for.
-    public var isFinished: Bool { running.isEmpty && readyHead == ready.count }
 
     /// The components the goals need.
     public var neededComponents: Set<Int> { needed }
@@ -285,10 +282,7 @@ public final class Scheduler {
             }
             return job(task, pass: 1, reason: why)
         }
-        if cycles[component] == nil {
-            cycles[component] = Cycle(start: snapshot(component))
-            events.append(.passStarted(component: component, pass: 1))
-        }
+        if cycles[component] == nil { cycles[component] = Cycle(start: snapshot(component)) }
         while true {
             let cycle = cycles[component]!
             if cycle.cursor < members.count {
@@ -324,7 +318,6 @@ public final class Scheduler {
             cycles[component] = Cycle(
                 pass: cycle.pass + 1, cursor: 0, ranThisPass: false, ranAny: true, start: now,
                 history: cycle.history + [cycle.start])
-            events.append(.passStarted(component: component, pass: cycle.pass + 1))
         }
     }
 

@@ -26,14 +26,8 @@ enum StateFile {
                 text += "\t\(entry.digest?.hex ?? "-")\t\(escape(relative))\n"
             }
         }
-        let temporary = path + ".tmp"
         do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
-            guard rename(temporary, path) == 0 else {
-                throw WatchError.stateFile(path, reason: String(cString: strerror(errno)))
-            }
-        } catch let error as WatchError {
-            throw error
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)  // a temporary, then rename
         } catch {
             throw .stateFile(path, reason: "cannot write it: \(error.localizedDescription)")
         }

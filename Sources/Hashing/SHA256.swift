@@ -69,11 +69,16 @@ public final class SHA256Hasher {
         }
     }
 
-    /// The SHA-256 of `bytes`, as hex.
-    public static func hex(of bytes: some Collection<UInt8>) throws -> String {
+    /// The SHA-256 of `bytes`.
+    public static func digest(of bytes: some Collection<UInt8>) throws -> SHA256Digest {
         let hasher = try SHA256Hasher()
         try Array(bytes).withUnsafeBytes { try hasher.update($0) }
-        return try hasher.finalizeHex()
+        return try hasher.finalize()
+    }
+
+    /// The SHA-256 of `bytes`, as hex.
+    public static func hex(of bytes: some Collection<UInt8>) throws -> String {
+        try digest(of: bytes).hex
     }
 
     /// The SHA-256 of the file at `path` (links followed), read in 1 MiB blocks (PLATFORM.md), as hex.

@@ -10,7 +10,6 @@ public enum DefinitionFiles {
     public static func find(_ paths: [String], fileExtension: String, what: String) throws(DefinitionError) -> [String]
     {
         var found: [String] = []
-        let wanted = fileExtension.lowercased()
         for path in paths {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -20,23 +19,48 @@ public enum DefinitionFiles {
                 found.append(path)
                 continue
             }
-            guard let walker = FileManager.default.enumerator(atPath: path) else {
-                throw DefinitionError(what: what, file: path, "cannot read the directory")
-            }
-            var here: [String] = []
-            while let relative = walker.nextObject() as? String {
-                let name = (relative as NSString).lastPathComponent
-                if name.hasPrefix(".") {
-                    walker.skipDescendants()  // .git, .cp and editors' hidden files
-                    continue
-                }
-                if (name as NSString).pathExtension.lowercased() == wanted {
-                    here.append((path as NSString).appendingPathComponent(relative))
-                }
-            }
-            found += here.sorted()
+            found += listFiles(path).filter { has($0, extension: fileExtension) }.map { path + "/" + $0 }
         }
         return found
+    }
+
+    /// Every regular file under `root`, relative, sorted; hidden entries (`.git`, `.cp`,
+    /// editors' files) are skipped. `readdir` with its entry types: no `stat` per file.
+    public static func listFiles(_ root: String) -> [String] {
+        var files: [String] = []
+        var stack = [""]
+        while let directory = stack.popLast() {
+            guard let handle = opendir(directory.isEmpty ? root : root + "/" + directory) else { continue }
+            defer { closedir(handle) }
+            while let entry = readdir(handle) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                guard !name.hasPrefix(".") else { continue }
+                let path = directory.isEmpty ? name : directory + "/" + name
+                var kind = entry.pointee.d_type
+                if kind == UInt8(DT_UNKNOWN) || kind == UInt8(DT_LNK) {
+                    var info = stat()
+                    guard stat(root + "/" + path, &info) == 0 else { continue }
+                    kind =
+                        info.st_mode & S_IFMT == S_IFDIR
+                        ? UInt8(DT_DIR) : info.st_mode & S_IFMT == S_IFREG ? UInt8(DT_REG) : 0
+                }
+                if kind == UInt8(DT_DIR) {
+                    stack.append(path)
+                } else if kind == UInt8(DT_REG) {
+                    files.append(path)
+                }
+            }
+        }
+        return files.sorted()
+    }
+
+    /// Whether `path` ends in `.EXTENSION`, in any case (extensions are ASCII).
+    public static func has(_ path: String, extension fileExtension: String) -> Bool {
+        let wanted = Array(("." + fileExtension.lowercased()).utf8)
+        return path.utf8.count > wanted.count
+            && zip(path.utf8.suffix(wanted.count), wanted).allSatisfy { $0 | 0x20 == $1 }
     }
 
     /// Loads and merges every file `find` returns; nil when there are none.

@@ -90,7 +90,7 @@ import Testing
 
 @Suite struct SQLiteStoreTests {
     func digest(_ text: String) throws -> SHA256Digest {
-        try #require(SHA256Digest(hex: try SHA256Hasher.hex(of: Array(text.utf8))))
+        try SHA256Hasher.digest(of: Array(text.utf8))
     }
 
     @Test func recordsSurviveReopeningAndReplaceWhole() throws {
@@ -141,7 +141,7 @@ import Testing
         let old = Int(Date().timeIntervalSince1970) - 3600
         setTime(file, old)
         let state = directory.file("project/.cp/state.db")
-        let expected = try #require(SHA256Digest(hex: try SHA256Hasher.hex(of: Array("first".utf8))))
+        let expected = try SHA256Hasher.digest(of: Array("first".utf8))
         do {
             let store = try SQLiteBuildStateStore(path: state)
             let files = DiskFileStates(root: directory.file("project"), cache: store)
@@ -156,7 +156,7 @@ import Testing
         #expect(DiskFileStates(root: directory.file("project"), cache: store).digest("a.txt") == expected)
         // ...and any move of the time makes it hash again.
         setTime(file, old + 1)
-        let fresh = try #require(SHA256Digest(hex: try SHA256Hasher.hex(of: Array("other".utf8))))
+        let fresh = try SHA256Hasher.digest(of: Array("other".utf8))
         #expect(DiskFileStates(root: directory.file("project"), cache: store).digest("a.txt") == fresh)
     }
 

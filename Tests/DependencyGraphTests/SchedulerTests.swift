@@ -15,18 +15,13 @@ final class MemoryFiles: FileStates {
     var needlessRuns: [String] = []
 
     func digest(_ path: String) -> SHA256Digest? {
-        contents[path].map { SHA256Digest(Array($0.utf8).count > 0 ? Self.hash($0) : Self.hash("")) }
+        contents[path].map { try! SHA256Hasher.digest(of: Array($0.utf8)) }
     }
 
     func invalidate(_ path: String) {}
 
-    static func hash(_ text: String) -> [UInt8] {
-        let hex = (try? SHA256Hasher.hex(of: Array(text.utf8))) ?? ""
-        return stride(from: 0, to: hex.count, by: 2).map { index in
-            let start = hex.index(hex.startIndex, offsetBy: index)
-            return UInt8(hex[start..<hex.index(start, offsetBy: 2)], radix: 16) ?? 0
-        }
-    }
+    /// A short hash of `text`, for the fake tasks' output.
+    static func shortHash(_ text: String) -> String { String(try! SHA256Hasher.hex(of: Array(text.utf8)).prefix(8)) }
 }
 
 /// A generated project: tasks that are deterministic functions of their inputs.
@@ -87,10 +82,8 @@ struct World {
             let primary = graph.paths(task.dependencies).map { read($0) ?? "?" }.joined(separator: ",")
             let secondary = graph.paths(task.secondaryDependencies).map { read($0) ?? "-" }.joined(separator: ",")
             for (index, output) in graph.paths(task.outputs).enumerated() {
-                let digest = MemoryFiles.hash("\(task.name)#\(index):\(primary)").prefix(4).map {
-                    String($0, radix: 16)
-                }.joined()
-                let render = MemoryFiles.hash(secondary).prefix(4).map { String($0, radix: 16) }.joined()
+                let digest = MemoryFiles.shortHash("\(task.name)#\(index):\(primary)")
+                let render = MemoryFiles.shortHash(secondary)
                 files.contents[output] = "\(digest)|\(render)"
             }
         case .counter:

@@ -35,13 +35,14 @@ enum GraphBuild {
         defer { signals.cancel() }
         var runs = 0
         var finished = Set<Int32>()
-        var running: [String] = []
+        var running: [Int32: String] = [:]  // task → its label
         let clock = ContinuousClock()
         let started = clock.now
 
         func progress() {
             guard terminal else { return }
-            let now = running.isEmpty ? "" : " " + running.joined(separator: ", ")
+            let now =
+                running.isEmpty ? "" : " " + running.keys.sorted().compactMap { running[$0] }.joined(separator: ", ")
             Output.err("\r\u{1B}[K[\(finished.count)/\(total)]\(now)")
         }
         let succeeded = await BuildDriver.run(
@@ -50,7 +51,7 @@ enum GraphBuild {
             switch report {
             case .started(let job):
                 let label = job.pass > 1 ? "\(job.name) (pass \(job.pass))" : job.name
-                running.append(label)
+                running[job.task] = label
                 if terminal {
                     progress()
                 } else {
@@ -59,7 +60,7 @@ enum GraphBuild {
             case .finished(let job, let outcome):
                 runs += 1
                 finished.insert(job.task)
-                running.removeAll { $0.hasPrefix(job.name) }
+                running[job.task] = nil
                 progress()
                 guard !outcome.succeeded else { return }
                 if terminal { Output.err("\r\u{1B}[K") }
@@ -94,11 +95,12 @@ enum GraphBuild {
     static func plan(_ project: Project, maxPasses: Int) throws -> String {
         let (scheduler, files) = try scheduler(project, maxPasses: maxPasses)
         defer { try? files.save() }
-        let verdicts = verdicts(project, scheduler)
+        let needed = project.components.members.indices.filter { scheduler.neededComponents.contains($0) }
+        let verdicts = verdicts(project, scheduler, in: needed)
         let graph = project.graph
         var text = ""
         var cycleNumber = 0
-        for component in project.components.members.indices where scheduler.neededComponents.contains(component) {
+        for component in needed {
             let members = project.components.members[component]
             if project.components.isCyclic[component] {
                 cycleNumber += 1
@@ -108,26 +110,42 @@ enum GraphBuild {
             for task in members {
                 let indent = project.components.isCyclic[component] ? "  " : ""
                 let definition = graph.tasks[Int(task)]
-                text += "\(indent)\(definition.name) [\(definition.rule)]: \(verdicts[task] ?? "up to date")\n"
+                text +=
+                    "\(indent)\(definition.name) [\(definition.rule)]: \(verdicts[task]?.description ?? "up to date")\n"
             }
         }
         return text.isEmpty ? "nothing to build\n" : text
     }
 
-    /// Why each needed task would run (nil: it would not), following the build order: a task
-    /// whose inputs are made by a task that runs first may run too.
-    static func verdicts(_ project: Project, _ scheduler: Scheduler) -> [Int32: String] {
-        var verdicts: [Int32: String] = [:]
+    /// What a build would do to a task that is not up to date.
+    enum Verdict: CustomStringConvertible {
+        /// Out of date itself, for this reason.
+        case willRun(String)
+        /// Up to date now, but it reads what is rebuilt first (`by` that task), or its cycle runs.
+        case mayRun(String, by: Int32)
+
+        var description: String {
+            switch self {
+            case .willRun(let reason): return "will run: \(reason)"
+            case .mayRun(let why, _): return "may run: \(why)"
+            }
+        }
+    }
+
+    /// What would happen to each task of `components` (given in build order; absent: nothing):
+    /// a task whose inputs are made by a task that runs first may run too.
+    static func verdicts(_ project: Project, _ scheduler: Scheduler, in components: [Int]) -> [Int32: Verdict] {
+        var verdicts: [Int32: Verdict] = [:]
         let graph = project.graph
-        for component in project.components.members.indices where scheduler.neededComponents.contains(component) {
+        for component in components {
             for task in project.components.members[component] {
                 if let reason = scheduler.reason(task) {
-                    verdicts[task] = "will run: \(reason)"
-                    continue
-                }
-                let upstream = graph.prerequisites(of: task).map(\.task).filter { verdicts[$0] != nil && $0 != task }
-                if let first = upstream.first {
-                    verdicts[task] = "may run: its inputs are rebuilt first (by '\(graph.tasks[Int(first)].name)')"
+                    verdicts[task] = .willRun(reason)
+                } else if let first = graph.prerequisites(of: task).map(\.task).first(where: {
+                    verdicts[$0] != nil && $0 != task
+                }) {
+                    verdicts[task] = .mayRun(
+                        "its inputs are rebuilt first (by '\(graph.tasks[Int(first)].name)')", by: first)
                 }
             }
             // In a cycle, anything that runs may disturb the others.
@@ -135,14 +153,15 @@ enum GraphBuild {
                 let first = project.components.members[component].first(where: { verdicts[$0] != nil })
             {
                 for task in project.components.members[component] where verdicts[task] == nil {
-                    verdicts[task] = "may run: its cycle runs ('\(graph.tasks[Int(first)].name)' first)"
+                    verdicts[task] = .mayRun("its cycle runs ('\(graph.tasks[Int(first)].name)' first)", by: first)
                 }
             }
         }
         return verdicts
     }
 
-    /// The chain of reasons `path` is out of date, or that it is up to date.
+    /// The chain of reasons `path` is out of date, or that it is up to date: from its producer
+    /// up through what would be rebuilt first.
     static func why(_ path: String, _ project: Project, maxPasses: Int) throws -> (text: String, known: Bool) {
         let graph = project.graph
         guard let artefact = graph.artefact(path) else {
@@ -150,6 +169,7 @@ enum GraphBuild {
         }
         let (scheduler, files) = try scheduler(project, maxPasses: maxPasses)
         defer { try? files.save() }
+        let verdicts = verdicts(project, scheduler, in: Array(project.components.members.indices))
         var text = ""
         var current = artefact
         var visited = Set<Int32>()
@@ -157,8 +177,7 @@ enum GraphBuild {
             let producer = graph.producer[Int(current)]
             let name = graph.artefacts[Int(current)]
             guard producer >= 0 else {
-                text +=
-                    "'\(name)' is a source file\(files.digest(name) == nil ? ", and it is missing" : "")\n"
+                text += "'\(name)' is a source file\(files.digest(name) == nil ? ", and it is missing" : "")\n"
                 break
             }
             let task = graph.tasks[Int(producer)]
@@ -166,38 +185,26 @@ enum GraphBuild {
                 text += "'\(name)' is made by '\(task.name)', in a cycle already explained above\n"
                 break
             }
-            if let reason = scheduler.reason(producer) {
-                text += "'\(name)' is out of date: task '\(task.name)' [\(task.rule)] will run: \(reason)\n"
-                break
-            }
-            // Up to date itself: is anything upstream out of date?
-            let upstream = graph.prerequisites(of: producer).map(\.task).first { upstreamTask in
-                upstreamTask != producer && chainOutOfDate(upstreamTask, scheduler, graph, seen: [producer])
-            }
-            guard let upstream,
-                let input =
-                    (graph.tasks[Int(upstream)].outputs.first { output in
-                        (task.dependencies + task.secondaryDependencies).contains(output)
-                    })
-            else {
+            switch verdicts[producer] {
+            case nil:
                 text += "'\(name)' is up to date (task '\(task.name)' [\(task.rule)])\n"
-                break
+                return (text, true)
+            case .willRun(let reason):
+                text += "'\(name)' is out of date: task '\(task.name)' [\(task.rule)] will run: \(reason)\n"
+                return (text, true)
+            case .mayRun(_, let upstream):
+                // The input it reads from the task that runs first (in a cycle: that task's output).
+                let reads = task.dependencies + task.secondaryDependencies
+                let made = graph.tasks[Int(upstream)].outputs
+                guard let input = made.first(where: { reads.contains($0) }) ?? made.first else {
+                    text += "'\(name)' may change: task '\(task.name)' \(verdicts[producer]!)\n"
+                    return (text, true)
+                }
+                text +=
+                    "'\(name)' may change: task '\(task.name)' reads '\(graph.artefacts[Int(input)])', which is rebuilt first\n"
+                current = input
             }
-            text +=
-                "'\(name)' may change: task '\(task.name)' reads '\(graph.artefacts[Int(input)])', which is rebuilt first\n"
-            current = input
         }
         return (text, true)
-    }
-
-    private static func chainOutOfDate(_ task: Int32, _ scheduler: Scheduler, _ graph: BuildGraph, seen: Set<Int32>)
-        -> Bool
-    {
-        if scheduler.reason(task) != nil { return true }
-        var seen = seen
-        seen.insert(task)
-        return graph.prerequisites(of: task).map(\.task).contains {
-            !seen.contains($0) && chainOutOfDate($0, scheduler, graph, seen: seen)
-        }
     }
 }

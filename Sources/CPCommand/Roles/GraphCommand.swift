@@ -112,18 +112,10 @@ enum GraphCommand {
 
     /// Writes `text` to a temporary name beside `path`, then renames it over `path`.
     static func writeAtomically(_ text: String, to path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let temporary =
-            (directory.isEmpty ? "." : directory) + "/.\((path as NSString).lastPathComponent).cp-tmp-\(getpid())"
         do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
             throw DefinitionError(what: "output", file: path, "cannot write it: \(error.localizedDescription)")
-        }
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw DefinitionError(what: "output", file: path, "cannot write it: \(reason)")
         }
     }
 }
