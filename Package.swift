@@ -100,7 +100,9 @@ let package = Package(
             ]),
         .testTarget(
             name: "DependencyGraphTests",
-            dependencies: ["DependencyGraph", "RulesManager", "ArtefactManager", "CPModel", "Hashing", "TestSupport"]),
+            dependencies: [
+                "DependencyGraph", "RulesManager", "ArtefactManager", "CPModel", "Hashing", "TestSupport", "CSQLite",
+            ]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

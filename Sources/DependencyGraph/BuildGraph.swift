@@ -59,6 +59,17 @@ public struct BuildGraph: Sendable {
     public func artefact(_ path: String) -> Int32? { index[path] }
     public func task(named name: String) -> Int32? { taskIndex[name] }
 
+    /// Room for `artefacts` artefacts and `tasks` tasks (a graph read back knows its size).
+    public mutating func reserveCapacity(artefacts: Int, tasks: Int) {
+        self.artefacts.reserveCapacity(artefacts)
+        producer.reserveCapacity(artefacts)
+        readers.reserveCapacity(artefacts)
+        secondaryReaders.reserveCapacity(artefacts)
+        index.reserveCapacity(artefacts)
+        self.tasks.reserveCapacity(tasks)
+        taskIndex.reserveCapacity(tasks)
+    }
+
     /// The artefact `path`, added if new.
     @discardableResult
     public mutating func intern(_ path: String) -> Int32 {

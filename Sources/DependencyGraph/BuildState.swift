@@ -3,16 +3,52 @@ import Hashing
 
 /// What a build recorded of a task's last success (DESIGN §5): what it ran, the content of
 /// each input it read (nil: a secondary input that did not exist) and of each output it wrote.
+/// Files are kept in the task's own order (primary inputs, then secondary ones; outputs as
+/// declared), so an unchanged task is checked position by position, with no look-up by path.
 public struct TaskRecord: Sendable, Equatable {
+    public struct File: Sendable, Equatable {
+        public var path: String
+        public var digest: SHA256Digest?
+
+        public init(_ path: String, _ digest: SHA256Digest?) {
+            self.path = path
+            self.digest = digest
+        }
+    }
+
     /// The digest of the rule's name and the expanded argv: a changed command reruns the task.
     public var signature: SHA256Digest
-    public var inputs: [String: SHA256Digest?]
-    public var outputs: [String: SHA256Digest]
+    public var inputs: [File]
+    public var outputs: [File]
 
-    public init(signature: SHA256Digest, inputs: [String: SHA256Digest?], outputs: [String: SHA256Digest]) {
+    public init(signature: SHA256Digest, inputs: [File], outputs: [File]) {
         self.signature = signature
         self.inputs = inputs
         self.outputs = outputs
+    }
+
+    /// Looks files of a record up by path: by position first (a task whose inputs did not
+    /// change is checked with no hashing), by a map built on first need otherwise.
+    struct Lookup {
+        let files: [File]
+        private var byPath: [String: SHA256Digest?]?
+
+        init(_ files: [File]) { self.files = files }
+
+        /// The recorded digest of `path`, expected at `position`; outer nil: not recorded.
+        mutating func digest(_ path: String, at position: Int) -> SHA256Digest?? {
+            if position < files.count, files[position].path == path { return .some(files[position].digest) }
+            let map: [String: SHA256Digest?]
+            if let byPath {
+                map = byPath
+            } else {
+                var built = [String: SHA256Digest?](minimumCapacity: files.count)
+                for file in files { built[file.path] = .some(file.digest) }
+                byPath = built
+                map = built
+            }
+            return map[path]
+        }
     }
 }
 
@@ -42,6 +78,12 @@ public protocol FileStates: AnyObject {
     func digest(_ path: String) -> SHA256Digest?
     /// `path` may just have been written: look again next time.
     func invalidate(_ path: String)
+    /// The digests of `paths`, in order: what `digest` gives for each, perhaps found side by side.
+    func digests(_ paths: [String]) -> [SHA256Digest?]
+}
+
+extension FileStates {
+    public func digests(_ paths: [String]) -> [SHA256Digest?] { paths.map { digest($0) } }
 }
 
 /// Digests remembered across builds, each with the identity (size, time, inode) it was
@@ -82,21 +124,70 @@ public final class DiskFileStates: FileStates {
     }
 
     public func digest(_ path: String) -> SHA256Digest? {
+        apply(Self.look(at: path, in: root, known: known, with: hasher), to: path)
+    }
+
+    /// Looks at many files on every core: `lstat`, and hashing where the identity moved (the
+    /// `stat` calls of a large project's first plan are most of its time).
+    public func digests(_ paths: [String]) -> [SHA256Digest?] {
+        let workers = ProcessInfo.processInfo.activeProcessorCount
+        guard workers > 1, paths.count >= 1024 else { return paths.map { digest($0) } }
+        var looks = [Look](repeating: .gone, count: paths.count)
+        let slices = workers * 8
+        let (root, known) = (root, known)
+        looks.withUnsafeMutableBufferPointer { buffer in
+            let looks = SlotsForEachThread(buffer)
+            DispatchQueue.concurrentPerform(iterations: slices) { slice in
+                let hasher = try? FileHasher()
+                let range = paths.count * slice / slices..<paths.count * (slice + 1) / slices
+                for index in range {
+                    looks.buffer[index] = Self.look(at: paths[index], in: root, known: known, with: hasher)
+                }
+            }
+        }
+        return zip(paths, looks).map { apply($1, to: $0) }
+    }
+
+    /// A buffer whose slots the threads of `concurrentPerform` fill, each its own.
+    private struct SlotsForEachThread: @unchecked Sendable {
+        let buffer: UnsafeMutableBufferPointer<Look>
+        init(_ buffer: UnsafeMutableBufferPointer<Look>) { self.buffer = buffer }
+    }
+
+    /// What a look at one file found.
+    private enum Look {
+        case gone
+        case known(SHA256Digest)
+        case hashed(FileIdentity, SHA256Digest)
+    }
+
+    /// Looks at `path` without changing anything (so that several threads may look at once).
+    private static func look(
+        at path: String, in root: String, known: [String: (identity: FileIdentity, digest: SHA256Digest)],
+        with hasher: FileHasher?
+    ) -> Look {
         let absolute = root + "/" + path
         var info = stat()
-        guard lstat(absolute, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            forget(path)
-            return nil
-        }
+        guard lstat(absolute, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return .gone }
         let identity = FileIdentity(info)
-        if let cached = known[path], cached.identity == identity { return cached.digest }
-        guard let hasher, let result = try? hasher.hash(absolute), !result.changedWhileRead else {
+        if let cached = known[path], cached.identity == identity { return .known(cached.digest) }
+        guard let hasher, let result = try? hasher.hash(absolute), !result.changedWhileRead else { return .gone }
+        return .hashed(result.after, result.digest)
+    }
+
+    /// Remembers what a look found.
+    private func apply(_ look: Look, to path: String) -> SHA256Digest? {
+        switch look {
+        case .gone:
             forget(path)
             return nil
+        case .known(let digest):
+            return digest
+        case .hashed(let identity, let digest):
+            known[path] = (identity, digest)
+            changes[path] = .some((identity, digest))
+            return digest
         }
-        known[path] = (result.after, result.digest)
-        changes[path] = .some((result.after, result.digest))
-        return result.digest
     }
 
     /// Hashed again next time, whatever its identity: a file rewritten within one tick of the
@@ -110,8 +201,18 @@ public final class DiskFileStates: FileStates {
 }
 
 extension TaskRecord {
-    /// The signature of a task's command: its rule and argv.
-    public static func signature(rule: String, argv: [String]) -> SHA256Digest {
-        (try? SHA256Hasher.digest(of: Array(([rule] + argv).joined(separator: "\u{0}").utf8))) ?? SHA256Digest([])
+    /// The signature of a task's command: its rule and argv. A scheduler passes its own
+    /// `hasher` (reset here) rather than setting one up for every task.
+    public static func signature(rule: String, argv: [String], using hasher: SHA256Hasher? = nil) -> SHA256Digest {
+        guard let hasher = hasher ?? (try? SHA256Hasher()), (try? hasher.reset()) != nil else {
+            return SHA256Digest([])
+        }
+        var separator: UInt8 = 0
+        for (index, part) in ([rule] + argv).enumerated() {
+            if index > 0 { try? withUnsafeBytes(of: &separator) { try hasher.update($0) } }
+            var part = part
+            try? part.withUTF8 { try hasher.update(UnsafeRawBufferPointer($0)) }
+        }
+        return (try? hasher.finalize()) ?? SHA256Digest([])
     }
 }

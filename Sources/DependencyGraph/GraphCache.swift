@@ -15,14 +15,20 @@ public enum GraphCache {
     /// The key for these inputs.
     static func key(ruleFiles: [String], definitionFiles: [String], files: [String], targets: [String]) -> SHA256Digest
     {
-        var text = "cp graph cache 2\n"
-        let hasher = try? FileHasher()
-        for file in ruleFiles + definitionFiles {
-            let digest = (try? hasher?.hash(file, followingLinks: true))?.digest.hex ?? "-"
-            text += "\(file)\t\(digest)\n"
+        guard let key = try? SHA256Hasher(), let contents = try? FileHasher() else { return SHA256Digest([]) }
+        func add(_ text: String) {
+            var text = text
+            text.withUTF8 { try? key.update(UnsafeRawBufferPointer($0)) }
         }
-        text += "files\n" + files.joined(separator: "\n") + "\ntargets\n" + targets.sorted().joined(separator: "\n")
-        return (try? SHA256Hasher.digest(of: Array(text.utf8))) ?? SHA256Digest([])
+        add("cp graph cache 3\n")
+        for file in ruleFiles + definitionFiles {
+            let digest = (try? contents.hash(file, followingLinks: true))?.digest.hex ?? "-"
+            add("\(file)\t\(digest)\n")
+        }
+        add("files\n")
+        for file in files { add(file + "\n") }
+        add("targets\n" + targets.sorted().joined(separator: "\n"))
+        return (try? key.finalize()) ?? SHA256Digest([])
     }
 
     static func write(_ graph: BuildGraph, ruleFiles: [String], key: SHA256Digest, to path: String) {
@@ -67,8 +73,6 @@ public enum GraphCache {
                 (0..<4).compactMap({ _ in input.u64() }) == [key.words.0, key.words.1, key.words.2, key.words.3],
                 let ruleFiles = input.strings(), let artefacts = input.strings(), let templateCount = input.u32()
             else { return nil }
-            var graph = BuildGraph()
-            for path in artefacts { graph.intern(path) }
             var templates: [String: ArgvTemplate] = [:]
             for _ in 0..<templateCount {
                 guard let rule = input.string(), let source = input.strings(),
@@ -76,12 +80,18 @@ public enum GraphCache {
                 else { return nil }
                 templates[rule] = template
             }
-            guard let taskCount = input.u32() else { return nil }
+            guard let taskCount = input.u32(), taskCount <= raw.count else { return nil }
+            var graph = BuildGraph()
+            graph.reserveCapacity(artefacts: artefacts.count, tasks: taskCount)
+            for path in artefacts { graph.intern(path) }
             let count = Int32(artefacts.count)
+            // Consecutive tasks mostly share their rule and their file: one string each.
+            var rule = "", file = ""
             for _ in 0..<taskCount {
-                guard let name = input.string(), let rule = input.string(), let dependencies = input.ids(below: count),
+                guard let name = input.string(), input.string(reusing: &rule),
+                    let dependencies = input.ids(below: count),
                     let secondary = input.ids(below: count), let outputs = input.ids(below: count),
-                    let stem = input.string(), let mainFile = input.string(), let file = input.string(),
+                    let stem = input.string(), let mainFile = input.string(), input.string(reusing: &file),
                     let line = input.u32(), let column = input.u32(), let fromPattern = input.u32(),
                     let build = templates[rule]
                 else { return nil }
@@ -144,6 +154,14 @@ public enum GraphCache {
             guard let count = u32(), offset + count <= raw.count else { return nil }
             defer { offset += count }
             return String(decoding: UnsafeRawBufferPointer(rebasing: raw[offset..<offset + count]), as: UTF8.self)
+        }
+        /// Reads a string into `text`, keeping `text` (and its storage) when it is the same.
+        mutating func string(reusing text: inout String) -> Bool {
+            guard let count = u32(), offset + count <= raw.count else { return false }
+            defer { offset += count }
+            let bytes = UnsafeRawBufferPointer(rebasing: raw[offset..<offset + count])
+            if !text.utf8.elementsEqual(bytes) { text = String(decoding: bytes, as: UTF8.self) }
+            return true
         }
         mutating func strings() -> [String]? {
             guard let count = u32(), count <= raw.count else { return nil }

@@ -58,6 +58,8 @@ public final class Scheduler {
     public let maxPasses: Int
     private let store: BuildStateStore
     private let files: FileStates
+    /// One hasher for every task's signature.
+    private let signer = try? SHA256Hasher()
 
     private enum State {
         case waiting, active, done, failed
@@ -74,7 +76,7 @@ public final class Scheduler {
 
     private var state: [State]
     /// Per component: the components it needs first, and those that need it.
-    private var needs: [Set<Int>]
+    private var needs: [[Int]]
     private var neededBy: [[Int]]
     /// Per needed component: how many of the components it needs are not done yet.
     private var waitingOn: [Int]
@@ -82,7 +84,7 @@ public final class Scheduler {
     /// back), first in first out: each hand-out costs what it touches, not the whole graph.
     private var ready: [Int] = []
     private var readyHead = 0
-    private var needed: Set<Int> = []
+    private var needed: [Bool]
     private var cycles: [Int: Cycle] = [:]
     private var feedback: [Int: [Int32]] = [:]
     /// Components with a task out at the moment.
@@ -92,8 +94,9 @@ public final class Scheduler {
     /// A file is looked at once until a task that writes it runs: the build works on a
     /// snapshot, and a source edited while it runs is seen by the next build.
     private var digests: [SHA256Digest??]
+    private var lookedAtAll = false
     /// The inputs each running task saw when it was handed out.
-    private var seen: [Int32: [String: SHA256Digest?]] = [:]
+    private var seen: [Int32: [TaskRecord.File]] = [:]
     public private(set) var failures: [Failure] = []
     public private(set) var events: [Event] = []
     /// The tasks run so far, in order.
@@ -109,37 +112,48 @@ public final class Scheduler {
         self.maxPasses = maxPasses
         state = Array(repeating: .waiting, count: components.members.count)
         digests = Array(repeating: nil, count: graph.artefacts.count)
+        // Each component's prerequisites once (a marker per component instead of a set each:
+        // a link over 50,000 objects would otherwise search a long list per input).
+        var marked = Array(repeating: -1, count: components.members.count)
         needs = components.members.indices.map { index in
-            var set = Set<Int>()
+            var list: [Int] = []
             for task in components.members[index] {
-                for (producer, _) in graph.prerequisites(of: task) {
+                let definition = graph.tasks[Int(task)]
+                for input in definition.dependencies + definition.secondaryDependencies {
+                    let producer = graph.producer[Int(input)]
+                    guard producer >= 0 else { continue }
                     let other = Int(components.componentOf[Int(producer)])
-                    if other != index { set.insert(other) }
+                    if other != index && marked[other] != index {
+                        marked[other] = index
+                        list.append(other)
+                    }
                 }
             }
-            return set
+            return list
         }
         // Only what the goals need, through primary and secondary inputs alike.
+        needed = Array(repeating: false, count: components.members.count)
         var stack = graph.goals.compactMap { goal -> Int? in
             let producer = graph.producer[Int(goal)]
             return producer >= 0 ? Int(components.componentOf[Int(producer)]) : nil
         }
         while let component = stack.popLast() {
-            guard needed.insert(component).inserted else { continue }
+            guard !needed[component] else { continue }
+            needed[component] = true
             stack += needs[component]
         }
         for index in components.cycles { feedback[index] = components.feedback(index, in: graph) }
         neededBy = Array(repeating: [], count: components.members.count)
         waitingOn = Array(repeating: 0, count: components.members.count)
-        for component in needed.sorted() {
+        for component in needed.indices where needed[component] {
             waitingOn[component] = needs[component].count
             for other in needs[component] { neededBy[other].append(component) }
             if needs[component].isEmpty { ready.append(component) }
         }
     }
 
-    /// The components the goals need.
-    public var neededComponents: Set<Int> { needed }
+    /// The components the goals need, in build order.
+    public var neededComponents: [Int] { needed.indices.filter { needed[$0] } }
 
     /// Hands out every task that may run now (each once).
     public func next() -> [Job] {
@@ -178,7 +192,7 @@ public final class Scheduler {
         let component = Int(components.componentOf[Int(job.task)])
         running.remove(component)
         let task = graph.tasks[Int(job.task)]
-        let inputs = seen.removeValue(forKey: job.task) ?? [:]
+        let inputs = seen.removeValue(forKey: job.task) ?? []
         ran.append(task.name)
         for output in task.outputs {
             files.invalidate(graph.artefacts[Int(output)])
@@ -188,11 +202,15 @@ public final class Scheduler {
             fail(component, .taskFailed(task: task.name, message: message))
             return
         }
-        var outputs: [String: SHA256Digest] = [:]
+        var outputs: [TaskRecord.File] = []
         var missing: [String] = []
         for output in task.outputs {
             let path = graph.artefacts[Int(output)]
-            if let digest = digest(output) { outputs[path] = digest } else { missing.append(path) }
+            if let digest = digest(output) {
+                outputs.append(TaskRecord.File(path, digest))
+            } else {
+                missing.append(path)
+            }
         }
         guard missing.isEmpty else {
             fail(component, .missingOutputs(task: task.name, paths: missing))
@@ -201,7 +219,8 @@ public final class Scheduler {
         do {
             try store.save(
                 TaskRecord(
-                    signature: TaskRecord.signature(rule: task.rule, argv: job.argv), inputs: inputs, outputs: outputs),
+                    signature: TaskRecord.signature(rule: task.rule, argv: job.argv, using: signer), inputs: inputs,
+                    outputs: outputs),
                 of: task.name)
         } catch {
             fail(component, .store("\(error)"))
@@ -221,23 +240,28 @@ public final class Scheduler {
     public func reason(_ task: Int32) -> String? {
         let definition = graph.tasks[Int(task)]
         guard let record = try? store.record(of: definition.name) else { return "never built" }
-        if record.signature != TaskRecord.signature(rule: definition.rule, argv: argv(task)) {
+        if record.signature != TaskRecord.signature(rule: definition.rule, argv: argv(task), using: signer) {
             return "its command changed"
         }
-        for output in definition.outputs {
+        var outputs = TaskRecord.Lookup(record.outputs)
+        for (position, output) in definition.outputs.enumerated() {
             let path = graph.artefacts[Int(output)]
             guard let digest = digest(output) else { return "output '\(path)' is missing" }
-            if record.outputs[path] != digest { return "output '\(path)' was changed since it was built" }
+            if outputs.digest(path, at: position) != .some(digest) {
+                return "output '\(path)' was changed since it was built"
+            }
         }
-        for input in definition.dependencies {
+        var inputs = TaskRecord.Lookup(record.inputs)
+        for (position, input) in definition.dependencies.enumerated() {
             let path = graph.artefacts[Int(input)]
-            guard let then = record.inputs[path] else { return "input '\(path)' is new" }
+            guard let then = inputs.digest(path, at: position) else { return "input '\(path)' is new" }
             if then != digest(input) { return "input '\(path)' changed" }
         }
-        for input in definition.secondaryDependencies {
+        let offset = definition.dependencies.count
+        for (position, input) in definition.secondaryDependencies.enumerated() {
             let path = graph.artefacts[Int(input)]
             let now = digest(input)
-            let then = record.inputs[path] ?? nil
+            let then = inputs.digest(path, at: offset + position) ?? nil
             if now != then {
                 return then == nil
                     ? "input '\(path)' appeared"
@@ -259,6 +283,7 @@ public final class Scheduler {
 
     /// `id`'s digest now, looked at once per build (until a task that writes it runs).
     private func digest(_ id: Int32) -> SHA256Digest? {
+        if !lookedAtAll { lookAtAll() }
         if let known = digests[Int(id)] { return known }
         let found = files.digest(graph.artefacts[Int(id)])
         digests[Int(id)] = .some(found)
@@ -266,6 +291,27 @@ public final class Scheduler {
     }
 
     // MARK: Internals
+
+    /// Looks at every file the needed tasks read or write, at once: `FileStates` may look at
+    /// them side by side (`DiskFileStates` does, on every core).
+    private func lookAtAll() {
+        lookedAtAll = true
+        var ids: [Int32] = []
+        var marked = Array(repeating: false, count: graph.artefacts.count)
+        for component in needed.indices where needed[component] {
+            for task in components.members[component] {
+                let definition = graph.tasks[Int(task)]
+                for id in [definition.dependencies, definition.secondaryDependencies, definition.outputs].joined()
+                where !marked[Int(id)] {
+                    marked[Int(id)] = true
+                    ids.append(id)
+                }
+            }
+        }
+        for (id, digest) in zip(ids, files.digests(graph.paths(ids))) where digests[Int(id)] == nil {
+            digests[Int(id)] = .some(digest)
+        }
+    }
 
     /// The component's next job, or nil when it finished (or failed) without one.
     private func advance(_ component: Int) -> Job? {
@@ -323,11 +369,9 @@ public final class Scheduler {
 
     private func job(_ task: Int32, pass: Int, reason: String) -> Job {
         let definition = graph.tasks[Int(task)]
-        var inputs: [String: SHA256Digest?] = [:]
-        for input in definition.dependencies + definition.secondaryDependencies {
-            inputs[graph.artefacts[Int(input)]] = digest(input)
+        seen[task] = (definition.dependencies + definition.secondaryDependencies).map {
+            TaskRecord.File(graph.artefacts[Int($0)], digest($0))
         }
-        seen[task] = inputs
         return Job(
             task: task, name: definition.name, argv: argv(task), outputs: graph.paths(definition.outputs), pass: pass,
             reason: reason)

@@ -273,6 +273,30 @@ struct World {
         #expect(try store.record(of: "a") == nil && store.record(of: "b") != nil)
     }
 
+    @Test func aRecordInAnotherOrderIsCheckedByPath() throws {
+        var world = World()
+        world.addTask("t", inputs: ["a", "b"], secondary: ["c"], outputs: ["x"])
+        world.setGoals(["x"])
+        let files = MemoryFiles()
+        files.contents = ["a": "1", "b": "2", "c": "3"]
+        let store = InMemoryBuildStateStore()
+        #expect(world.build(files, store).ran == ["t"])
+        // Inputs recorded in another order (the definitions listed them so): found by path.
+        var record = try #require(try store.record(of: "t"))
+        record.inputs.reverse()
+        try store.save(record, of: "t")
+        #expect(world.build(files, store).ran.isEmpty)
+        files.contents["b"] = "changed"
+        let scheduler = Scheduler(graph: world.graph, components: Components(world.graph), store: store, files: files)
+        #expect(scheduler.reason(0) == "input 'b' changed")
+        record.inputs.removeAll { $0.path == "c" }
+        try store.save(record, of: "t")
+        #expect(scheduler.reason(0) == "input 'b' changed")
+        files.contents["b"] = "2"
+        let fresh = Scheduler(graph: world.graph, components: Components(world.graph), store: store, files: files)
+        #expect(fresh.reason(0) == "input 'c' appeared")
+    }
+
     @Test func aMissingInputAndAMissingOutputAreFailures() throws {
         var world = World()
         world.addTask("needs", inputs: ["absent.txt"], secondary: [], outputs: ["x"])

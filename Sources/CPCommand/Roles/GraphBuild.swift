@@ -9,11 +9,47 @@ enum GraphBuild {
     /// The state file of a project.
     static func statePath(_ root: String) -> String { root + "/.cp/state.db" }
 
+    /// A project's state file and the digests it remembers, read on another thread while the
+    /// project loads (each is a good part of a large project's first plan). Nothing is read or
+    /// created when the project has no state yet.
+    final class State: @unchecked Sendable {
+        let root: String
+        private var opened: Result<(SQLiteBuildStateStore, DiskFileStates), Error>?
+        private let done = DispatchSemaphore(value: 0)
+        private var reading = false
+
+        /// `readAhead`: start reading now (for the commands that will use it).
+        init(root: String, readAhead: Bool) {
+            self.root = root
+            guard readAhead, FileManager.default.fileExists(atPath: statePath(root)) else { return }
+            reading = true
+            Thread { [self] in
+                opened = Result { try Self.open(root) }
+                done.signal()
+            }.start()
+        }
+
+        /// The store (created if need be) and the files' states over it.
+        func get() throws -> (SQLiteBuildStateStore, DiskFileStates) {
+            if reading {
+                done.wait()
+                reading = false
+            }
+            if opened == nil { opened = Result { try Self.open(root) } }
+            return try opened!.get()
+        }
+
+        private static func open(_ root: String) throws -> (SQLiteBuildStateStore, DiskFileStates) {
+            let store = try SQLiteBuildStateStore(path: statePath(root))
+            try store.preload()
+            return (store, DiskFileStates(root: root, cache: store))
+        }
+    }
+
     /// The scheduler over the project's state, and its view of the files (whose digests are
     /// remembered in the same state file: `files.save()` when done).
-    static func scheduler(_ project: Project, maxPasses: Int) throws -> (Scheduler, DiskFileStates) {
-        let store = try SQLiteBuildStateStore(path: statePath(project.root))
-        let files = DiskFileStates(root: project.root, cache: store)
+    static func scheduler(_ project: Project, _ state: State, maxPasses: Int) throws -> (Scheduler, DiskFileStates) {
+        let (store, files) = try state.get()
         let scheduler = Scheduler(
             graph: project.graph, components: project.components, store: store, files: files, maxPasses: maxPasses)
         return (scheduler, files)
@@ -21,11 +57,11 @@ enum GraphBuild {
 
     /// Builds the goals; prints progress and each failed task's output. 0 only when every
     /// goal is up to date.
-    static func build(_ project: Project, invocation: Invocation) async throws -> ExitStatus {
+    static func build(_ project: Project, _ state: State, invocation: Invocation) async throws -> ExitStatus {
         let settings = invocation.settings
         let maxPasses = settings.value("max-passes")?.integer ?? 5
         let jobs = settings.value("jobs")?.integer ?? ProcessInfo.processInfo.activeProcessorCount
-        let (scheduler, files) = try scheduler(project, maxPasses: maxPasses)
+        let (scheduler, files) = try scheduler(project, state, maxPasses: maxPasses)
         defer { try? files.save() }
         let graph = project.graph
         let total = scheduler.neededComponents.reduce(0) { $0 + project.components.members[$1].count }
@@ -92,11 +128,12 @@ enum GraphBuild {
     }
 
     /// Each task the goals need, in build order, with what would happen to it.
-    static func plan(_ project: Project, maxPasses: Int) throws -> String {
-        let (scheduler, files) = try scheduler(project, maxPasses: maxPasses)
+    static func plan(_ project: Project, _ state: State, maxPasses: Int) throws -> String {
+        let (scheduler, files) = try scheduler(project, state, maxPasses: maxPasses)
         defer { try? files.save() }
-        let needed = project.components.members.indices.filter { scheduler.neededComponents.contains($0) }
+        let needed = scheduler.neededComponents
         let verdicts = verdicts(project, scheduler, in: needed)
+
         let graph = project.graph
         var text = ""
         var cycleNumber = 0
@@ -141,9 +178,11 @@ enum GraphBuild {
             for task in project.components.members[component] {
                 if let reason = scheduler.reason(task) {
                     verdicts[task] = .willRun(reason)
-                } else if let first = graph.prerequisites(of: task).map(\.task).first(where: {
-                    verdicts[$0] != nil && $0 != task
-                }) {
+                } else if !verdicts.isEmpty,
+                    let first = graph.prerequisites(of: task).lazy.map(\.task).first(where: {
+                        verdicts[$0] != nil && $0 != task
+                    })
+                {
                     verdicts[task] = .mayRun(
                         "its inputs are rebuilt first (by '\(graph.tasks[Int(first)].name)')", by: first)
                 }
@@ -162,12 +201,14 @@ enum GraphBuild {
 
     /// The chain of reasons `path` is out of date, or that it is up to date: from its producer
     /// up through what would be rebuilt first.
-    static func why(_ path: String, _ project: Project, maxPasses: Int) throws -> (text: String, known: Bool) {
+    static func why(_ path: String, _ project: Project, _ state: State, maxPasses: Int) throws -> (
+        text: String, known: Bool
+    ) {
         let graph = project.graph
         guard let artefact = graph.artefact(path) else {
             return ("'\(path)' is not in the graph (no task reads or writes it)", false)
         }
-        let (scheduler, files) = try scheduler(project, maxPasses: maxPasses)
+        let (scheduler, files) = try scheduler(project, state, maxPasses: maxPasses)
         defer { try? files.save() }
         let verdicts = verdicts(project, scheduler, in: Array(project.components.members.indices))
         var text = ""

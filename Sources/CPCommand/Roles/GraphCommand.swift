@@ -15,6 +15,7 @@ enum GraphCommand {
         let targets =
             invocation.parsed.positionalValues("TARGET").compactMap(\.text)
             + settings.values("target").compactMap(\.text)
+        let state = GraphBuild.State(root: root, readAhead: ["plan", "why", "build"].contains(verb))
         let project: Project
         do {
             // `check` always reads the definitions; the other commands may use the cached graph.
@@ -30,13 +31,13 @@ enum GraphCommand {
         var text: String
         switch verb {
         case "build":
-            return try await GraphBuild.build(project, invocation: invocation)
+            return try await GraphBuild.build(project, state, invocation: invocation)
         case "plan":
-            text = try GraphBuild.plan(project, maxPasses: maxPasses)
+            text = try GraphBuild.plan(project, state, maxPasses: maxPasses)
         case "why":
             let path = invocation.parsed.positional("PATH")?.text ?? ""
             let (explanation, known) = try GraphBuild.why(
-                ProjectPath.normalize(path) ?? path, project, maxPasses: maxPasses)
+                ProjectPath.normalize(path) ?? path, project, state, maxPasses: maxPasses)
             guard known else {
                 Output.error("graph", explanation)
                 return .failure
