@@ -76,13 +76,15 @@ public enum YAMLLoader {
             return .sequence(items, location)
         case .mapping(let mapping):
             var entries: [YAMLEntry] = []
+            entries.reserveCapacity(mapping.count)
+            var keys = Set<String>(minimumCapacity: mapping.count)  // a tasks file's map has 50,000 keys
             for (keyNode, valueNode) in mapping {
                 let keyLocation = SourceLocation(
                     file: file, line: keyNode.mark?.line ?? location.line, column: keyNode.mark?.column ?? 1)
                 guard case .scalar(let key) = keyNode else {
                     throw YAMLLoadError(what: what, at: keyLocation, "a key must be a plain word, not a list or map")
                 }
-                if entries.contains(where: { $0.key == key.string }) {
+                guard keys.insert(key.string).inserted else {
                     throw YAMLLoadError(what: what, at: keyLocation, "duplicate key '\(key.string)'")
                 }
                 let value = try convert(valueNode, file: file, what: what)
