@@ -10,8 +10,8 @@ enum GraphBuild {
     static func statePath(_ root: String) -> String { root + "/.cp/state.db" }
 
     /// A project's state file and the digests it remembers, read on another thread while the
-    /// project loads (each is a good part of a large project's first plan). Nothing is read or
-    /// created when the project has no state yet.
+    /// project loads (each is a good part of a large project's first plan). Without a state
+    /// file nothing is read ahead; the file is created when a command first needs it.
     final class State: @unchecked Sendable {
         let root: String
         private var opened: Result<(SQLiteBuildStateStore, DiskFileStates), Error>?
@@ -133,7 +133,6 @@ enum GraphBuild {
         defer { try? files.save() }
         let needed = scheduler.neededComponents
         let verdicts = verdicts(project, scheduler, in: needed)
-
         let graph = project.graph
         var text = ""
         var cycleNumber = 0
