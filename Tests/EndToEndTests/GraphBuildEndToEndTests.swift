@@ -120,4 +120,27 @@ import Testing
         #expect(build.stderr.contains("cp: graph: task 'hello.o' failed: exit status 1"))
         #expect(!FileManager.default.fileExists(atPath: project + "/hello"))
     }
+
+    @Test func aSecondBuildOfTheSameProjectIsRefusedWhileOneRuns() async throws {
+        let (directory, project) = try example("c-hello")
+        defer { directory.remove() }
+        // Hold the lock as a running build would (a build of our own could finish first).
+        try FileManager.default.createDirectory(atPath: project + "/.cp", withIntermediateDirectories: true)
+        let descriptor = open(project + "/.cp/build.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        #expect(descriptor >= 0 && flock(descriptor, LOCK_EX | LOCK_NB) == 0)
+        try "4242\n".write(toFile: project + "/.cp/build.lock", atomically: false, encoding: .utf8)
+        let refused = try await cp(["graph", "build", "--project", project])
+        #expect(refused.status == 1)
+        #expect(
+            refused.stderr
+                == "cp: graph: project '\(project)': another build of it is running (pid 4242); wait for it, or stop it\n"
+        )
+        #expect(!FileManager.default.fileExists(atPath: project + "/hello.o"))  // nothing ran
+        // A plan reads alongside; once the lock is free, the build runs.
+        let plan = try await cp(["graph", "plan", "--project", project])
+        #expect(plan.status == 0 && plan.stdout.contains("hello.o [compile]: will run: never built"))
+        close(descriptor)
+        let build = try await cp(["graph", "build", "--project", project])
+        #expect(build.status == 0, "\(build.stderr)")
+    }
 }

@@ -13,7 +13,8 @@ extension Applets {
                 --rules (default: the bundled C, LaTeX and file rules), without any daemon. \
                 'build' runs what the goals need, in build order, cyclic components in passes \
                 until the files that close each cycle stop changing; its state is kept in \
-                .cp/state.db under the project, so a second build runs nothing. Tasks run \
+                .cp/state.db under the project, so a second build runs nothing, and one \
+                build of a project runs at a time (.cp/build.lock). Tasks run \
                 without a shell, in the project directory, with a clean environment (PATH, \
                 HOME, USER, TMPDIR, SOURCE_DATE_EPOCH when set, LANG=C.UTF-8, TERM=dumb, \
                 CP_PROJECT_DIR, CP_TASK, CP_PASS). The format word may stand before or after \

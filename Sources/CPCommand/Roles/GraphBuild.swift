@@ -2,6 +2,7 @@ import ArtefactManager
 import CPModel
 import DependencyGraph
 import Foundation
+import RulesManager
 
 /// `cp graph build`, `plan` and `why`: the scheduler with the local executor, its state in
 /// `.cp/state.db` under the project (DESIGN §5, §9).
@@ -55,9 +56,47 @@ enum GraphBuild {
         return (scheduler, files)
     }
 
+    /// Holds `.cp/build.lock` for as long as it lives: one build of a project at a time (two
+    /// would run the same tasks over each other's files). The kernel drops the lock when the
+    /// process ends, however it ends; the file keeps the holder's pid for the message.
+    final class BuildLock {
+        private let descriptor: Int32
+
+        init(_ root: String) throws {
+            let path = root + "/.cp/build.lock"
+            try? FileManager.default.createDirectory(atPath: root + "/.cp", withIntermediateDirectories: true)
+            descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else {
+                throw DefinitionError(what: "lock", file: path, "cannot open it: \(String(cString: strerror(errno)))")
+            }
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+                let holder = (try? String(contentsOfFile: path, encoding: .utf8))?
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                close(descriptor)
+                throw DefinitionError(
+                    what: "project", file: root,
+                    "another build of it is running\(holder.map { $0.isEmpty ? "" : " (pid \($0))" } ?? ""); wait for it, or stop it"
+                )
+            }
+            let pid = Array("\(getpid())\n".utf8)
+            _ = ftruncate(descriptor, 0)
+            _ = pwrite(descriptor, pid, pid.count, 0)
+        }
+
+        deinit { close(descriptor) }
+    }
+
     /// Builds the goals; prints progress and each failed task's output. 0 only when every
     /// goal is up to date.
     static func build(_ project: Project, _ state: State, invocation: Invocation) async throws -> ExitStatus {
+        let lock: BuildLock
+        do {
+            lock = try BuildLock(project.root)
+        } catch {
+            Output.error("graph", "\(error)")
+            return .failure
+        }
+        defer { withExtendedLifetime(lock) {} }
         let settings = invocation.settings
         let maxPasses = settings.value("max-passes")?.integer ?? 5
         let jobs = settings.value("jobs")?.integer ?? ProcessInfo.processInfo.activeProcessorCount
