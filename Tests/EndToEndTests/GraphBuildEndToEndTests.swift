@@ -143,4 +143,40 @@ import Testing
         let build = try await cp(["graph", "build", "--project", project])
         #expect(build.status == 0, "\(build.stderr)")
     }
+
+    @Test func aProjectOfHundredsOfTasksRebuildsExactlyWhatItsEditsReach() async throws {
+        // Over 1,024 files, so every file is looked at side by side (DiskFileStates.digests).
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let count = 700
+        var tasks = "tasks:\n"
+        for index in 0..<count {
+            try directory.write("p/src/f\(index).txt", "line \(index)\n")
+            tasks += "  c\(index): {rule: copy, dependencies: [src/f\(index).txt], outputs: [out/f\(index).txt]}\n"
+        }
+        tasks += "  all:\n    rule: concatenate\n    dependencies:\n"
+        for index in 0..<count { tasks += "      - out/f\(index).txt\n" }
+        tasks += "    outputs: [all.txt]\n"
+        try directory.write("p/tasks.tyml", tasks)
+        try FileManager.default.createDirectory(atPath: directory.file("p/out"), withIntermediateDirectories: true)
+        let project = directory.file("p")
+        let first = try await cp(["graph", "build", "--project", project])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(ran(first.stderr).count == count + 1)
+        // Five edited, five rewritten with the same bytes: the five and the concatenation run.
+        var lines = (0..<count).map { "line \($0)\n" }
+        for index in [3, 141, 350, 512, 699] {
+            lines[index] = "edited \(index)\n"
+            try lines[index].write(toFile: project + "/src/f\(index).txt", atomically: false, encoding: .utf8)
+        }
+        for index in [0, 7, 222, 400, 698] {
+            try lines[index].write(toFile: project + "/src/f\(index).txt", atomically: false, encoding: .utf8)
+        }
+        let second = try await cp(["graph", "build", "--project", project])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(Set(ran(second.stderr)) == ["c3", "c141", "c350", "c512", "c699", "all"])
+        #expect(try String(contentsOfFile: project + "/all.txt", encoding: .utf8) == lines.joined())
+        let third = try await cp(["graph", "build", "--project", project])
+        #expect(third.status == 0 && ran(third.stderr).isEmpty, "\(third.stderr)")
+    }
 }
