@@ -13,11 +13,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Debian packages: the four C libraries (and SQLite) to build against, the servers the
 # integration tests run for real, openssl to make their throwaway TLS certificates, groff to
-# check the man pages; Graphviz to draw `cp graph` output; what the bundled examples build
-# with (gcc, pdflatex, bibtex, latexmk, pdftotext).
+# check the man pages; the sqlite3 shell to damage state files behind the store's back;
+# Graphviz to draw `cp graph` output; what the bundled examples build with (gcc, pdflatex,
+# bibtex, latexmk, pdftotext).
 PACKAGES := pkg-config libnats-dev libssh-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev \
 	nats-server openssh-server openssh-sftp-server openssh-client openssl groff-base util-linux \
-	graphviz gcc texlive-latex-base latexmk poppler-utils
+	sqlite3 graphviz gcc texlive-latex-base latexmk poppler-utils
 BENCH_PACKAGES := hyperfine python3 inotify-tools watchman ninja-build make
 
 ROLE_LINKS := inotify2nats majordomo cpchef cpctrl

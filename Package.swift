@@ -100,9 +100,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "DependencyGraphTests",
-            dependencies: [
-                "DependencyGraph", "RulesManager", "ArtefactManager", "CPModel", "Hashing", "TestSupport", "CSQLite",
-            ]),
+            dependencies: ["DependencyGraph", "RulesManager", "ArtefactManager", "CPModel", "Hashing", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [

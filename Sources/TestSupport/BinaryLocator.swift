@@ -26,6 +26,7 @@ public enum BinaryLocator {
         case "sshd": return "apt-get install openssh-server openssh-sftp-server"
         case "ssh", "ssh-keygen", "sftp", "scp": return "apt-get install openssh-client"
         case "setpriv": return "apt-get install util-linux"
+        case "sqlite3": return "apt-get install sqlite3"
         default: return "apt-get install <the package that provides \(name)>"
         }
     }

@@ -1,5 +1,4 @@
 import ArtefactManager
-import CSQLite
 import DependencyGraph
 import Foundation
 import Hashing
@@ -119,18 +118,14 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: path + "-wal"))
     }
 
-    /// Runs `sql` on the SQLite file at `path` behind the store's back.
-    func execute(_ sql: String, on path: String) throws {
-        var database: OpaquePointer?
-        defer { sqlite3_close(database) }
-        #expect(sqlite3_open(path, &database) == SQLITE_OK)
-        var message: UnsafeMutablePointer<CChar>?
-        let status = sqlite3_exec(database, sql, nil, nil, &message)
-        #expect(status == SQLITE_OK, "\(message.map { String(cString: $0) } ?? "")")
-        sqlite3_free(message)
+    /// Runs `sql` on the SQLite file at `path` behind the store's back, with the sqlite3 shell
+    /// (only ArtefactManager imports the C library).
+    func execute(_ sql: String, on path: String) async throws {
+        let result = try await runProcess("sqlite3", [path, sql])
+        #expect(result.status == 0, "\(result.stderr)")
     }
 
-    @Test func aDamagedRecordReadsAsNoneAndTheOthersStay() throws {
+    @Test func aDamagedRecordReadsAsNoneAndTheOthersStay() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("state.db")
@@ -144,18 +139,18 @@ import Testing
             try store.save(whole, of: "cut")
             try store.save(record, of: "no-output-digest")
         }
-        try execute("UPDATE tasks SET files = substr(files, 1, 20) WHERE name = 'cut'", on: path)
+        try await execute("UPDATE tasks SET files = substr(files, 1, 20) WHERE name = 'cut'", on: path)
         let reopened = try SQLiteBuildStateStore(path: path)
         #expect(try reopened.record(of: "good") == whole)
         #expect(try reopened.record(of: "cut") == nil)  // runs again, as if never built
         #expect(try reopened.record(of: "no-output-digest") == nil)  // an output is always hashed
     }
 
-    @Test func anOlderSchemaIsUpgradedKeepingTheRememberedDigests() throws {
+    @Test func anOlderSchemaIsUpgradedKeepingTheRememberedDigests() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = directory.file("state.db")
-        try execute(
+        try await execute(
             """
             CREATE TABLE tasks(name TEXT PRIMARY KEY, signature BLOB NOT NULL);
             CREATE TABLE task_files(task TEXT NOT NULL, role INTEGER NOT NULL, path TEXT NOT NULL, digest BLOB,
