@@ -94,9 +94,10 @@ public protocol DigestCache: AnyObject {
     func saveDigests(_ changes: [String: (identity: FileIdentity, digest: SHA256Digest)?]) throws
 }
 
-/// Files on disk. A file is hashed again only when its size, modification time or inode
-/// moved since it was last hashed (timestamps never decide, they only gate re-hashing). With
-/// a `DigestCache`, what was hashed is remembered across builds (`save()`).
+/// Files on disk, links followed (a linked file reads as its target, as the tools read it). A
+/// file is hashed again only when its size, modification time or inode moved since it was
+/// last hashed (timestamps never decide, they only gate re-hashing). With a `DigestCache`,
+/// what was hashed is remembered across builds (`save()`).
 public final class DiskFileStates: FileStates {
     public let root: String
     private var known: [String: (identity: FileIdentity, digest: SHA256Digest)] = [:]
@@ -168,10 +169,11 @@ public final class DiskFileStates: FileStates {
     ) -> Look {
         let absolute = root + "/" + path
         var info = stat()
-        guard lstat(absolute, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return .gone }
+        guard stat(absolute, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return .gone }
         let identity = FileIdentity(info)
         if let cached = known[path], cached.identity == identity { return .known(cached.digest) }
-        guard let hasher, let result = try? hasher.hash(absolute), !result.changedWhileRead else { return .gone }
+        guard let hasher, let result = try? hasher.hash(absolute, followingLinks: true), !result.changedWhileRead
+        else { return .gone }
         return .hashed(result.after, result.digest)
     }
 

@@ -25,12 +25,19 @@ public enum DefinitionFiles {
     }
 
     /// Every regular file under `root`, relative, sorted; hidden entries (`.git`, `.cp`,
-    /// editors' files) are skipped. `readdir` with its entry types: no `stat` per file.
+    /// editors' files) are skipped. `readdir` with its entry types: no `stat` per file. Links
+    /// are followed (a linked file is a file, a linked directory is walked), each directory
+    /// once: a link back up the tree does not loop (`aLinkLoopIsWalkedOnce`).
     public static func listFiles(_ root: String) -> [String] {
         var files: [String] = []
+        var walked = Set<DirectoryIdentity>()
         var stack = [""]
         while let directory = stack.popLast() {
-            guard let handle = opendir(directory.isEmpty ? root : root + "/" + directory) else { continue }
+            let absolute = directory.isEmpty ? root : root + "/" + directory
+            var info = stat()
+            guard stat(absolute, &info) == 0, walked.insert(DirectoryIdentity(info)).inserted,
+                let handle = opendir(absolute)
+            else { continue }
             defer { closedir(handle) }
             while let entry = readdir(handle) {
                 let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
@@ -40,7 +47,6 @@ public enum DefinitionFiles {
                 let path = directory.isEmpty ? name : directory + "/" + name
                 var kind = entry.pointee.d_type
                 if kind == UInt8(DT_UNKNOWN) || kind == UInt8(DT_LNK) {
-                    var info = stat()
                     guard stat(root + "/" + path, &info) == 0 else { continue }
                     kind =
                         info.st_mode & S_IFMT == S_IFDIR
@@ -54,6 +60,16 @@ public enum DefinitionFiles {
             }
         }
         return files.sorted()
+    }
+
+    /// A directory's device and inode: what makes two paths the same directory.
+    private struct DirectoryIdentity: Hashable {
+        let device: UInt64
+        let inode: UInt64
+        init(_ info: stat) {
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+        }
     }
 
     /// Whether `path` ends in `.EXTENSION`, in any case (extensions are ASCII).

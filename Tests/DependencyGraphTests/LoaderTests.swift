@@ -57,6 +57,21 @@ import Testing
         #expect(book.files.count == 2)
     }
 
+    @Test func aLinkLoopIsWalkedOnce() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        _ = try directory.write("p/a/one.txt", "1")
+        _ = try directory.write("elsewhere/shared.bib", "@misc{x}")
+        try FileManager.default.createSymbolicLink(atPath: directory.file("p/a/up"), withDestinationPath: "..")
+        try FileManager.default.createSymbolicLink(
+            atPath: directory.file("p/refs.bib"), withDestinationPath: directory.file("elsewhere/shared.bib"))
+        try FileManager.default.createSymbolicLink(
+            atPath: directory.file("p/shared"), withDestinationPath: directory.file("elsewhere"))
+        try FileManager.default.createSymbolicLink(atPath: directory.file("p/dangling"), withDestinationPath: "nowhere")
+        // The loop (a/up → p) ends; linked files and directories count; a dangling link does not.
+        #expect(DefinitionFiles.listFiles(directory.file("p")) == ["a/one.txt", "refs.bib", "shared/shared.bib"])
+    }
+
     @Test func aSyntaxErrorNamesFileLineAndColumn() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -179,4 +179,26 @@ import Testing
         let third = try await cp(["graph", "build", "--project", project])
         #expect(third.status == 0 && ran(third.stderr).isEmpty, "\(third.stderr)")
     }
+
+    @Test func aLinkedInputIsReadThroughItsLink() async throws {
+        let (directory, project) = try example("c-hello")
+        defer { directory.remove() }
+        // The header lives elsewhere (a shared file), linked into the project.
+        let shared = directory.file("shared/greet.h")
+        try FileManager.default.createDirectory(atPath: directory.file("shared"), withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: project + "/greet.h", toPath: shared)
+        try FileManager.default.createSymbolicLink(atPath: project + "/greet.h", withDestinationPath: shared)
+        let build = try await cp(["graph", "build", "--project", project])
+        #expect(build.status == 0, "\(build.stderr)")
+        #expect(Set(ran(build.stderr)) == ["greet.o", "hello.o", "hello"])
+        // The link pointed at another file: what reads it runs again.
+        let other = directory.file("shared/greet-v2.h")
+        try (try String(contentsOfFile: shared, encoding: .utf8) + "/* version 2 */\n").write(
+            toFile: other, atomically: false, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: project + "/greet.h")
+        try FileManager.default.createSymbolicLink(atPath: project + "/greet.h", withDestinationPath: other)
+        let again = try await cp(["graph", "build", "--project", project])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(Set(ran(again.stderr)) == ["greet.o", "hello.o"], "\(again.stderr)")
+    }
 }
