@@ -128,7 +128,7 @@ public final class DiskFileStates: FileStates {
         apply(Self.look(at: path, in: root, known: known, with: hasher), to: path)
     }
 
-    /// Looks at many files on every core: `lstat`, and hashing where the identity moved (the
+    /// Looks at many files on every core: `stat`, and hashing where the identity moved (the
     /// `stat` calls of a large project's first plan are most of its time).
     public func digests(_ paths: [String]) -> [SHA256Digest?] {
         let workers = ProcessInfo.processInfo.activeProcessorCount
