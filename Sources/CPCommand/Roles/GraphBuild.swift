@@ -53,6 +53,7 @@ enum GraphBuild {
         let (store, files) = try state.get()
         let scheduler = Scheduler(
             graph: project.graph, components: project.components, store: store, files: files, maxPasses: maxPasses)
+        ProcessLifetime.keepUntilExit(scheduler)
         return (scheduler, files)
     }
 

@@ -25,6 +25,7 @@ enum GraphCommand {
             Output.error("graph", "\(error)")
             return .failure
         }
+        ProcessLifetime.keepUntilExit(project, state)
         let graph = project.graph
         let components = project.components
         let maxPasses = settings.value("max-passes")?.integer ?? 5
