@@ -24,15 +24,22 @@ public final class FileWatcher: Sendable {
 
     /// What the watcher is asked from outside while it runs.
     enum Command {
-        case addRoot(String, logGlobs: [String]?, ignoreGlobs: [String]?)
+        /// `done` is told whether the root is watched (false: the watcher stopped first).
+        case addRoot(String, logGlobs: [String]?, ignoreGlobs: [String]?, done: @Sendable (Bool) -> Void)
         case rescan
         case stop
+    }
+
+    /// Commands not yet taken by the engine's loop; `closed` once the loop has ended.
+    struct CommandQueue {
+        var queued: [Command] = []
+        var closed = false
     }
 
     /// Every change, in order. Finishes after `stop()`.
     public let changes: AsyncStream<FileChange>
     private let continuation: AsyncStream<FileChange>.Continuation
-    private let commands = Mutex<[Command]>([])
+    private let commands = Mutex<CommandQueue>(CommandQueue())
     private let wakeSource: @Sendable () -> Void
     private let finished = Mutex<[CheckedContinuation<Void, Never>]>([])
     private let isFinished = Atomic<Bool>(false)
@@ -96,9 +103,18 @@ public final class FileWatcher: Sendable {
     public var summary: Summary { established.withLock { $0 } ?? Summary(directories: 0, files: 0, unwatched: 0) }
 
     /// Watches another root (or, for a root already watched, sets its globs; nil keeps them).
-    public func add(root: String, logGlobs: [String]? = nil, ignoreGlobs: [String]? = nil) throws(WatchError) {
+    /// Returns once every directory of the root is watched, so a change made after it is seen
+    /// (`changesArePublishedAndWatchRequestsAddRoots`); false if the watcher stopped first.
+    public func add(root: String, logGlobs: [String]? = nil, ignoreGlobs: [String]? = nil) async throws(WatchError)
+        -> Bool
+    {
         let root = try Self.check([root])[0]
-        send(.addRoot(root, logGlobs: logGlobs, ignoreGlobs: ignoreGlobs))
+        return await withCheckedContinuation { (taken: CheckedContinuation<Bool, Never>) in
+            let command = Command.addRoot(root, logGlobs: logGlobs, ignoreGlobs: ignoreGlobs) {
+                taken.resume(returning: $0)
+            }
+            if !send(command) { taken.resume(returning: false) }
+        }
     }
 
     /// Compares every root with the disk again; differences are reported as `rescanned`.
@@ -117,9 +133,16 @@ public final class FileWatcher: Sendable {
         }
     }
 
-    private func send(_ command: Command) {
-        commands.withLock { $0.append(command) }
-        wakeSource()
+    /// Queues `command` for the engine's loop; false once the loop has ended.
+    @discardableResult
+    private func send(_ command: Command) -> Bool {
+        let taken = commands.withLock { queue -> Bool in
+            guard !queue.closed else { return false }
+            queue.queued.append(command)
+            return true
+        }
+        if taken { wakeSource() }
+        return taken
     }
 
     /// The engine's loop: events, commands, timers, until `stop`.
@@ -130,11 +153,15 @@ public final class FileWatcher: Sendable {
         loop: while true {
             let events = engine.source.next(timeout: engine.timeout(now: clock.now) ?? options.saveInterval)
             engine.step(events)
-            for command in commands.withLock({ queued in
-                defer { queued.removeAll() }; return queued
+            var stopping = false
+            for command in commands.withLock({ queue in
+                defer { queue.queued.removeAll() }; return queue.queued
             }) {
                 switch command {
-                case .addRoot(let path, let logGlobs, let ignoreGlobs):
+                case .addRoot(_, _, _, let done) where stopping:
+                    done(false)
+                case .addRoot(let path, let logGlobs, let ignoreGlobs, let done):
+                    defer { done(true) }  // the walk has watched every directory by now
                     if let index = engine.roots.firstIndex(where: { $0.path == path }) {
                         engine.setGlobs(root: index, ignoreGlobs: ignoreGlobs, logGlobs: logGlobs)
                     } else {
@@ -144,11 +171,14 @@ public final class FileWatcher: Sendable {
                             saved: [:])
                     }
                 case .rescan:
-                    engine.rescanAll()
+                    if !stopping { engine.rescanAll() }
                 case .stop:
-                    engine.flush()
-                    break loop
+                    stopping = true  // what came after it in this batch is answered, not run
                 }
+            }
+            if stopping {
+                engine.flush()
+                break loop
             }
             if let path = options.statePath, engine.dirty, clock.now - lastSave >= options.saveInterval {
                 save(engine, to: path)
@@ -156,6 +186,12 @@ public final class FileWatcher: Sendable {
             }
         }
         if let path = options.statePath { save(engine, to: path) }
+        let left = commands.withLock { queue in
+            queue.closed = true
+            defer { queue.queued.removeAll() }
+            return queue.queued
+        }
+        for case .addRoot(_, _, _, let done) in left { done(false) }
         continuation.finish()
         let waiters = finished.withLock { waiters in
             isFinished.store(true, ordering: .releasing)

@@ -242,6 +242,24 @@ import Testing
         await reader.value
     }
 
+    @Test func aRootAddedWhileRunningIsWatchedWhenAddReturns() async throws {
+        let tree = try WatchedTree()
+        try await tree.waitForModel()
+        let other = try TemporaryDirectory()
+        defer { other.remove() }
+        _ = try other.write("deep/er/old.txt", "old")
+        #expect(try await tree.watcher.add(root: other.path))
+        // Every directory is watched now: a file made at once is a creation, not a crawl find.
+        _ = try other.write("deep/er/new.txt", "new")
+        try await tree.wait(for: "new.txt created and old.txt found") { changes in
+            changes.contains { $0.root == other.path && $0.path == "deep/er/new.txt" && $0.reason == .created }
+                && changes.contains { $0.root == other.path && $0.path == "deep/er/old.txt" && $0.reason == .rescanned }
+        }
+        #expect(!tree.changes.contains { $0.path == "deep/er/new.txt" && $0.reason == .rescanned })
+        await tree.watcher.stop()
+        #expect(try await tree.watcher.add(root: other.path) == false)  // stopped: not watched
+    }
+
     @Test func aRootThatIsNotADirectoryIsRefused() throws {
         let directory = try TemporaryDirectory()
         let file = try directory.write("plain.txt", "x")

@@ -72,10 +72,10 @@ enum WatchCommand {
         let heartbeat = HeartbeatPublisher.start(client, interval: interval, version: CommandLineTool.version)
         let requests = try client.serve("watchRequest." + SubjectToken.escape(pod), as: WatchRequest.self) {
             request in
-            try watcher.add(
+            let watching = try await watcher.add(
                 root: request.payload.root, logGlobs: request.payload.logGlobs,
                 ignoreGlobs: request.payload.ignoreGlobs)
-            return WatchReply(root: request.payload.root, watching: true)
+            return WatchReply(root: request.payload.root, watching: watching)
         }
         // On the connection that writes at once: a change is what starts a build, and one
         // connection keeps the changes in order. A burst costs a write each (20,000 in ~0.1 s).
