@@ -122,7 +122,7 @@ enum ManPage {
         head += "\\fB\\-\\-\(escape(spec.long))\\fR"
         if spec.value != nil { head += " \\fI\(escape(spec.metavar))\\fR" }
         var notes: [String] = []
-        if let value = spec.defaultValue { notes.append("Default: \(value).") }
+        if let value = spec.defaultValue { notes.append("Default: '\(value)'.") }  // quoted: '.' reads as a value
         if let note = spec.defaultNote { notes.append("Default: \(note).") }
         if let key = ConfigSchema.key(of: spec, section: section) {
             notes.append("Config: \(key); environment: \(key.environmentName).")
