@@ -21,7 +21,8 @@ let package = Package(
             name: "nats-bench",
             dependencies: ["NATSClient", "CPModel", .product(name: "Logging", package: "swift-log")]),
         // bench/graph-*'s Swift side.
-        .executableTarget(name: "graph-bench", dependencies: ["DependencyGraph", "RulesManager", "CPModel"]),
+        .executableTarget(
+            name: "graph-bench", dependencies: ["DependencyGraph", "RulesManager", "CPModel", "Hashing"]),
         .target(
             name: "CPCommand",
             dependencies: [

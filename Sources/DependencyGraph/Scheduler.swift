@@ -102,50 +102,83 @@ public final class Scheduler {
     /// The tasks run so far, in order.
     public private(set) var ran: [String] = []
 
+    /// A build of `graph`'s goals. With `changed` (tup's direction), only the tasks those
+    /// artefacts can reach are considered, and only as far as the goals need them: every
+    /// other task is taken as up to date, as the caller vouches (nothing it reads changed
+    /// since a build left it up to date; a long-running MajorDomo knows this). The work is then
+    /// proportional to what the change reaches, not to the graph.
     public init(
-        graph: BuildGraph, components: Components, store: BuildStateStore, files: FileStates, maxPasses: Int = 5
+        graph: BuildGraph, components: Components, store: BuildStateStore, files: FileStates, maxPasses: Int = 5,
+        changed: [Int32]? = nil
     ) {
         self.graph = graph
         self.components = components
         self.store = store
         self.files = files
         self.maxPasses = maxPasses
-        state = Array(repeating: .waiting, count: components.members.count)
+        let count = components.members.count
+        state = Array(repeating: .waiting, count: count)
         digests = Array(repeating: nil, count: graph.artefacts.count)
-        // Each component's prerequisites once (a marker per component instead of a set each:
-        // a link over 50,000 objects would otherwise search a long list per input).
-        var marked = Array(repeating: -1, count: components.members.count)
-        needs = components.members.indices.map { index in
-            var list: [Int] = []
+        // The components to consider: all, or those a change reaches.
+        var considered = Array(repeating: changed == nil, count: count)
+        var candidates: [Int]
+        if let changed {
+            // A changed output (edited or deleted by hand) brings its producer, and so all
+            // that task writes.
+            var producers: [Int32] = []
+            var reached = changed
+            for artefact in changed where graph.producer[Int(artefact)] >= 0 {
+                let producer = graph.producer[Int(artefact)]
+                producers.append(producer)
+                reached += graph.tasks[Int(producer)].outputs
+            }
+            candidates = []
+            for task in producers + graph.affected(by: reached) {
+                let component = Int(components.componentOf[Int(task)])
+                if !considered[component] {
+                    considered[component] = true
+                    candidates.append(component)
+                }
+            }
+        } else {
+            candidates = Array(0..<count)
+        }
+        // Each considered component's prerequisites among the considered, once (a marker per
+        // component instead of a set each: a link over 50,000 objects would otherwise search a
+        // long list per input).
+        needs = Array(repeating: [], count: count)
+        var marked = Array(repeating: -1, count: count)
+        for index in candidates {
             for task in components.members[index] {
                 let definition = graph.tasks[Int(task)]
-                for input in definition.dependencies + definition.secondaryDependencies {
+                for input in [definition.dependencies, definition.secondaryDependencies].joined() {
                     let producer = graph.producer[Int(input)]
                     guard producer >= 0 else { continue }
                     let other = Int(components.componentOf[Int(producer)])
-                    if other != index && marked[other] != index {
+                    if other != index && considered[other] && marked[other] != index {
                         marked[other] = index
-                        list.append(other)
+                        needs[index].append(other)
                     }
                 }
             }
-            return list
         }
         // Only what the goals need, through primary and secondary inputs alike.
-        needed = Array(repeating: false, count: components.members.count)
+        needed = Array(repeating: false, count: count)
         var stack = graph.goals.compactMap { goal -> Int? in
             let producer = graph.producer[Int(goal)]
-            return producer >= 0 ? Int(components.componentOf[Int(producer)]) : nil
+            guard producer >= 0 else { return nil }
+            let component = Int(components.componentOf[Int(producer)])
+            return considered[component] ? component : nil
         }
         while let component = stack.popLast() {
             guard !needed[component] else { continue }
             needed[component] = true
             stack += needs[component]
         }
-        for index in components.cycles { feedback[index] = components.feedback(index, in: graph) }
-        neededBy = Array(repeating: [], count: components.members.count)
-        waitingOn = Array(repeating: 0, count: components.members.count)
-        for component in needed.indices where needed[component] {
+        for index in components.cycles where needed[index] { feedback[index] = components.feedback(index, in: graph) }
+        neededBy = Array(repeating: [], count: count)
+        waitingOn = Array(repeating: 0, count: count)
+        for component in candidates.sorted() where needed[component] {
             waitingOn[component] = needs[component].count
             for other in needs[component] { neededBy[other].append(component) }
             if needs[component].isEmpty { ready.append(component) }

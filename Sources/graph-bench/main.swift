@@ -7,6 +7,7 @@
 import CPModel
 import DependencyGraph
 import Foundation
+import Hashing
 import RulesManager
 
 let clock = ContinuousClock()
@@ -49,6 +50,27 @@ func load(_ root: String, _ rules: String) -> (Project, [(String, Double)]) {
     }
 }
 
+/// File contents as digests in memory: each path's digest is derived from its name, and
+/// `change` gives one another for a while.
+final class Digests: FileStates {
+    private var digests: [String: SHA256Digest] = [:]
+    private var saved: [String: SHA256Digest] = [:]
+
+    init(_ paths: [String]) {
+        for path in paths { digests[path] = try? SHA256Hasher.digest(of: Array(path.utf8)) }
+    }
+
+    func digest(_ path: String) -> SHA256Digest? { digests[path] }
+    func invalidate(_ path: String) {}
+
+    func change(_ path: String, _ round: Int) {
+        saved[path] = digests[path]
+        digests[path] = try? SHA256Hasher.digest(of: Array("\(path) \(round)".utf8))
+    }
+
+    func restore(_ path: String) { digests[path] = saved.removeValue(forKey: path) }
+}
+
 let arguments = CommandLine.arguments
 guard arguments.count >= 2 else { fail("usage: graph-bench load|incremental|scc|dot …") }
 switch arguments[1] {
@@ -79,6 +101,71 @@ case "incremental":
         String(
             format: "median_ms %.4f p99_ms %.4f tasks_median %d", times[times.count / 2],
             times[min(times.count - 1, times.count * 99 / 100)], sizes.sorted()[sizes.count / 2]))
+case "decide":
+    // A whole build decision with the graph and the state in memory, as a MajorDomo holds
+    // them: every task recorded as built, then one header's content changes. The scheduler
+    // told what changed against one that checks every needed task.
+    let (project, _) = load(arguments[2], arguments[3])
+    let graph = project.graph
+    let files = Digests(graph.artefacts)
+    let store = InMemoryBuildStateStore()
+    let full = Scheduler(graph: graph, components: project.components, store: store, files: files)
+    for task in graph.tasks.indices {
+        let definition = graph.tasks[task]
+        let record = TaskRecord(
+            signature: TaskRecord.signature(rule: definition.rule, argv: full.argv(Int32(task))),
+            inputs: (definition.dependencies + definition.secondaryDependencies).map {
+                TaskRecord.File(graph.artefacts[Int($0)], files.digest(graph.artefacts[Int($0)]))
+            },
+            outputs: definition.outputs.map {
+                TaskRecord.File(graph.artefacts[Int($0)], files.digest(graph.artefacts[Int($0)]))
+            })
+        try! store.save(record, of: definition.name)
+    }
+    /// What a scheduler would run first: the tasks of its needed components that are out of date.
+    func decide(_ changed: [Int32]?) -> (runs: Int, considered: Int) {
+        let scheduler = Scheduler(
+            graph: graph, components: project.components, store: store, files: files, changed: changed)
+        var runs = 0
+        var considered = 0
+        for component in scheduler.neededComponents {
+            for task in project.components.members[component] {
+                considered += 1
+                if scheduler.reason(task) != nil { runs += 1 }
+            }
+        }
+        return (runs, considered)
+    }
+    guard decide(nil).runs == 0 else { fail("the recorded state is not up to date") }
+    let headers = graph.artefacts.indices.filter { graph.artefacts[$0].hasSuffix(".h") }.map { Int32($0) }
+    var random = SystemRandomNumberGenerator()
+    var told: [Double] = []
+    var everything: [Double] = []
+    var considered: [Int] = []
+    for round in 0..<(Int(arguments[4]) ?? 100) {
+        let header = headers.randomElement(using: &random)!
+        files.change(graph.artefacts[Int(header)], round)
+        let (outcome, time) = timed { decide([header]) }
+        // The header's readers are out of date; the link only may run (its inputs are rebuilt first).
+        guard outcome.runs == graph.readers[Int(header)].count else { fail("told: \(outcome.runs) tasks would run") }
+        told.append(time * 1000)
+        considered.append(outcome.considered)
+        if round < 10 {
+            let (all, time) = timed { decide(nil) }
+            guard all.runs == outcome.runs else {
+                fail("the full decision differs: \(all.runs) against \(outcome.runs)")
+            }
+            everything.append(time * 1000)
+        }
+        files.restore(graph.artefacts[Int(header)])
+    }
+    told.sort()
+    everything.sort()
+    print(
+        String(
+            format: "told_median_ms %.3f told_p99_ms %.3f considered_median %d full_median_ms %.1f",
+            told[told.count / 2], told[min(told.count - 1, told.count * 99 / 100)],
+            considered.sorted()[considered.count / 2], everything[everything.count / 2]))
 case "scc":
     let count = Int(arguments[2]) ?? 50_000
     let cycle = Int(arguments[3]) ?? 1_000

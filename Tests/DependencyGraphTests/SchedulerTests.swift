@@ -97,9 +97,12 @@ struct World {
 
     /// Builds to the end, sequentially; returns the scheduler (its `ran`, `failures`).
     @discardableResult
-    func build(_ files: MemoryFiles, _ store: BuildStateStore, maxPasses: Int = 50) -> Scheduler {
+    func build(_ files: MemoryFiles, _ store: BuildStateStore, maxPasses: Int = 50, changed: [Int32]? = nil)
+        -> Scheduler
+    {
         let scheduler = Scheduler(
-            graph: graph, components: Components(graph), store: store, files: files, maxPasses: maxPasses)
+            graph: graph, components: Components(graph), store: store, files: files, maxPasses: maxPasses,
+            changed: changed)
         while true {
             let jobs = scheduler.next()
             if jobs.isEmpty { break }
@@ -191,6 +194,50 @@ struct World {
             // And a build right after does nothing.
             #expect(world.build(files, store).ran.isEmpty, "seed \(seed) round \(round): a second build ran tasks")
         }
+    }
+
+    /// A build told what changed (tup's direction, as a MajorDomo would) runs exactly what a
+    /// full build runs and leaves the same files, considering only what the change reaches.
+    @Test(arguments: [(11 as UInt64, false), (12, true), (13, true)])
+    func aBuildToldWhatChangedMatchesAFullBuild(seed: UInt64, cyclic: Bool) {
+        let world = World.random(seed: seed, count: 150, sourceCount: 40, cyclic: cyclic)
+        let (full, told) = (MemoryFiles(), MemoryFiles())
+        for source in world.sources { full.contents[source] = "v0 of \(source)" }
+        told.contents = full.contents
+        let (fullStore, toldStore) = (InMemoryBuildStateStore(), InMemoryBuildStateStore())
+        #expect(world.build(full, fullStore).failures.isEmpty)
+        #expect(world.build(told, toldStore).failures.isEmpty)
+        var random = SeededRandom(seed: seed &* 104_729)
+        var narrower = 0
+        for round in 0..<15 {
+            var changed: [String] = []
+            for _ in 0..<Int.random(in: 1...3, using: &random) {
+                switch Int.random(in: 0..<4, using: &random) {
+                case 0, 1:
+                    let source = world.sources.randomElement(using: &random)!
+                    full.contents[source] = "v\(round)-\(Int.random(in: 0..<3, using: &random))"
+                    changed.append(source)
+                case 2:
+                    changed.append(world.sources.randomElement(using: &random)!)  // a touch: same bytes
+                default:
+                    let output = world.graph.artefacts.filter { $0.hasPrefix("out/") }.randomElement(using: &random)!
+                    full.contents[output] = nil
+                    changed.append(output)
+                }
+            }
+            for path in changed { told.contents[path] = full.contents[path] }
+            let fullRun = world.build(full, fullStore)
+            let toldRun = world.build(told, toldStore, changed: changed.compactMap { world.graph.artefact($0) })
+            #expect(toldRun.failures.isEmpty && fullRun.failures.isEmpty, "seed \(seed) round \(round)")
+            #expect(toldRun.ran.sorted() == fullRun.ran.sorted(), "seed \(seed) round \(round)")
+            #expect(told.contents == full.contents, "seed \(seed) round \(round): the files differ")
+            if toldRun.neededComponents.count < fullRun.neededComponents.count { narrower += 1 }
+        }
+        #expect(narrower > 0, "seed \(seed): a build told what changed should consider less")
+        // Told nothing changed, it considers nothing.
+        let idle = Scheduler(
+            graph: world.graph, components: Components(world.graph), store: toldStore, files: told, changed: [])
+        #expect(idle.neededComponents.isEmpty && idle.next().isEmpty)
     }
 
     /// A cycle runs pass after pass until a pass leaves its feedback artefacts as they were;
