@@ -33,6 +33,11 @@ public struct Project: Sendable {
         let ruleFiles = try DefinitionFiles.find(rulePaths, fileExtension: "ryml", what: "rules")
         let taskFiles = named("tyml")
         let projectFiles = named("pyml")
+        guard !taskFiles.isEmpty || !projectFiles.isEmpty else {  // most likely the wrong directory
+            throw DefinitionError(
+                what: "project", file: root,
+                "no tasks (*.tyml) or projects (*.pyml) in it: is it the project's directory?")
+        }
         let cachePath = root + "/.cp/graph.cache"
         let key = GraphCache.key(
             ruleFiles: ruleFiles, definitionFiles: taskFiles + projectFiles, files: files, targets: targets)

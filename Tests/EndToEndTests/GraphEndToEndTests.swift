@@ -119,6 +119,19 @@ import Testing
         #expect(escaping.status == 1 && escaping.stderr.contains("not a directory"))
     }
 
+    @Test func aDirectoryWithoutDefinitionsIsRefusedAndLeftAlone() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        _ = try directory.write("wrong/notes.txt", "not a project")
+        let build = try await cp(["graph", "build", "--project", directory.file("wrong")])
+        #expect(build.status == 1)
+        #expect(
+            build.stderr
+                == "cp: graph: project '\(directory.file("wrong"))': no tasks (*.tyml) or projects (*.pyml) in it: is it the project's directory?\n"
+        )
+        #expect(!FileManager.default.fileExists(atPath: directory.file("wrong/.cp")))  // nothing written
+    }
+
     @Test func theBundledRulesLoadTheBundledExamples() async throws {
         for (example, cycles) in [
             ("c-hello", "no cycles\n"), ("latex-paper", "cycle 1: paper (pdflatex), bibliography (bibtex)"),
