@@ -10,49 +10,6 @@ import RulesManager
 /// were (converged), an earlier pass's state comes back (oscillation: stop at once), or
 /// `maxPasses` is reached (failure naming what kept changing).
 public final class Scheduler {
-    public struct Job: Sendable, Equatable {
-        public var task: Int32
-        public var name: String
-        public var argv: [String]
-        public var outputs: [String]
-        /// 1 for an acyclic task; the pass number in a cyclic component.
-        public var pass: Int
-        /// Why it runs ("never built", "input 'paper.aux' changed", …).
-        public var reason: String
-    }
-
-    public enum Failure: Error, Equatable, CustomStringConvertible {
-        case taskFailed(task: String, message: String)
-        case missingOutputs(task: String, paths: [String])
-        case missingInput(task: String, path: String)
-        case notConverged(tasks: [String], passes: Int, changing: [String])
-        case oscillates(tasks: [String], period: Int, changing: [String])
-        case store(String)
-
-        public var description: String {
-            switch self {
-            case .taskFailed(let task, let message): return "task '\(task)' failed: \(message)"
-            case .missingOutputs(let task, let paths):
-                return "task '\(task)' succeeded but did not write \(paths.map { "'\($0)'" }.joined(separator: ", "))"
-            case .missingInput(let task, let path):
-                return "task '\(task)' needs '\(path)', which does not exist and which no task makes"
-            case .notConverged(let tasks, let passes, let changing):
-                return
-                    "the cycle \(tasks.joined(separator: ", ")) did not converge in \(passes) passes; still changing: \(changing.joined(separator: ", "))"
-            case .oscillates(let tasks, let period, let changing):
-                return
-                    "the cycle \(tasks.joined(separator: ", ")) oscillates with period \(period) (the same state comes back every \(period) passes); changing: \(changing.joined(separator: ", "))"
-            case .store(let message): return "cannot record the build state: \(message)"
-            }
-        }
-    }
-
-    /// What happened, for the build's summary.
-    public enum Event: Sendable, Equatable {
-        /// A cyclic component in which something ran has settled after `passes` passes.
-        case converged(component: Int, passes: Int)
-    }
-
     public let graph: BuildGraph
     public let components: Components
     public let maxPasses: Int
@@ -119,49 +76,8 @@ public final class Scheduler {
         let count = components.members.count
         state = Array(repeating: .waiting, count: count)
         digests = Array(repeating: nil, count: graph.artefacts.count)
-        // The components to consider: all, or those a change reaches.
-        var considered = Array(repeating: changed == nil, count: count)
-        var candidates: [Int]
-        if let changed {
-            // A changed output (edited or deleted by hand) brings its producer, and so all
-            // that task writes.
-            var producers: [Int32] = []
-            var reached = changed
-            for artefact in changed where graph.producer[Int(artefact)] >= 0 {
-                let producer = graph.producer[Int(artefact)]
-                producers.append(producer)
-                reached += graph.tasks[Int(producer)].outputs
-            }
-            candidates = []
-            for task in producers + graph.affected(by: reached) {
-                let component = Int(components.componentOf[Int(task)])
-                if !considered[component] {
-                    considered[component] = true
-                    candidates.append(component)
-                }
-            }
-        } else {
-            candidates = Array(0..<count)
-        }
-        // Each considered component's prerequisites among the considered, once (a marker per
-        // component instead of a set each: a link over 50,000 objects would otherwise search a
-        // long list per input).
-        needs = Array(repeating: [], count: count)
-        var marked = Array(repeating: -1, count: count)
-        for index in candidates {
-            for task in components.members[index] {
-                let definition = graph.tasks[Int(task)]
-                for input in [definition.dependencies, definition.secondaryDependencies].joined() {
-                    let producer = graph.producer[Int(input)]
-                    guard producer >= 0 else { continue }
-                    let other = Int(components.componentOf[Int(producer)])
-                    if other != index && considered[other] && marked[other] != index {
-                        marked[other] = index
-                        needs[index].append(other)
-                    }
-                }
-            }
-        }
+        let (considered, candidates) = Self.considered(graph, components, changed: changed)
+        needs = Self.prerequisites(of: candidates, among: considered, graph, components)
         // Only what the goals need, through primary and secondary inputs alike.
         needed = Array(repeating: false, count: count)
         var stack = graph.goals.compactMap { goal -> Int? in
@@ -183,6 +99,58 @@ public final class Scheduler {
             for other in needs[component] { neededBy[other].append(component) }
             if needs[component].isEmpty { ready.append(component) }
         }
+    }
+
+    /// The components to consider (a flag per component, and their list): all of them, or
+    /// those a change reaches. A changed output (edited or deleted by hand) brings its
+    /// producer, and so all that task writes.
+    private static func considered(_ graph: BuildGraph, _ components: Components, changed: [Int32]?) -> (
+        [Bool], [Int]
+    ) {
+        let count = components.members.count
+        guard let changed else { return (Array(repeating: true, count: count), Array(0..<count)) }
+        var producers: [Int32] = []
+        var reached = changed
+        for artefact in changed where graph.producer[Int(artefact)] >= 0 {
+            let producer = graph.producer[Int(artefact)]
+            producers.append(producer)
+            reached += graph.tasks[Int(producer)].outputs
+        }
+        var considered = Array(repeating: false, count: count)
+        var candidates: [Int] = []
+        for task in producers + graph.affected(by: reached) {
+            let component = Int(components.componentOf[Int(task)])
+            if !considered[component] {
+                considered[component] = true
+                candidates.append(component)
+            }
+        }
+        return (considered, candidates)
+    }
+
+    /// Per component of `candidates`: the considered components it needs first, once each (a
+    /// marker per component instead of a set each: a link over 50,000 objects would otherwise
+    /// search a long list per input).
+    private static func prerequisites(
+        of candidates: [Int], among considered: [Bool], _ graph: BuildGraph, _ components: Components
+    ) -> [[Int]] {
+        var needs: [[Int]] = Array(repeating: [], count: components.members.count)
+        var marked = Array(repeating: -1, count: components.members.count)
+        for index in candidates {
+            for task in components.members[index] {
+                let definition = graph.tasks[Int(task)]
+                for input in [definition.dependencies, definition.secondaryDependencies].joined() {
+                    let producer = graph.producer[Int(input)]
+                    guard producer >= 0 else { continue }
+                    let other = Int(components.componentOf[Int(producer)])
+                    if other != index && considered[other] && marked[other] != index {
+                        marked[other] = index
+                        needs[index].append(other)
+                    }
+                }
+            }
+        }
+        return needs
     }
 
     /// The components the goals need, in build order.

@@ -1,0 +1,47 @@
+import Foundation
+
+/// What the scheduler hands out and reports: jobs to run, failures, events.
+extension Scheduler {
+    public struct Job: Sendable, Equatable {
+        public var task: Int32
+        public var name: String
+        public var argv: [String]
+        public var outputs: [String]
+        /// 1 for an acyclic task; the pass number in a cyclic component.
+        public var pass: Int
+        /// Why it runs ("never built", "input 'paper.aux' changed", …).
+        public var reason: String
+    }
+
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        case taskFailed(task: String, message: String)
+        case missingOutputs(task: String, paths: [String])
+        case missingInput(task: String, path: String)
+        case notConverged(tasks: [String], passes: Int, changing: [String])
+        case oscillates(tasks: [String], period: Int, changing: [String])
+        case store(String)
+
+        public var description: String {
+            switch self {
+            case .taskFailed(let task, let message): return "task '\(task)' failed: \(message)"
+            case .missingOutputs(let task, let paths):
+                return "task '\(task)' succeeded but did not write \(paths.map { "'\($0)'" }.joined(separator: ", "))"
+            case .missingInput(let task, let path):
+                return "task '\(task)' needs '\(path)', which does not exist and which no task makes"
+            case .notConverged(let tasks, let passes, let changing):
+                return
+                    "the cycle \(tasks.joined(separator: ", ")) did not converge in \(passes) passes; still changing: \(changing.joined(separator: ", "))"
+            case .oscillates(let tasks, let period, let changing):
+                return
+                    "the cycle \(tasks.joined(separator: ", ")) oscillates with period \(period) (the same state comes back every \(period) passes); changing: \(changing.joined(separator: ", "))"
+            case .store(let message): return "cannot record the build state: \(message)"
+            }
+        }
+    }
+
+    /// What happened, for the build's summary.
+    public enum Event: Sendable, Equatable {
+        /// A cyclic component in which something ran has settled after `passes` passes.
+        case converged(component: Int, passes: Int)
+    }
+}
