@@ -10,43 +10,6 @@ enum GraphBuild {
     /// The state file of a project.
     static func statePath(_ root: String) -> String { root + "/.cp/state.db" }
 
-    /// A project's state file and the digests it remembers, read on another thread while the
-    /// project loads (each is a good part of a large project's first plan). Without a state
-    /// file nothing is read ahead; the file is created when a command first needs it.
-    final class State: @unchecked Sendable {
-        let root: String
-        private var opened: Result<(SQLiteBuildStateStore, DiskFileStates), Error>?
-        private let done = DispatchSemaphore(value: 0)
-        private var reading = false
-
-        /// `readAhead`: start reading now (for the commands that will use it).
-        init(root: String, readAhead: Bool) {
-            self.root = root
-            guard readAhead, FileManager.default.fileExists(atPath: statePath(root)) else { return }
-            reading = true
-            Thread { [self] in
-                opened = Result { try Self.open(root) }
-                done.signal()
-            }.start()
-        }
-
-        /// The store (created if need be) and the files' states over it.
-        func get() throws -> (SQLiteBuildStateStore, DiskFileStates) {
-            if reading {
-                done.wait()
-                reading = false
-            }
-            if opened == nil { opened = Result { try Self.open(root) } }
-            return try opened!.get()
-        }
-
-        private static func open(_ root: String) throws -> (SQLiteBuildStateStore, DiskFileStates) {
-            let store = try SQLiteBuildStateStore(path: statePath(root))
-            try store.preload()
-            return (store, DiskFileStates(root: root, cache: store))
-        }
-    }
-
     /// The scheduler over the project's state, and its view of the files (whose digests are
     /// remembered in the same state file: `files.save()` when done).
     static func scheduler(_ project: Project, _ state: State, maxPasses: Int) throws -> (Scheduler, DiskFileStates) {
@@ -55,36 +18,6 @@ enum GraphBuild {
             graph: project.graph, components: project.components, store: store, files: files, maxPasses: maxPasses)
         ProcessLifetime.keepUntilExit(scheduler)
         return (scheduler, files)
-    }
-
-    /// Holds `.cp/build.lock` for as long as it lives: one build of a project at a time (two
-    /// would run the same tasks over each other's files). The kernel drops the lock when the
-    /// process ends, however it ends; the file keeps the holder's pid for the message.
-    final class BuildLock {
-        private let descriptor: Int32
-
-        init(_ root: String) throws {
-            let path = root + "/.cp/build.lock"
-            try? FileManager.default.createDirectory(atPath: root + "/.cp", withIntermediateDirectories: true)
-            descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-            guard descriptor >= 0 else {
-                throw DefinitionError(what: "lock", file: path, "cannot open it: \(String(cString: strerror(errno)))")
-            }
-            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-                let holder = (try? String(contentsOfFile: path, encoding: .utf8))?
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
-                close(descriptor)
-                throw DefinitionError(
-                    what: "project", file: root,
-                    "another build of it is running\(holder.map { $0.isEmpty ? "" : " (pid \($0))" } ?? ""); wait for it, or stop it"
-                )
-            }
-            let pid = Array("\(getpid())\n".utf8)
-            _ = ftruncate(descriptor, 0)
-            _ = pwrite(descriptor, pid, pid.count, 0)
-        }
-
-        deinit { close(descriptor) }
     }
 
     /// Builds the goals; prints progress and each failed task's output. 0 only when every
@@ -103,67 +36,19 @@ enum GraphBuild {
         let jobs = settings.value("jobs")?.integer ?? ProcessInfo.processInfo.activeProcessorCount
         let (scheduler, files) = try scheduler(project, state, maxPasses: maxPasses)
         defer { try? files.save() }
-        let graph = project.graph
         let total = scheduler.neededComponents.reduce(0) { $0 + project.components.members[$1].count }
-        let terminal = isatty(STDERR_FILENO) == 1 && !settings.flag("quiet")
+        let reporter = BuildReporter(
+            graph: project.graph, total: total, terminal: isatty(STDERR_FILENO) == 1 && !settings.flag("quiet"))
         let cancellation = JobRunner.Cancellation()
         let signals = TerminationSignals { _ in cancellation.cancel() }
         defer { signals.cancel() }
-        var runs = 0
-        var finished = Set<Int32>()
-        var running: [Int32: String] = [:]  // task → its label
-        let clock = ContinuousClock()
-        let started = clock.now
-
-        func progress() {
-            guard terminal else { return }
-            let now =
-                running.isEmpty ? "" : " " + running.keys.sorted().compactMap { running[$0] }.joined(separator: ", ")
-            Output.err("\r\u{1B}[K[\(finished.count)/\(total)]\(now)")
-        }
         let succeeded = await BuildDriver.run(
-            scheduler, executor: LocalExecutor(root: project.root), jobs: jobs, cancellation: cancellation
-        ) { report in
-            switch report {
-            case .started(let job):
-                let label = job.pass > 1 ? "\(job.name) (pass \(job.pass))" : job.name
-                running[job.task] = label
-                if terminal {
-                    progress()
-                } else {
-                    Output.err("cp: graph: run \(label) [\(graph.tasks[Int(job.task)].rule)]: \(job.reason)\n")
-                }
-            case .finished(let job, let outcome):
-                runs += 1
-                finished.insert(job.task)
-                running[job.task] = nil
-                progress()
-                guard !outcome.succeeded else { return }
-                if terminal { Output.err("\r\u{1B}[K") }
-                Output.err(
-                    "cp: graph: task '\(job.name)' failed (\(outcome.timedOut ? "timed out" : "status \(outcome.status)")); its output:\n"
-                )
-                for line in outcome.lines.suffix(40) { Output.err("  \(line.text)\n") }
-            }
-        }
-        if terminal { Output.err("\r\u{1B}[K") }
+            scheduler, executor: LocalExecutor(root: project.root), jobs: jobs, cancellation: cancellation,
+            report: reporter.report)
+        reporter.clearLine()
         if signals.signal != nil { return .interrupted }
         for failure in scheduler.failures { Output.error("graph", "\(failure)") }
-        let cycles = scheduler.events.compactMap { event -> String? in
-            if case .converged(let component, let passes) = event {
-                return
-                    "cycle of \(project.components.members[component].map { graph.tasks[Int($0)].name }.joined(separator: ", ")) converged in \(passes) pass\(passes == 1 ? "" : "es")"
-            }
-            return nil
-        }
-        let seconds = (clock.now - started).inSeconds
-        let summary =
-            runs == 0 && succeeded
-            ? "up to date (\(total) tasks)"
-            : "\(runs) task run\(runs == 1 ? "" : "s") in \(String(format: "%.1f", seconds)) s"
-        Output.err(
-            "cp: graph: \(succeeded ? "" : "failed: ")\(summary)\(cycles.isEmpty ? "" : "; " + cycles.joined(separator: "; "))\n"
-        )
+        Output.err("cp: graph: \(reporter.summary(succeeded: succeeded, scheduler, project.components))\n")
         return succeeded ? .success : .failure
     }
 
@@ -286,5 +171,73 @@ enum GraphBuild {
             }
         }
         return (text, true)
+    }
+}
+
+/// What `cp graph build` says while it runs: on a terminal one progress line (tasks done /
+/// total, what runs with its pass), otherwise a line per task started with its reason; the
+/// last 40 lines of each failed task's output; and the closing summary.
+final class BuildReporter {
+    private let graph: BuildGraph
+    private let total: Int
+    private let terminal: Bool
+    private let started = ContinuousClock.now
+    private var runs = 0
+    private var finished = Set<Int32>()
+    private var running: [Int32: String] = [:]  // task → its label
+
+    init(graph: BuildGraph, total: Int, terminal: Bool) {
+        self.graph = graph
+        self.total = total
+        self.terminal = terminal
+    }
+
+    func report(_ report: BuildDriver.Report) {
+        switch report {
+        case .started(let job):
+            let label = job.pass > 1 ? "\(job.name) (pass \(job.pass))" : job.name
+            running[job.task] = label
+            if terminal {
+                progress()
+            } else {
+                Output.err("cp: graph: run \(label) [\(graph.tasks[Int(job.task)].rule)]: \(job.reason)\n")
+            }
+        case .finished(let job, let outcome):
+            runs += 1
+            finished.insert(job.task)
+            running[job.task] = nil
+            progress()
+            guard !outcome.succeeded else { return }
+            clearLine()
+            let how = outcome.timedOut ? "timed out" : "status \(outcome.status)"
+            Output.err("cp: graph: task '\(job.name)' failed (\(how)); its output:\n")
+            for line in outcome.lines.suffix(40) { Output.err("  \(line.text)\n") }
+        }
+    }
+
+    /// Removes the progress line (on a terminal).
+    func clearLine() {
+        if terminal { Output.err("\r\u{1B}[K") }
+    }
+
+    /// "up to date (N tasks)" or "N task runs in S s", and the cycles that converged.
+    func summary(succeeded: Bool, _ scheduler: Scheduler, _ components: Components) -> String {
+        let cycles = scheduler.events.compactMap { event -> String? in
+            guard case .converged(let component, let passes) = event else { return nil }
+            let names = components.members[component].map { graph.tasks[Int($0)].name }.joined(separator: ", ")
+            return "cycle of \(names) converged in \(passes) pass\(passes == 1 ? "" : "es")"
+        }
+        let seconds = (ContinuousClock.now - started).inSeconds
+        let what =
+            runs == 0 && succeeded
+            ? "up to date (\(total) tasks)"
+            : "\(runs) task run\(runs == 1 ? "" : "s") in \(String(format: "%.1f", seconds)) s"
+        return (succeeded ? "" : "failed: ") + ([what] + cycles).joined(separator: "; ")
+    }
+
+    private func progress() {
+        guard terminal else { return }
+        let now = running.isEmpty ? "" : " " + running.keys.sorted().compactMap { running[$0] }.joined(separator: ", ")
+        Output.err("\r\u{1B}[K[\(finished.count)/\(total)]\(now)")
     }
 }
