@@ -151,10 +151,15 @@ import Testing
         let plan = try await cp(["graph", "plan", "--target", "pdf"] + common)
         #expect(plan.status == 0 && plan.stdout.contains("paper [pdflatex]: will run: never built"))
         let unknown = try await cp(["graph", "plan", "--target", "html"] + common)
-        #expect(unknown.status == 1)
+        #expect(unknown.status == 1, "\(unknown.stderr)")
         #expect(unknown.stderr.hasSuffix("no target 'html'; targets: pdf\n"))
-        let build = try await cp(["graph", "build", "html"] + common)
-        #expect(build.status == 1 && build.stderr.contains("no target 'html'"))
+        // The state file exists now, so it is read ahead while the load fails. Once, in a full
+        // suite, this did not exit 1 (status unrecorded); the likely cause, a process exiting
+        // under the reading thread, is closed by `State.finish`.
+        for _ in 0..<5 {
+            let build = try await cp(["graph", "build", "html"] + common)
+            #expect(build.status == 1 && build.stderr.contains("no target 'html'"), "\(build.status): \(build.stderr)")
+        }
     }
 
     @Test func whyOfAnUnknownPathIsOneLineAndExitOne() async throws {

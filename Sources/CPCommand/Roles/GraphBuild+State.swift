@@ -26,12 +26,18 @@ extension GraphBuild {
             }.start()
         }
 
-        /// The store (created if need be) and the files' states over it.
-        func get() throws -> (SQLiteBuildStateStore, DiskFileStates) {
+        /// Waits for the read ahead, if any: the process must not exit under it (SQLite and the
+        /// runtime would be torn down while it runs; see `aTargetLimitsTheGoalsAndAnUnknownOneIsNamed`).
+        func finish() {
             if reading {
                 done.wait()
                 reading = false
             }
+        }
+
+        /// The store (created if need be) and the files' states over it.
+        func get() throws -> (SQLiteBuildStateStore, DiskFileStates) {
+            finish()
             if opened == nil { opened = Result { try Self.open(root) } }
             return try opened!.get()
         }

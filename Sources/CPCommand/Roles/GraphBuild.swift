@@ -52,8 +52,9 @@ enum GraphBuild {
         return succeeded ? .success : .failure
     }
 
-    /// Each task the goals need, in build order, with what would happen to it.
-    static func plan(_ project: Project, _ state: State, maxPasses: Int) throws -> String {
+    /// Each task the goals need, in build order, with what would happen to it; and the counts
+    /// ("N tasks: N will run, N may run, N up to date"), for stderr.
+    static func plan(_ project: Project, _ state: State, maxPasses: Int) throws -> (text: String, counts: String) {
         let (scheduler, files) = try scheduler(project, state, maxPasses: maxPasses)
         defer { try? files.save() }
         let needed = scheduler.neededComponents
@@ -75,7 +76,12 @@ enum GraphBuild {
                     "\(indent)\(definition.name) [\(definition.rule)]: \(verdicts[task]?.description ?? "up to date")\n"
             }
         }
-        return text.isEmpty ? "nothing to build\n" : text
+        let total = needed.reduce(0) { $0 + project.components.members[$1].count }
+        let willRun = verdicts.values.filter { if case .willRun = $0 { true } else { false } }.count
+        let counts =
+            "\(total) task\(total == 1 ? "" : "s"): \(willRun) will run, \(verdicts.count - willRun) may run, "
+            + "\(total - verdicts.count) up to date"
+        return (text.isEmpty ? "nothing to build\n" : text, counts)
     }
 
     /// What a build would do to a task that is not up to date.

@@ -16,6 +16,7 @@ enum GraphCommand {
             invocation.parsed.positionalValues("TARGET").compactMap(\.text)
             + settings.values("target").compactMap(\.text)
         let state = GraphBuild.State(root: root, readAhead: ["plan", "why", "build"].contains(verb))
+        defer { state.finish() }
         let project: Project
         do {
             // `check` always reads the definitions; the other commands may use the cached graph.
@@ -30,11 +31,14 @@ enum GraphCommand {
         let components = project.components
         let maxPasses = settings.value("max-passes")?.integer ?? 5
         var text: String
+        var afterwards: String?  // a line for stderr once the output is written
         switch verb {
         case "build":
             return try await GraphBuild.build(project, state, invocation: invocation)
         case "plan":
-            text = try GraphBuild.plan(project, state, maxPasses: maxPasses)
+            let plan = try GraphBuild.plan(project, state, maxPasses: maxPasses)
+            text = plan.text
+            afterwards = plan.counts
         case "why":
             let path = invocation.parsed.positional("PATH")?.text ?? ""
             let (explanation, known) = try GraphBuild.why(
@@ -66,6 +70,7 @@ enum GraphCommand {
         } else {
             Output.out(text)
         }
+        if let afterwards { Output.error("graph", afterwards) }
         return .success
     }
 
