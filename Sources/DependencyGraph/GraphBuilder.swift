@@ -16,7 +16,10 @@ public enum GraphBuilder {
         targets wanted: [String] = []
     ) throws(DefinitionError) -> BuildGraph {
         var graph = BuildGraph()
-        var claimed: [Int32: SourceLocation] = [:]  // output → where its task was defined
+        // Most artefacts are the project's files and the tasks' outputs.
+        graph.reserveCapacity(
+            artefacts: files.count + tasks.reduce(0) { $0 + $1.outputs.count }, tasks: tasks.count)
+        var claimed = [Int32: SourceLocation](minimumCapacity: tasks.count)  // output → where its task was defined
 
         func add(_ task: BuildGraph.Task, outputLocations: [SourceLocation]) throws(DefinitionError) {
             if graph.task(named: task.name) != nil {
