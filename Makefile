@@ -45,7 +45,7 @@ release: setup
 ## run: the main job. Until `cp up` exists (see the README's roadmap), a short tour.
 run: release
 	$(RELEASE_BIN) --version
-	rm -rf .build/run && mkdir -p .build/run && cp -R examples/latex-paper .build/run/
+	rm -rf .build/run && mkdir -p .build/run && tar -C examples --exclude=.cp -cf - latex-paper | tar -C .build/run -xf -
 	$(RELEASE_BIN) graph cycles --project .build/run/latex-paper
 	$(RELEASE_BIN) graph build --project .build/run/latex-paper
 	$(RELEASE_BIN) graph build --project .build/run/latex-paper
@@ -98,7 +98,7 @@ install: release
 	install -m 0644 completions/_cp $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_cp
 	install -m 0644 completions/cp.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/cp.fish
 	install -m 0644 rules/*.ryml $(DESTDIR)$(PREFIX)/share/cp/rules/
-	cp -R examples/. $(DESTDIR)$(PREFIX)/share/cp/examples/
+	tar -C examples --exclude=.cp -cf - . | tar -C $(DESTDIR)$(PREFIX)/share/cp/examples -xf -  # not the state of a build made in place
 
 clean:
 	rm -rf .build
