@@ -166,3 +166,28 @@ import Testing
         #expect(!damaged.fromCache && shape(damaged.graph) == shape(edited.graph))
     }
 }
+
+@Suite struct ExportTests {
+    @Test func dotQuotesNamesAndMarksEdgesGoalsAndCycles() throws {
+        var graph = BuildGraph()
+        let location = SourceLocation(file: "t", line: 1, column: 1)
+        let template = try ArgvTemplate.parse(["x"])
+        let odd = graph.intern(#"a "quoted" \ name.tex"#)
+        let aux = graph.intern("a.aux")
+        let pdf = graph.intern("a.pdf")
+        graph.add(
+            BuildGraph.Task(
+                name: "typeset", rule: "pdflatex", dependencies: [odd], secondaryDependencies: [aux],
+                outputs: [pdf, aux], build: template, stem: "a", mainFile: "a", location: location, fromPattern: false))
+        graph.goals = [pdf]
+        let dot = GraphExport.dot(graph, Components(graph))
+        let lines = dot.split(separator: "\n").map(String.init)
+        #expect(lines.contains(#"  a0 [shape=ellipse, label="a \"quoted\" \\ name.tex"];"#))
+        #expect(lines.contains("  a2 [shape=ellipse, label=\"a.pdf\", penwidth=2];"))
+        #expect(dot.contains("  t0 [shape=box, style=filled, fillcolor=\"#fff2b3\", label=\"typeset\n(pdflatex)\"];\n"))
+        #expect(lines.contains("  a0 -> t0;") && lines.contains("  a1 -> t0 [style=dashed];"))
+        #expect(lines.contains("  t0 -> a2;") && lines.contains("  t0 -> a1;"))
+        #expect(lines.contains("  subgraph cluster_1 {") && lines.contains("    t0;") && lines.contains("    a1;"))
+        #expect(dot.hasPrefix("digraph cp {\n") && dot.hasSuffix("}\n"))
+    }
+}
