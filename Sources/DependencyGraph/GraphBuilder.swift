@@ -186,10 +186,9 @@ public enum GraphBuilder {
         }
         guard let rule = rules.rules[name.value] else {
             let known = rules.rules.keys.sorted()
-            let close = known.filter { $0.lowercased().hasPrefix(name.value.lowercased().prefix(3)) }.first
             throw DefinitionError(
                 what: "tasks", at: name.location,
-                "unknown rule '\(name.value)' in \(owner)\(close.map { " (did you mean '\($0)'?)" } ?? "")"
+                "unknown rule '\(name.value)' in \(owner)\(DidYouMean.phrase(for: name.value, among: known))"
                     + (known.isEmpty
                         ? "; no rules are loaded (give --rules DIR)"
                         : "; known rules: \(known.joined(separator: ", "))"))

@@ -91,7 +91,7 @@ public enum JobRunner {
 
     /// The environment a task runs in: nothing inherited but PATH, HOME, USER, TMPDIR and
     /// SOURCE_DATE_EPOCH (when set), LANG=C.UTF-8, TERM=dumb, plus `extra` (CP_PROJECT_DIR,
-    /// CP_TASK, CP_PASS, CP_RULE from the executor).
+    /// CP_TASK and CP_PASS from the executor).
     public static func cleanEnvironment(_ extra: [String: String]) -> [String: String] {
         let inherited = ProcessInfo.processInfo.environment
         var environment = [
@@ -176,12 +176,13 @@ public enum JobRunner {
                     open.remove(at: index)
                     continue
                 }
-                var pending = partial[entry.stream, default: []] + buffer[0..<count]
-                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                    emit(entry.stream, pending[..<newline])
-                    pending.removeSubrange(...newline)
+                let pending = partial[entry.stream, default: []] + buffer[0..<count]
+                var start = pending.startIndex  // each line emitted in place, the rest kept once
+                while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                    emit(entry.stream, pending[start..<newline])
+                    start = newline + 1
                 }
-                partial[entry.stream] = pending
+                partial[entry.stream] = Array(pending[start...])
             }
         }
         var status: Int32 = 0

@@ -39,9 +39,12 @@ public struct Project: Sendable {
                 "no tasks (*.tyml) or projects (*.pyml) in it: is it the project's directory?")
         }
         let cachePath = root + "/.cp/graph.cache"
-        let key = GraphCache.key(
-            ruleFiles: ruleFiles, definitionFiles: taskFiles + projectFiles, files: files, targets: targets)
-        if useCache, let cached = GraphCache.read(cachePath, key: key) {
+        // Hashing every definition file is for the cache only (`check` parses regardless).
+        let key =
+            useCache
+            ? GraphCache.key(
+                ruleFiles: ruleFiles, definitionFiles: taskFiles + projectFiles, files: files, targets: targets) : nil
+        if let key, let cached = GraphCache.read(cachePath, key: key) {
             return Project(
                 root: root, ruleFiles: cached.ruleFiles, files: files, graph: cached.graph,
                 components: Components(cached.graph), fromCache: true)
@@ -51,7 +54,7 @@ public struct Project: Sendable {
         let definitions = try ProjectDefinition.load(projectFiles)
         let graph = try GraphBuilder.build(
             rules: rules, tasks: tasks, projects: definitions, files: files, targets: targets)
-        if useCache { GraphCache.write(graph, ruleFiles: ruleFiles, key: key, to: cachePath) }
+        if let key { GraphCache.write(graph, ruleFiles: ruleFiles, key: key, to: cachePath) }
         return Project(
             root: root, ruleFiles: ruleFiles, files: files, graph: graph, components: Components(graph),
             fromCache: false)

@@ -138,10 +138,7 @@ public final class Scheduler {
         var marked = Array(repeating: -1, count: components.members.count)
         for index in candidates {
             for task in components.members[index] {
-                let definition = graph.tasks[Int(task)]
-                for input in [definition.dependencies, definition.secondaryDependencies].joined() {
-                    let producer = graph.producer[Int(input)]
-                    guard producer >= 0 else { continue }
+                for (producer, _) in graph.prerequisites(of: task) {
                     let other = Int(components.componentOf[Int(producer)])
                     if other != index && considered[other] && marked[other] != index {
                         marked[other] = index

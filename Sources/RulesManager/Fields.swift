@@ -19,12 +19,9 @@ struct Fields {
                 what: what, at: value.location, "\(context) must be a map of keys, not \(value.kindName)")
         }
         for entry in entries where !allowed.contains(entry.key) {
-            let suggestion =
-                allowed.min { Self.distance($0, entry.key) < Self.distance($1, entry.key) }
-                .flatMap { Self.distance($0, entry.key) <= 2 ? " (did you mean '\($0)'?)" : nil } ?? ""
             throw DefinitionError(
                 what: what, at: entry.keyLocation,
-                "unknown key '\(entry.key)' in \(context)\(suggestion); expected one of: \(allowed.joined(separator: ", "))"
+                "unknown key '\(entry.key)' in \(context)\(DidYouMean.phrase(for: entry.key, among: allowed)); expected one of: \(allowed.joined(separator: ", "))"
             )
         }
         self.init(entries: entries, location: location, what: what, context: context)
@@ -105,6 +102,15 @@ struct Fields {
             throw DefinitionError(
                 what: what, at: text.location, "'\(key)' of \(context) must be true or false, not '\(text.value)'")
         }
+    }
+}
+
+/// "Did you mean" for a misspelt name: a key, a type, a rule.
+public enum DidYouMean {
+    /// " (did you mean 'NAME'?)" for the closest of `known` within two edits of `word`, else "".
+    public static func phrase(for word: String, among known: [String]) -> String {
+        known.min { distance($0, word) < distance($1, word) }
+            .flatMap { distance($0, word) <= 2 ? " (did you mean '\($0)'?)" : nil } ?? ""
     }
 
     /// Edit distance, for "did you mean".

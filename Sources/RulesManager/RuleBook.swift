@@ -131,13 +131,9 @@ public struct RuleBook: Sendable {
             let path = try ProjectPath.checked(text, what: "rules", context: context)
             return Located(.path(path.value), at: text.location)
         }
-        let known = types.keys.sorted()
-        let suggestion =
-            known.min { Fields.distance($0, value) < Fields.distance($1, value) }
-            .flatMap { Fields.distance($0, value) <= 2 ? " (did you mean '\($0)'?)" : nil } ?? ""
         throw DefinitionError(
             what: "rules", at: text.location,
-            "unknown type '\(value)' in '\(key)' of \(context)\(suggestion): it is not a type, a pattern with '%' or a path"
+            "unknown type '\(value)' in '\(key)' of \(context)\(DidYouMean.phrase(for: value, among: types.keys.sorted())): it is not a type, a pattern with '%' or a path"
         )
     }
 
