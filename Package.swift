@@ -12,6 +12,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        // Roles as services under one signal handler (already in the graph through Hummingbird).
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         // The executable is a few lines: everything lives in CPCommand.
@@ -19,25 +21,37 @@ let package = Package(
         // bench/nats-throughput's Swift side.
         .executableTarget(
             name: "nats-bench",
-            dependencies: ["NATSClient", "CPModel", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["NATSClient", "CPProtocol", .product(name: "Logging", package: "swift-log")]),
         // bench/graph-*'s Swift side.
         .executableTarget(
             name: "graph-bench", dependencies: ["DependencyGraph", "RulesManager", "CPModel", "Hashing"]),
+        // The composition root: applet table, parser, dispatch, printing, the roles wired to
+        // their clients and run as services of one group.
         .target(
             name: "CPCommand",
             dependencies: [
-                "CPModel", "NATSClient", "RESTClient", "SFTPClient", "Hashing", "FSWatcher", "MajorDomo",
-                "RulesManager", "DependencyGraph", "ArtefactManager",
+                "CPModel", "CPProtocol", "NATSClient", "RESTClient", "SFTPClient", "Hashing", "FSWatcher",
+                "RulesManager", "DependencyGraph", "ArtefactManager", "ProcessRunner",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]),
+        // Shared file-format types: YAML with locations, includes and deep merge; helpers for
+        // blocking calls and threads.
         .target(
             name: "CPModel",
             dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Every NATS message of DESIGN §3 and its subject; no C library.
+        .target(name: "CPProtocol"),
+        // The one owner of SQLite: WAL, prepared statements, one error funnel, migrations.
+        .target(name: "SQLite", dependencies: ["CSQLite"]),
+        // Spawning, process groups, timeouts, line capture; the private nats-server.
+        .target(name: "ProcessRunner", dependencies: ["CPModel"]),
 
         // One thin Swift client per C library; each C module is imported by exactly one of them.
         .target(
             name: "NATSClient",
-            dependencies: ["CNATS", "CPModel", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["CNATS", "CPModel", "CPProtocol", .product(name: "Logging", package: "swift-log")]),
         .target(name: "RESTClient", dependencies: ["CCurl", "CPModel"]),
         .target(name: "SFTPClient", dependencies: ["CLibSSH", "CPModel"]),
         .target(name: "Hashing", dependencies: ["COpenSSLCrypto"]),
@@ -45,17 +59,17 @@ let package = Package(
         // The file-system watcher behind `cp watch`: inotify in one file, the rest pure Swift.
         .target(
             name: "FSWatcher",
-            dependencies: ["CPModel", "Hashing", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["CPModel", "CPProtocol", "Hashing", .product(name: "Logging", package: "swift-log")]),
 
         // Rules, tasks and projects: the definition files (DESIGN §4), loaded and checked.
         .target(name: "RulesManager", dependencies: ["CPModel"]),
         // The graph, its cycles, the scheduler and the local executor (DESIGN §5).
-        .target(name: "DependencyGraph", dependencies: ["RulesManager", "CPModel", "Hashing"]),
+        .target(name: "DependencyGraph", dependencies: ["RulesManager", "CPModel", "Hashing", "ProcessRunner"]),
         // Artefact and build state that outlives a process: task records in SQLite.
-        .target(name: "ArtefactManager", dependencies: ["DependencyGraph", "Hashing", "CSQLite"]),
+        .target(name: "ArtefactManager", dependencies: ["DependencyGraph", "Hashing", "SQLite"]),
 
         // Managers. Each arrives with its issue; the MajorDomo is here now so that CI's build
-        // time includes Hummingbird from the start.
+        // time includes Hummingbird from the start (no role links it yet).
         .target(
             name: "MajorDomo",
             dependencies: [.product(name: "Hummingbird", package: "hummingbird")]),
@@ -80,9 +94,17 @@ let package = Package(
             linkerSettings: [.linkedLibrary("curl")]),
 
         // Real servers for integration tests: nats-server and sshd on free loopback ports.
-        .target(name: "TestSupport"),
+        .target(name: "TestSupport", dependencies: ["ProcessRunner"]),
 
-        .testTarget(name: "CPCommandTests", dependencies: ["CPCommand", "CPModel", "NATSClient", "TestSupport"]),
+        .testTarget(
+            name: "CPCommandTests",
+            dependencies: [
+                "CPCommand", "CPModel", "NATSClient", "TestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .testTarget(name: "CPProtocolTests", dependencies: ["CPProtocol"]),
+        .testTarget(name: "SQLiteTests", dependencies: ["SQLite", "TestSupport"]),
+        .testTarget(name: "ProcessRunnerTests", dependencies: ["ProcessRunner", "TestSupport"]),
         .testTarget(name: "CPModelTests", dependencies: ["CPModel", "TestSupport"]),
         .testTarget(name: "ClientTests", dependencies: ["NATSClient", "RESTClient", "SFTPClient", "Hashing"]),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"]),
@@ -92,11 +114,13 @@ let package = Package(
             dependencies: ["RESTClient", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]),
         .testTarget(
             name: "NATSClientTests",
-            dependencies: ["NATSClient", "CPModel", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "NATSClient", "CPModel", "CPProtocol", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "FSWatcherTests",
             dependencies: [
-                "FSWatcher", "Hashing", "NATSClient", "CPModel", "TestSupport",
+                "FSWatcher", "Hashing", "NATSClient", "CPModel", "CPProtocol", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
@@ -105,7 +129,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "cp", "TestSupport", "CPCommand", "CPModel", "NATSClient", "FSWatcher",
+                "cp", "TestSupport", "CPCommand", "CPModel", "CPProtocol", "NATSClient", "FSWatcher",
                 .product(name: "Logging", package: "swift-log"),
             ]),
     ],

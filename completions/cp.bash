@@ -58,9 +58,9 @@ _cp_computepods_words() {
         "ctrl graph") echo "--format --socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
         "graph") echo "export plan cycles why check build dot json mermaid --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "graph export") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
-        "graph plan") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
+        "graph plan") echo "--max-passes --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "graph cycles") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
-        "graph why") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
+        "graph why") echo "--max-passes --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "graph check") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "graph build") echo "--jobs --max-passes --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "majordomo") echo "serve --help --verbose --quiet --config --show-config" ;;

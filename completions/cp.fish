@@ -104,6 +104,8 @@ complete -c cp -n '__fish_seen_subcommand_from graph' -l verbose -s v -d 'log mo
 complete -c cp -n '__fish_seen_subcommand_from graph' -l quiet -s q -d 'log only errors on stderr'
 complete -c cp -n '__fish_seen_subcommand_from graph' -l config -r -F -d 'read this configuration file instead of ./cp.yaml or ~/.config/computepods/cp.yaml'
 complete -c cp -n '__fish_seen_subcommand_from graph' -l show-config -d 'print every setting\'s value and where it came from, then exit'
+complete -c cp -n '__fish_seen_subcommand_from graph; and __fish_seen_subcommand_from plan' -l max-passes -x -d 'give up on a cyclic component that has not converged after N passes'
+complete -c cp -n '__fish_seen_subcommand_from graph; and __fish_seen_subcommand_from why' -l max-passes -x -d 'give up on a cyclic component that has not converged after N passes'
 complete -c cp -n '__fish_seen_subcommand_from graph; and __fish_seen_subcommand_from build' -l jobs -s j -x -d 'run at most N jobs at once'
 complete -c cp -n '__fish_seen_subcommand_from graph; and __fish_seen_subcommand_from build' -l max-passes -x -d 'give up on a cyclic component that has not converged after N passes'
 complete -c cp -n '__fish_seen_subcommand_from majordomo' -f -a serve -d 'run the MajorDomo until interrupted'

@@ -1,3 +1,4 @@
+import CPModel
 import Foundation
 import Hashing
 
@@ -138,7 +139,7 @@ public final class DiskFileStates: FileStates {
         let (root, known) = (root, known)
         looks.withUnsafeMutableBufferPointer { buffer in
             let looks = SlotsForEachThread(buffer)
-            DispatchQueue.concurrentPerform(iterations: slices) { slice in
+            ParallelWork.run(iterations: slices, threads: workers) { slice in
                 let hasher = try? FileHasher()
                 let range = paths.count * slice / slices..<paths.count * (slice + 1) / slices
                 for index in range {
@@ -149,7 +150,7 @@ public final class DiskFileStates: FileStates {
         return zip(paths, looks).map { apply($1, to: $0) }
     }
 
-    /// A buffer whose slots the threads of `concurrentPerform` fill, each its own.
+    /// A buffer whose slots the threads of `ParallelWork` fill, each its own.
     private struct SlotsForEachThread: @unchecked Sendable {
         let buffer: UnsafeMutableBufferPointer<Look>
         init(_ buffer: UnsafeMutableBufferPointer<Look>) { self.buffer = buffer }

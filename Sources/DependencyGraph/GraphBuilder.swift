@@ -15,13 +15,34 @@ public enum GraphBuilder {
         rules: RuleBook, tasks: [TaskDefinition], projects: [ProjectDefinition], files: [String],
         targets wanted: [String] = []
     ) throws(DefinitionError) -> BuildGraph {
-        var graph = BuildGraph()
-        // Most artefacts are the project's files and the tasks' outputs.
-        graph.reserveCapacity(
-            artefacts: files.count + tasks.reduce(0) { $0 + $1.outputs.count }, tasks: tasks.count)
-        var claimed = [Int32: SourceLocation](minimumCapacity: tasks.count)  // output → where its task was defined
+        var building = Building(
+            rules: rules, files: files, taskCount: tasks.count, outputCount: tasks.reduce(0) { $0 + $1.outputs.count })
+        let allTargets = projects.flatMap { project in project.targets.map { (project, $0) } }
+        try building.addTasks(tasks)
+        try building.addTargetTasks(allTargets)
+        try building.instantiatePatternRules()
+        try building.chooseGoals(wanted, among: allTargets, projects: projects)
+        return building.graph
+    }
 
-        func add(_ task: BuildGraph.Task, outputLocations: [SourceLocation]) throws(DefinitionError) {
+    /// A graph as it is built, step by step, with where each output was claimed.
+    private struct Building {
+        let rules: RuleBook
+        let files: [String]
+        var graph = BuildGraph()
+        /// Output → where its task was defined, for the message about a second claim.
+        var claimed: [Int32: SourceLocation]
+
+        init(rules: RuleBook, files: [String], taskCount: Int, outputCount: Int) {
+            self.rules = rules
+            self.files = files
+            // Most artefacts are the project's files and the tasks' outputs.
+            graph.reserveCapacity(artefacts: files.count + outputCount, tasks: taskCount)
+            claimed = [Int32: SourceLocation](minimumCapacity: taskCount)
+        }
+
+        /// Adds `task`, refusing a second task of its name or a second producer of an output.
+        mutating func add(_ task: BuildGraph.Task, outputLocations: [SourceLocation]) throws(DefinitionError) {
             if graph.task(named: task.name) != nil {
                 throw DefinitionError(what: "tasks", at: task.location, "task '\(task.name)' is defined twice")
             }
@@ -36,149 +57,160 @@ public enum GraphBuilder {
             for (output, location) in zip(task.outputs, outputLocations) { claimed[output] = location }
         }
 
-        // Tasks written in tasks files.
-        for definition in tasks {
-            let rule = try rule(
-                named: definition.rule, for: "task '\(definition.name)'", at: definition.location, in: rules)
-            try typeCheck(
-                definition.dependencies, against: rule.dependencies, role: "a dependency", task: definition.name,
-                rule: rule, rules: rules)
-            try typeCheck(
-                definition.outputs, against: rule.outputs, role: "an output", task: definition.name, rule: rule,
-                rules: rules)
-            let task = try instantiate(
-                name: definition.name, rule: rule, dependencies: definition.dependencies.map(\.value),
-                secondary: definition.secondaryDependencies.map(\.value), outputs: definition.outputs.map(\.value),
-                mainFile: definition.mainFile, location: definition.location, graph: &graph)
-            try add(task, outputLocations: definition.outputs.map(\.location))
+        /// The tasks written in tasks files, each checked against its rule's types.
+        mutating func addTasks(_ tasks: [TaskDefinition]) throws(DefinitionError) {
+            for definition in tasks {
+                let rule = try GraphBuilder.rule(
+                    named: definition.rule, for: "task '\(definition.name)'", at: definition.location, in: rules)
+                try GraphBuilder.typeCheck(
+                    definition.dependencies, against: rule.dependencies, role: "a dependency", task: definition.name,
+                    rule: rule, rules: rules)
+                try GraphBuilder.typeCheck(
+                    definition.outputs, against: rule.outputs, role: "an output", task: definition.name, rule: rule,
+                    rules: rules)
+                let task = try GraphBuilder.instantiate(
+                    name: definition.name, rule: rule, dependencies: definition.dependencies.map(\.value),
+                    secondary: definition.secondaryDependencies.map(\.value), outputs: definition.outputs.map(\.value),
+                    mainFile: definition.mainFile, location: definition.location, graph: &graph)
+                try add(task, outputLocations: definition.outputs.map(\.location))
+            }
         }
 
-        // Targets that name a rule and whose outputs no task writes: a task of their own.
-        let allTargets = projects.flatMap { project in project.targets.map { (project, $0) } }
-        for (project, target) in allTargets where target.rule != nil {
-            guard
-                target.outputs.contains(where: { graph.artefact($0.value).map { graph.producer[Int($0)] < 0 } ?? true })
-            else { continue }
-            let rule = try rule(
-                named: target.rule.map { Located($0, at: target.location) }, for: "target '\(target.name)'",
-                at: target.location, in: rules)
-            let task = try instantiate(
-                name: "\(project.name):\(target.name)", rule: rule, dependencies: target.dependencies.map(\.value),
-                secondary: [], outputs: target.outputs.map(\.value), mainFile: target.mainFile,
-                location: target.location,
-                graph: &graph)
-            try add(task, outputLocations: target.outputs.map(\.location))
+        /// Targets that name a rule and whose outputs no task writes: a task of their own.
+        mutating func addTargetTasks(_ targets: [(ProjectDefinition, Target)]) throws(DefinitionError) {
+            for (project, target) in targets where target.rule != nil {
+                guard
+                    target.outputs.contains(where: {
+                        graph.artefact($0.value).map { graph.producer[Int($0)] < 0 } ?? true
+                    })
+                else { continue }
+                let rule = try GraphBuilder.rule(
+                    named: target.rule.map { Located($0, at: target.location) }, for: "target '\(target.name)'",
+                    at: target.location, in: rules)
+                let task = try GraphBuilder.instantiate(
+                    name: "\(project.name):\(target.name)", rule: rule, dependencies: target.dependencies.map(\.value),
+                    secondary: [], outputs: target.outputs.map(\.value), mainFile: target.mainFile,
+                    location: target.location, graph: &graph)
+                try add(task, outputLocations: target.outputs.map(\.location))
+            }
         }
 
-        // Pattern rules, over the files and then over what tasks write, until nothing new.
-        let patternRules = rules.rules.values.filter(\.isPattern).sorted { $0.name < $1.name }
-        for rule in patternRules {
-            for output in rule.outputs {
-                guard case .pattern = output.value else {
+        /// Pattern rules, over the files and then over what tasks write, round by round until
+        /// nothing new appears (make's chains).
+        mutating func instantiatePatternRules() throws(DefinitionError) {
+            let patternRules = rules.rules.values.filter(\.isPattern).sorted { $0.name < $1.name }
+            for rule in patternRules {
+                for output in rule.outputs {
+                    guard case .pattern = output.value else {
+                        throw DefinitionError(
+                            what: "rules", at: output.location,
+                            "pattern rule '\(rule.name)' has an output that is not a pattern with '%': each of its outputs must name a file for the stem"
+                        )
+                    }
+                }
+            }
+            // Every file on disk and every file a task writes is a candidate.
+            let existing = Set(files)
+            var seen = Set(files)
+            var candidates = files
+            for task in graph.tasks { candidates += graph.paths(task.outputs).filter { seen.insert($0).inserted } }
+            for round in 0... {
+                var added: [String] = []
+                for path in candidates {
+                    for rule in patternRules {
+                        guard let outputs = try instantiate(rule, for: path, existing: existing) else { continue }
+                        added += outputs.filter { seen.insert($0).inserted }
+                    }
+                }
+                if added.isEmpty { break }
+                guard round < maxPatternRounds else {
                     throw DefinitionError(
-                        what: "rules", at: output.location,
-                        "pattern rule '\(rule.name)' has an output that is not a pattern with '%': each of its outputs must name a file for the stem"
+                        what: "rules", at: patternRules[0].location,
+                        "pattern rules keep producing new files after \(maxPatternRounds) rounds (last: \(added.prefix(3).joined(separator: ", "))): a rule's output matches a rule's input without end"
                     )
                 }
+                candidates = added
             }
         }
-        // Every file on disk and every file a task writes is a candidate, as in make's chains.
-        let existing = Set(files)
-        var seen = Set(files)
-        var candidates = files
-        for task in graph.tasks { candidates += graph.paths(task.outputs).filter { seen.insert($0).inserted } }
-        for round in 0... {
-            var added: [String] = []
-            for path in candidates {
-                for rule in patternRules {
-                    guard let stem = rule.primaryPattern?.stem(of: path) else { continue }
-                    let outputs = rule.outputs.compactMap { entry -> String? in
-                        if case .pattern(let pattern) = entry.value {
-                            return pattern.instantiate(stem)
-                        } else {
-                            return nil
-                        }
-                    }
-                    // Written already (an explicit task wins, as in make), or writing its own input.
-                    guard
-                        !outputs.contains(where: {
-                            $0 == path || graph.artefact($0).map { graph.producer[Int($0)] >= 0 } == true
-                        })
-                    else { continue }
-                    var dependencies: [String] = []
-                    var usable = true
-                    for entry in rule.dependencies {
-                        switch entry.value {
-                        case .pattern(let pattern):
-                            let input = pattern.instantiate(stem)
-                            // Every input must exist or be made, else the rule does not apply here.
-                            if !existing.contains(input)
-                                && graph.artefact(input).map({ graph.producer[Int($0)] < 0 }) ?? true
-                            {
-                                usable = false
-                            }
-                            dependencies.append(input)
-                        case .path(let input): dependencies.append(input)
-                        case .type: continue
-                        }
-                    }
-                    guard usable else { continue }
-                    let secondary = rule.secondaryDependencies.compactMap { entry -> String? in
-                        switch entry.value {
-                        case .pattern(let pattern): return pattern.instantiate(stem)
-                        case .path(let input): return input
-                        case .type: return nil
-                        }
-                    }
-                    var task = try instantiate(
-                        name: "\(rule.name):\(path)", rule: rule, dependencies: dependencies, secondary: secondary,
-                        outputs: outputs, mainFile: nil, location: rule.location, graph: &graph)
-                    task.stem = stem
-                    task.fromPattern = true
-                    try add(task, outputLocations: Array(repeating: rule.location, count: outputs.count))
-                    added += outputs.filter { seen.insert($0).inserted }
+
+        /// Adds the task of pattern rule `rule` for `path`, when `path` matches its primary
+        /// pattern, every input exists or is made, and no task writes its outputs already (an
+        /// explicit task wins, as in make). Returns the outputs it added, or nil.
+        private mutating func instantiate(_ rule: Rule, for path: String, existing: Set<String>) throws(DefinitionError)
+            -> [String]?
+        {
+            guard let stem = rule.primaryPattern?.stem(of: path) else { return nil }
+            let outputs = rule.outputs.compactMap { entry -> String? in
+                if case .pattern(let pattern) = entry.value { return pattern.instantiate(stem) } else { return nil }
+            }
+            let graph = graph
+            // Written already, or writing its own input.
+            let made = { (file: String) in graph.artefact(file).map { graph.producer[Int($0)] >= 0 } == true }
+            guard !outputs.contains(where: { $0 == path || made($0) }) else { return nil }
+            var dependencies: [String] = []
+            for entry in rule.dependencies {
+                switch entry.value {
+                case .pattern(let pattern):
+                    let input = pattern.instantiate(stem)
+                    // Every input must exist or be made, else the rule does not apply here.
+                    guard existing.contains(input) || made(input) else { return nil }
+                    dependencies.append(input)
+                case .path(let input): dependencies.append(input)
+                case .type: continue
                 }
             }
-            if added.isEmpty { break }
-            guard round < maxPatternRounds else {
+            let secondary = rule.secondaryDependencies.compactMap { entry -> String? in
+                switch entry.value {
+                case .pattern(let pattern): return pattern.instantiate(stem)
+                case .path(let input): return input
+                case .type: return nil
+                }
+            }
+            var task = try GraphBuilder.instantiate(
+                name: "\(rule.name):\(path)", rule: rule, dependencies: dependencies, secondary: secondary,
+                outputs: outputs, mainFile: nil, location: rule.location, graph: &self.graph)
+            task.stem = stem
+            task.fromPattern = true
+            try add(task, outputLocations: Array(repeating: rule.location, count: outputs.count))
+            return outputs
+        }
+
+        /// Goals: the targets' outputs (those asked for, or all); without targets, the outputs
+        /// of the tasks written in tasks files (or, failing those, of every task).
+        mutating func chooseGoals(
+            _ wanted: [String], among allTargets: [(ProjectDefinition, Target)],
+            projects: [ProjectDefinition]
+        ) throws(DefinitionError) {
+            var goals: [Int32] = []
+            let existing = Set(files)
+            let chosen = wanted.isEmpty ? allTargets : allTargets.filter { wanted.contains($0.1.name) }
+            for name in wanted where !allTargets.contains(where: { $0.1.name == name }) {
+                let known = allTargets.map(\.1.name).joined(separator: ", ")
                 throw DefinitionError(
-                    what: "rules", at: patternRules[0].location,
-                    "pattern rules keep producing new files after \(maxPatternRounds) rounds (last: \(added.prefix(3).joined(separator: ", "))): a rule's output matches a rule's input without end"
-                )
+                    what: "project", file: projects.first.map { "\($0.location.file)" } ?? ".",
+                    "no target '\(name)'\(known.isEmpty ? " (the project has no targets)" : "; targets: \(known)")")
             }
-            candidates = added
-        }
-
-        // Goals: the targets' outputs (those asked for, or all); without targets, every output.
-        var goals: [Int32] = []
-        let chosen = wanted.isEmpty ? allTargets : allTargets.filter { wanted.contains($0.1.name) }
-        for name in wanted where !allTargets.contains(where: { $0.1.name == name }) {
-            let known = allTargets.map(\.1.name).joined(separator: ", ")
-            throw DefinitionError(
-                what: "project", file: projects.first.map { "\($0.location.file)" } ?? ".",
-                "no target '\(name)'\(known.isEmpty ? " (the project has no targets)" : "; targets: \(known)")")
-        }
-        for (_, target) in chosen {
-            for output in target.outputs {
-                let id = graph.intern(output.value)
-                guard graph.producer[Int(id)] >= 0 || existing.contains(output.value) else {
-                    throw DefinitionError(
-                        what: "project", at: output.location,
-                        "target '\(target.name)' wants '\(output.value)', which no task or rule makes and which does not exist"
-                    )
+            for (_, target) in chosen {
+                for output in target.outputs {
+                    let id = graph.intern(output.value)
+                    guard graph.producer[Int(id)] >= 0 || existing.contains(output.value) else {
+                        throw DefinitionError(
+                            what: "project", at: output.location,
+                            "target '\(target.name)' wants '\(output.value)', which no task or rule makes and which does not exist"
+                        )
+                    }
+                    goals.append(id)
                 }
-                goals.append(id)
             }
+            if allTargets.isEmpty {
+                goals = graph.tasks.filter { !$0.fromPattern }.flatMap(\.outputs)
+                if goals.isEmpty { goals = graph.tasks.flatMap(\.outputs) }
+            }
+            graph.goals = goals
         }
-        if allTargets.isEmpty {
-            goals = graph.tasks.filter { !$0.fromPattern }.flatMap(\.outputs)
-            if goals.isEmpty { goals = graph.tasks.flatMap(\.outputs) }
-        }
-        graph.goals = goals
-        return graph
     }
 
-    private static func rule(
+    fileprivate static func rule(
         named name: Located<String>?, for owner: String, at location: SourceLocation, in rules: RuleBook
     ) throws(DefinitionError) -> Rule {
         guard let name else {
@@ -200,7 +232,7 @@ public enum GraphBuilder {
     /// that catches a task given the wrong rule. Further files are free, as make's extra
     /// prerequisites are (the originals' ConTeXt task writes code of types its rule never
     /// names).
-    private static func typeCheck(
+    fileprivate static func typeCheck(
         _ paths: [Located<String>], against entries: [Located<RuleEntry>], role: String, task: String, rule: Rule,
         rules: RuleBook
     ) throws(DefinitionError) {
@@ -218,7 +250,7 @@ public enum GraphBuilder {
         }
     }
 
-    private static func instantiate(
+    fileprivate static func instantiate(
         name: String, rule: Rule, dependencies: [String], secondary: [String], outputs: [String], mainFile: String?,
         location: SourceLocation, graph: inout BuildGraph
     ) throws(DefinitionError) -> BuildGraph.Task {

@@ -1,12 +1,13 @@
 import CPModel
 import Foundation
+import ProcessRunner
 
 /// What runs a job: the local executor below, or (later) a Chef over NATS.
 public protocol Executor: Sendable {
-    func run(_ job: Scheduler.Job, cancellation: JobRunner.Cancellation) async -> JobRunner.Outcome
+    func run(_ job: Scheduler.Job, cancellation: CommandRunner.Cancellation) async -> CommandRunner.Outcome
 }
 
-/// Runs jobs on this machine with `JobRunner`, in the project's directory.
+/// Runs jobs on this machine with `CommandRunner`, in the project's directory.
 public struct LocalExecutor: Executor {
     public let root: String
     public let timeout: Duration?
@@ -16,16 +17,17 @@ public struct LocalExecutor: Executor {
         self.timeout = timeout
     }
 
-    public func run(_ job: Scheduler.Job, cancellation: JobRunner.Cancellation) async -> JobRunner.Outcome {
-        let spec = JobRunner.Spec(
+    public func run(_ job: Scheduler.Job, cancellation: CommandRunner.Cancellation) async -> CommandRunner.Outcome {
+        let spec = CommandRunner.Spec(
             argv: job.argv, directory: root,
-            environment: JobRunner.cleanEnvironment([
+            environment: CommandRunner.cleanEnvironment([
                 "CP_PROJECT_DIR": root, "CP_TASK": job.name, "CP_PASS": String(job.pass),
             ]),
             timeout: timeout)
-        let result = await blockingCall("cp-job") { () -> Result<JobRunner.Outcome, JobRunner.Failure> in
-            do throws(JobRunner.Failure) {
-                return .success(try JobRunner.run(spec, cancellation: cancellation))
+        // A job may run for minutes: a thread of its own, not one of the bounded pool's.
+        let result = await onThreadOfItsOwn("cp-job") { () -> Result<CommandRunner.Outcome, ProcessError> in
+            do throws(ProcessError) {
+                return .success(try CommandRunner.run(spec, cancellation: cancellation))
             } catch {
                 return .failure(error)
             }
@@ -33,8 +35,7 @@ public struct LocalExecutor: Executor {
         switch result {
         case .success(let outcome): return outcome
         case .failure(let failure):
-            return JobRunner.Outcome(
-                status: 127, timedOut: false, cancelled: false, lines: [.init(stream: .stderr, text: "\(failure)")])
+            return CommandRunner.Outcome(status: 127, lines: [.init(stream: .stderr, text: "\(failure)")])
         }
     }
 }
@@ -44,15 +45,15 @@ public struct LocalExecutor: Executor {
 public enum BuildDriver {
     public enum Report: Sendable {
         case started(Scheduler.Job)
-        case finished(Scheduler.Job, JobRunner.Outcome)
+        case finished(Scheduler.Job, CommandRunner.Outcome)
     }
 
     /// Runs until the scheduler has nothing left; true when nothing failed.
     public static func run(
-        _ scheduler: Scheduler, executor: some Executor, jobs: Int, cancellation: JobRunner.Cancellation = .init(),
+        _ scheduler: Scheduler, executor: some Executor, jobs: Int, cancellation: CommandRunner.Cancellation = .init(),
         report: @escaping (Report) -> Void = { _ in }
     ) async -> Bool {
-        await withTaskGroup(of: (Scheduler.Job, JobRunner.Outcome).self) { group in
+        await withTaskGroup(of: (Scheduler.Job, CommandRunner.Outcome).self) { group in
             var queue: [Scheduler.Job] = []
             var head = 0  // jobs before it have started
             var running = 0
@@ -80,7 +81,7 @@ public enum BuildDriver {
     }
 
     /// Why a job failed, in a few words.
-    static func describe(_ outcome: JobRunner.Outcome) -> String {
+    static func describe(_ outcome: CommandRunner.Outcome) -> String {
         if outcome.cancelled { return "cancelled" }
         if outcome.timedOut { return "timed out" }
         return outcome.status > 128 ? "killed by signal \(outcome.status - 128)" : "exit status \(outcome.status)"

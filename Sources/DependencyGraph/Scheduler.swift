@@ -14,7 +14,7 @@ public final class Scheduler {
     public let components: Components
     public let maxPasses: Int
     private let store: BuildStateStore
-    private let files: FileStates
+    let files: FileStates
     /// One hasher for every task's signature.
     private let signer = try? SHA256Hasher()
 

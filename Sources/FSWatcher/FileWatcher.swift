@@ -1,3 +1,4 @@
+import CPProtocol
 import Foundation
 import Logging
 import Synchronization
@@ -44,6 +45,10 @@ public final class FileWatcher: Sendable {
     private let finished = Mutex<[CheckedContinuation<Void, Never>]>([])
     private let isFinished = Atomic<Bool>(false)
     private let established = Mutex<Summary?>(nil)
+    private let source: any FileEventSource
+    /// The roots given at start, checked, and what the state file held for them.
+    private let initialRoots: [String]
+    private let savedState: [String: [String: Entry]]
 
     /// What the first crawl found.
     public struct Summary: Sendable, Equatable {
@@ -53,19 +58,42 @@ public final class FileWatcher: Sendable {
         public var unwatched: Int
     }
 
-    /// Checks the roots, watches them and crawls them (on the engine's thread) before
-    /// returning. `onModelComplete` is called once every file of the first crawl is hashed.
-    public init(
-        roots: [String], options: Options, logger: Logger, source given: (any FileEventSource)? = nil,
+    /// Checks the roots and starts watching and crawling them on the engine's thread; returns
+    /// once every directory of every root is watched (hashing goes on after), without blocking
+    /// the caller's thread. `onModelComplete` is called once every file of the first crawl is
+    /// hashed.
+    public static func start(
+        roots: [String], options: Options, logger: Logger, source: (any FileEventSource)? = nil,
         onModelComplete: (@Sendable (Summary) -> Void)? = nil
+    ) async throws(WatchError) -> FileWatcher {
+        let watcher = try FileWatcher(roots: roots, options: options, logger: logger, source: source)
+        await withCheckedContinuation { (walked: CheckedContinuation<Void, Never>) in
+            watcher.run(options: options, logger: logger, onModelComplete: onModelComplete) {
+                walked.resume()
+            }
+        }
+        return watcher
+    }
+
+    private init(
+        roots: [String], options: Options, logger: Logger, source given: (any FileEventSource)?
     ) throws(WatchError) {
-        let roots = try Self.check(roots)
+        initialRoots = try Self.check(roots)
         let source: any FileEventSource
         if let given { source = given } else { source = try Self.inotify() }
         (changes, continuation) = AsyncStream.makeStream(of: FileChange.self)
+        self.source = source
         wakeSource = { [source] in source.wake() }
-        let saved = try options.statePath.map(StateFile.load) ?? [:]
-        let started = DispatchSemaphore(value: 0)
+        savedState = try options.statePath.map(StateFile.load) ?? [:]
+    }
+
+    /// Starts the engine's thread: it watches and crawls the roots, calls `walked` once every
+    /// directory is watched, then runs the loop until `stop`.
+    private func run(
+        options: Options, logger: Logger, onModelComplete: (@Sendable (Summary) -> Void)?,
+        walked: @escaping @Sendable () -> Void
+    ) {
+        let (roots, source, saved) = (initialRoots, source, savedState)
         let thread = Thread { [self, continuation] in
             let engine = WatchEngine(
                 source: source,
@@ -76,27 +104,26 @@ public final class FileWatcher: Sendable {
                 guard let engine else { return }
                 onModelComplete?(Self.summarise(engine))
             }
-            // init returns once every root's directories are watched; hashing goes on after.
-            var walked = 0
+            var count = 0
             var total = Summary(directories: 0, files: 0, unwatched: 0)
             engine.onWalked = { [unowned engine] in
-                walked += 1
+                count += 1
                 total.directories += engine.crawled.directories
                 total.files += engine.crawled.files
-                guard walked == roots.count else { return }
+                guard count == roots.count else { return }
                 total.unwatched = engine.unwatchedDirectories
                 self.established.withLock { $0 = total }
                 engine.onWalked = nil
-                started.signal()
+                walked()
             }
             for root in roots {
                 engine.addRoot(root, ignoreGlobs: options.ignoreGlobs, logGlobs: options.logGlobs, saved: saved[root])
             }
+            if roots.isEmpty { walked() }
             run(engine, options: options)
         }
         thread.name = "cp-watch"
         thread.start()
-        started.wait()
     }
 
     /// What the first crawl found (directories watched, files seen).

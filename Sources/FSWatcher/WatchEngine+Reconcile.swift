@@ -1,3 +1,4 @@
+import CPProtocol
 import Foundation
 import Hashing
 import Logging

@@ -1,13 +1,8 @@
-import CPModel
+import CPProtocol
 import Foundation
 
 /// Publishes `heartbeat.<role>.<name>` every `interval` until cancelled (DESIGN §3).
 public enum HeartbeatPublisher {
-    /// The subject a role's heartbeats go to; the name is escaped as a subject token.
-    public static func subject(role: String, name: String) -> String {
-        "heartbeat.\(SubjectToken.escape(role)).\(SubjectToken.escape(name))"
-    }
-
     /// Starts publishing at once and then every `interval`; `jobs` is asked each time.
     /// A failed publish is logged and retried at the next beat: a heartbeat is never worth
     /// stopping a role for.
@@ -15,7 +10,7 @@ public enum HeartbeatPublisher {
         _ client: NATSClient, interval: Duration, version: String,
         jobs: @escaping @Sendable () -> HeartbeatPayload.Jobs = { .init(running: 0, capacity: 0) }
     ) -> Task<Void, Never> {
-        let subject = subject(role: client.sender.role, name: client.sender.name)
+        let subject = Subjects.heartbeat(role: client.sender.role, name: client.sender.name)
         let startedAt = ISO8601DateFormatter().string(from: Date())
         return Task {
             while !Task.isCancelled {

@@ -1,5 +1,6 @@
 import CNATS
 import CPModel
+import CPProtocol
 import Foundation
 import Logging
 
@@ -45,6 +46,14 @@ public final class NATSClient: Sendable {
     /// a millisecond).
     public func publishNow<Payload: Encodable>(_ subject: String, _ payload: Payload) throws(NATSError) {
         try control.publish(subject, encode(payload, subject: subject))
+    }
+
+    /// Publishes `payload` at once with a `Nats-Msg-Id` header, so a JetStream stream that
+    /// captures `subject` stores it once however often it is re-sent.
+    public func publishNow<Payload: Encodable>(_ subject: String, _ payload: Payload, messageID: String)
+        throws(NATSError)
+    {
+        try control.publish(subject, encode(payload, subject: subject), headers: ["Nats-Msg-Id": messageID])
     }
 
     /// Subscribes to raw messages on `subject` (buffered connection).

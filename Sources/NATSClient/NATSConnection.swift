@@ -63,6 +63,26 @@ public final class NATSConnection: @unchecked Sendable {
                 }
             }
         }
+        try Self.checkPublish(status, subject)
+    }
+
+    /// Publishes `payload` on `subject` with `headers` (such as `Nats-Msg-Id`, which a
+    /// JetStream stream capturing the subject uses to store a re-sent message once).
+    public func publish(_ subject: String, _ payload: [UInt8], headers: [String: String]) throws(NATSError) {
+        var message: OpaquePointer?
+        let created = payload.withUnsafeBytes { bytes in
+            natsMsg_Create(
+                &message, subject, nil, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(bytes.count))
+        }
+        guard created == NATS_OK, let message else { throw NATSError.error(created, "publish on '\(subject)'") }
+        defer { natsMsg_Destroy(message) }
+        for (key, value) in headers {
+            try NATSError.check(natsMsgHeader_Set(message, key, value), "set header '\(key)' on '\(subject)'")
+        }
+        try Self.checkPublish(natsConnection_PublishMsg(handle, message), subject)
+    }
+
+    private static func checkPublish(_ status: natsStatus, _ subject: String) throws(NATSError) {
         if status == NATS_OK { return }
         if status == NATS_INSUFFICIENT_BUFFER { throw .reconnectBufferFull(subject: subject) }
         if status == NATS_CONNECTION_CLOSED || status == NATS_DRAINING { throw .closed }

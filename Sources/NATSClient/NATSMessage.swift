@@ -12,12 +12,18 @@ public struct NATSMessage: Sendable {
     public let payload: [UInt8]
     /// The server's "no responders" status reply to a request.
     public let isNoResponders: Bool
+    /// The message's headers (`Nats-Msg-Id`…); empty for most messages.
+    public let headers: [String: String]
 
-    public init(subject: String, replyTo: String? = nil, payload: [UInt8], isNoResponders: Bool = false) {
+    public init(
+        subject: String, replyTo: String? = nil, payload: [UInt8], isNoResponders: Bool = false,
+        headers: [String: String] = [:]
+    ) {
         self.subject = subject
         self.replyTo = replyTo
         self.payload = payload
         self.isNoResponders = isNoResponders
+        self.headers = headers
     }
 
     /// Copies `message`; the caller still owns (and destroys) it. `subjects` reuses the
@@ -35,6 +41,24 @@ public struct NATSMessage: Sendable {
             payload = []
         }
         isNoResponders = natsMsg_IsNoResponders(message)
+        headers = Self.headers(of: message)
+    }
+
+    /// Each header's first value; nothing is allocated for a message without headers.
+    private static func headers(of message: OpaquePointer) -> [String: String] {
+        var keys: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+        var count: Int32 = 0
+        guard natsMsgHeader_Keys(message, &keys, &count) == NATS_OK, let keys else { return [:] }
+        defer { free(keys) }
+        var headers: [String: String] = [:]
+        for index in 0..<Int(count) {
+            guard let key = keys[index] else { continue }
+            var value: UnsafePointer<CChar>?
+            if natsMsgHeader_Get(message, key, &value) == NATS_OK, let value {
+                headers[String(cString: key)] = String(cString: value)
+            }
+        }
+        return headers
     }
 
     /// The payload as text, for logs and `failed.` reports.

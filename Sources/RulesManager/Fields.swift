@@ -104,28 +104,3 @@ struct Fields {
         }
     }
 }
-
-/// "Did you mean" for a misspelt name: a key, a type, a rule.
-public enum DidYouMean {
-    /// " (did you mean 'NAME'?)" for the closest of `known` within two edits of `word`, else "".
-    public static func phrase(for word: String, among known: [String]) -> String {
-        known.min { distance($0, word) < distance($1, word) }
-            .flatMap { distance($0, word) <= 2 ? " (did you mean '\($0)'?)" : nil } ?? ""
-    }
-
-    /// Edit distance, for "did you mean".
-    static func distance(_ left: String, _ right: String) -> Int {
-        let a = Array(left.lowercased()), b = Array(right.lowercased())
-        guard !a.isEmpty else { return b.count }
-        guard !b.isEmpty else { return a.count }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return previous[b.count]
-    }
-}

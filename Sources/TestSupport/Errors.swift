@@ -53,41 +53,20 @@ public enum TestServerError: Error, CustomStringConvertible, Sendable, Equatable
         "\(String(cString: strerror(code))) (errno \(code))"
     }
 
+    /// A ProcessRunner error in the terms tests use.
+    init(_ error: ProcessError) {
+        switch error {
+        case .missingProgram(let name, let install): self = .missingBinary(name: name, installCommand: install)
+        case .cannotStart(let program, let code): self = .spawnFailed(path: program, errno: code)
+        case .timeout(let what, let log): self = .timeout(what: what, logTail: log)
+        case .exitedEarly(let what, let status, let log): self = .exitedEarly(what: what, status: status, logTail: log)
+        case .unexpectedReply(let what, let reply): self = .unexpectedReply(what: what, reply: reply)
+        case .notFound, .emptyCommand: self = .unexpectedReply(what: "starting a process", reply: "\(error)")
+        }
+    }
+
     private static func tail(_ log: String) -> String {
         let trimmed = log.trimmingCharacters(in: .whitespacesAndNewlines)
         return trimmed.isEmpty ? " (log is empty)" : "; log tail:\n\(trimmed)"
-    }
-}
-
-/// How a child process ended, decoded from a `waitpid` status.
-public enum ChildExitStatus: Sendable, Equatable, CustomStringConvertible {
-    /// Normal exit with this status code.
-    case exited(Int32)
-    /// Terminated by this signal number.
-    case signaled(Int32)
-    /// The child was reaped by someone else, so its status is lost.
-    case unknown
-
-    /// Decodes a raw wait status; Swift cannot import the `WIFEXITED` family of macros.
-    init(waitStatus: Int32) {
-        let signal = waitStatus & 0x7f
-        self = signal == 0 ? .exited((waitStatus >> 8) & 0xff) : .signaled(signal)
-    }
-
-    /// Shell convention: the exit code, or 128 + signal number.
-    public var shellStatus: Int32 {
-        switch self {
-        case let .exited(code): return code
-        case let .signaled(signal): return 128 + signal
-        case .unknown: return 255
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case let .exited(code): return "exited with status \(code)"
-        case let .signaled(signal): return "was killed by signal \(signal)"
-        case .unknown: return "exited (status unknown: reaped elsewhere)"
-        }
     }
 }

@@ -1,7 +1,7 @@
 // The Swift side of bench/nats-throughput: the same measurements as bench/c/nats-bench.c,
 // through the NATSClient module. Prints one line per measurement:
 //   publish <count> <seconds>      receive <count> <seconds>      rtt <p50 µs> <p99 µs>
-import CPModel
+import CPProtocol
 import Foundation
 import Logging
 import NATSClient

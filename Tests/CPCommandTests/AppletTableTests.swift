@@ -1,3 +1,4 @@
+import CPModel
 import Testing
 
 @testable import CPCommand
@@ -8,6 +9,40 @@ import Testing
         #expect(names == names.sorted())
         #expect(Set(names).count == names.count)
         #expect(names == ["chef", "ctrl", "graph", "majordomo", "sftp", "up", "watch"])
+    }
+
+    @Test func everyVerbOfARoleThatRunsByVerbHasARun() {
+        for applet in Applets.all {
+            guard case .byVerb = applet.availability else { continue }
+            for chain in Documentation.commandChains(applet.command) where chain.last?.subcommands.isEmpty == true {
+                #expect(chain.contains { $0.run != nil }, "'\(chain.map(\.name).joined(separator: " "))' runs nothing")
+            }
+        }
+    }
+
+    /// A run function reads a declared default with `settings.integer("x")` and friends, which
+    /// stop the process if the table declares none: every one must resolve, to its own type.
+    @Test func everyDeclaredDefaultResolvesToItsType() throws {
+        let context = ProcessContext(environment: [:], workingDirectory: "/", home: nil)
+        for applet in Applets.all {
+            for chain in Documentation.commandChains(applet.command) where chain.last?.subcommands.isEmpty == true {
+                let argv =
+                    chain.dropFirst().map(\.name)
+                    + chain.last!.positionals.filter { $0.arity.minimum > 0 }.map { _ in "x" }
+                let parsed = try ArgumentParser(globalOptions: CommonOptions.global, home: nil)
+                    .parse(argv, for: applet.command).get()
+                let settings = try AppletRunner(applet: applet, context: context).resolveSettings(parsed).get()
+                for spec in parsed.optionSpecs where spec.defaultValue != nil {
+                    let value = settings.defaulted(spec.long)
+                    switch spec.value {
+                    case .integer?: #expect(value.integer != nil, "--\(spec.long)")
+                    case .duration?: #expect(value.duration != nil, "--\(spec.long)")
+                    case .string?, .path?, .choice?: #expect(value.text != nil, "--\(spec.long)")
+                    default: break
+                    }
+                }
+            }
+        }
     }
 
     @Test func invocationNamesMapToTheirRoles() {
@@ -99,16 +134,16 @@ import Testing
 
 @Suite struct SuggestionTests {
     @Test func transpositionsAndTyposAreClose() {
-        #expect(Suggestions.distance("prot", "port") == 1)
-        #expect(Suggestions.distance("wach", "watch") == 1)
-        #expect(Suggestions.distance("majordmo", "majordomo") == 1)
-        #expect(Suggestions.closest(to: "wacth", among: ["watch", "chef"]) == "watch")
-        #expect(Suggestions.closest(to: "grpah", among: ["graph", "up"]) == "graph")
+        #expect(DidYouMean.distance("prot", "port") == 1)
+        #expect(DidYouMean.distance("wach", "watch") == 1)
+        #expect(DidYouMean.distance("majordmo", "majordomo") == 1)
+        #expect(DidYouMean.closest(to: "wacth", among: ["watch", "chef"]) == "watch")
+        #expect(DidYouMean.closest(to: "grpah", among: ["graph", "up"]) == "graph")
     }
 
     @Test func farWordsAndTiesGetNoSuggestion() {
-        #expect(Suggestions.closest(to: "report.pdf", among: Applets.all.map(\.name)) == nil)
-        #expect(Suggestions.closest(to: "ab", among: ["ac", "ad"]) == nil)
-        #expect(Suggestions.closest(to: "watch", among: ["watch"]) == nil)
+        #expect(DidYouMean.closest(to: "report.pdf", among: Applets.all.map(\.name)) == nil)
+        #expect(DidYouMean.closest(to: "ab", among: ["ac", "ad"]) == nil)
+        #expect(DidYouMean.closest(to: "watch", among: ["watch"]) == nil)
     }
 }

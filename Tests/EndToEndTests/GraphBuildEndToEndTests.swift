@@ -202,3 +202,60 @@ import Testing
         #expect(Set(ran(again.stderr)) == ["greet.o", "hello.o"], "\(again.stderr)")
     }
 }
+
+/// Ctrl-C during `cp graph build`: the role group's one signal handler.
+@Suite(.serialized) struct GraphBuildInterruptionTests {
+    /// A project whose one task ignores SIGTERM and SIGINT and waits, with its pid in `job.pid`.
+    func stubbornProject() throws -> (TemporaryDirectory, String) {
+        let directory = try TemporaryDirectory()
+        try directory.write(
+            "rules/hang.ryml",
+            """
+            rules:
+              hang:
+                dependencies: []
+                outputs: []
+                build: [sh, -c, "trap '' TERM INT; echo $$ > job.pid; exec sleep 60", "{{output}}"]
+            """)
+        try directory.write("p/in.txt", "x\n")
+        try directory.write(
+            "p/tasks.tyml", "tasks:\n  stuck: {rule: hang, dependencies: [in.txt], outputs: [out.txt]}\n")
+        return (directory, directory.file("p"))
+    }
+
+    func startBuild(_ directory: TemporaryDirectory, _ project: String) async throws -> (ChildProcess, pid_t) {
+        let build = try await ChildProcess.spawn(
+            cpBinary, ["graph", "build", "--project", project, "--rules", directory.file("rules")],
+            stdoutPath: directory.file("out"), stderrPath: directory.file("err"))
+        try await waitUntil(deadline: .seconds(30), "the task to start") {
+            (try? String(contentsOfFile: project + "/job.pid", encoding: .utf8))?.hasSuffix("\n") == true
+        }
+        let text = try String(contentsOfFile: project + "/job.pid", encoding: .utf8)
+        return (build, try #require(pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))))
+    }
+
+    @Test func oneSignalStopsTheBuildAndKillsItsTaskGroup() async throws {
+        let (directory, project) = try stubbornProject()
+        defer { directory.remove() }
+        let (build, job) = try await startBuild(directory, project)
+        build.send(signal: SIGINT)
+        #expect(try await build.waitForExit(deadline: .seconds(30)) == .exited(130))
+        // The task ignored SIGTERM: it was killed after the grace, with nothing left behind.
+        try await waitUntil(deadline: .seconds(10), "the task to be gone") { kill(job, 0) == -1 && errno == ESRCH }
+        #expect(!FileManager.default.fileExists(atPath: project + "/out.txt"))
+    }
+
+    @Test func aSecondSignalEndsTheBuildAtOnceAndTakesItsTasksAlong() async throws {
+        let (directory, project) = try stubbornProject()
+        defer { directory.remove() }
+        let (build, job) = try await startBuild(directory, project)
+        build.send(signal: SIGTERM)
+        // Two signals sent together may arrive as one: the second once the first is handled.
+        try await waitUntil(deadline: .seconds(20), "the first signal to be handled") {
+            readTail(of: directory.file("err")).contains("stopping (interrupt again to stop at once)")
+        }
+        build.send(signal: SIGTERM)
+        #expect(try await build.waitForExit(deadline: .seconds(30)) == .exited(130))
+        try await waitUntil(deadline: .seconds(10), "the task to be gone") { kill(job, 0) == -1 && errno == ESRCH }
+    }
+}

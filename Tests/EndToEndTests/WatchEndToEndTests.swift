@@ -1,4 +1,5 @@
 import CPModel
+import CPProtocol
 import FSWatcher
 import Foundation
 import Logging
@@ -61,11 +62,7 @@ import Testing
             let scratch = try TemporaryDirectory()
             let tree = try TemporaryDirectory()
             let second = try TemporaryDirectory()
-            var logger = Logger(label: "test")
-            logger.logLevel = .critical
-            let client = try await NATSClient.connect(
-                NATSOptions(urls: [server.url], name: "test"), sender: Sender(pod: "t", role: "test", name: "t"),
-                logger: logger)
+            let client = try await Self.connect(server)
             let subscription = try client.subscribe("fileChanged.>")
             try await client.flush()
             let watch = try await Self.startWatch(
@@ -96,6 +93,47 @@ import Testing
             #expect(try await watch.waitForExit() == .exited(130))
             try await client.drain()
         }
+    }
+
+    /// Every change carries a `Nats-Msg-Id` of its own, so a stream that captures
+    /// `fileChanged.>` stores a re-sent change once.
+    @Test func everyChangeCarriesAMessageIdThatAStreamStoresOnce() async throws {
+        try await withNATSServer(jetStream: true) { server in
+            let scratch = try TemporaryDirectory()
+            let tree = try TemporaryDirectory()
+            let client = try await Self.connect(server)
+            let jetStream = try JetStream(client.bulk)
+            try await jetStream.createOrUpdateStream(StreamConfig(name: "FILES", subjects: ["fileChanged.>"]))
+            let subscription = try client.subscribe("fileChanged.>")
+            try await client.flush()
+            let watch = try await Self.startWatch(
+                ["--nats-url", server.url, "--pod", "pod.one", "--settle", "50ms", tree.path], scratch: scratch)
+            _ = try tree.write("a.txt", "a")
+            _ = try tree.write("b.txt", "b")
+            var received: [NATSMessage] = []
+            for await message in subscription {
+                received.append(message)
+                if received.count == 2 { break }
+            }
+            let ids = received.compactMap { $0.headers["Nats-Msg-Id"] }
+            #expect(ids.count == 2 && Set(ids).count == 2, "\(received.map(\.headers))")
+            #expect(ids.allSatisfy { $0.hasPrefix("pod.one:") })
+            // Sent again with its id, a change is a duplicate: the stream keeps one copy.
+            let again = try await jetStream.publish(received[0].subject, received[0].payload, messageID: ids[0])
+            #expect(again.duplicate && again.stream == "FILES")
+            watch.send(signal: SIGINT)
+            #expect(try await watch.waitForExit() == .exited(130))
+            try await client.drain()
+        }
+    }
+
+    /// A client of the test's own, quiet.
+    static func connect(_ server: NATSTestServer) async throws -> NATSClient {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return try await NATSClient.connect(
+            NATSOptions(urls: [server.url], name: "test"), sender: Sender(pod: "t", role: "test", name: "t"),
+            logger: logger)
     }
 
     struct WatchRequestBody: Codable, Sendable { var root: String }

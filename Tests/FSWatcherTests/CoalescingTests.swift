@@ -17,12 +17,12 @@ import Testing
         let source = ScriptedSource()
         let tree: WatchedTree
 
-        init(files: [String: String] = [:]) throws {
+        init(files: [String: String] = [:]) async throws {
             let directory = try TemporaryDirectory()
             for (path, text) in files { _ = try directory.write(path, text) }
             var options = FileWatcher.Options()
             options.settle = .milliseconds(30)
-            tree = try WatchedTree(directory, options: options, source: source)
+            tree = try await WatchedTree(directory, options: options, source: source)
         }
 
         var root: Int32 { source.descriptor(tree.root) }
@@ -49,7 +49,7 @@ import Testing
     }
 
     @Test func createThenDeleteWithinTheSettleTimeIsNothing() async throws {
-        let scripted = try Scripted()
+        let scripted = try await Scripted()
         try scripted.write("short-lived.txt", "x")
         unlink(scripted.tree.path("short-lived.txt"))
         scripted.send(EventMask.delete, "short-lived.txt")
@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func deleteThenCreateIsAChange() async throws {
-        let scripted = try Scripted(files: ["f.txt": "old"])
+        let scripted = try await Scripted(files: ["f.txt": "old"])
         try await scripted.tree.waitForModel()
         unlink(scripted.tree.path("f.txt"))
         scripted.send(EventMask.delete, "f.txt")
@@ -71,7 +71,7 @@ import Testing
     }
 
     @Test func modifyThenModifyIsOneChange() async throws {
-        let scripted = try Scripted(files: ["f.txt": "0"])
+        let scripted = try await Scripted(files: ["f.txt": "0"])
         try await scripted.tree.waitForModel()
         try scripted.write("f.txt", "1")
         try scripted.write("f.txt", "22")
@@ -83,7 +83,7 @@ import Testing
 
     /// A touch, or a rewrite with the same bytes, changes nothing that matters.
     @Test func sameContentIsNotAChange() async throws {
-        let scripted = try Scripted(files: ["f.txt": "same"])
+        let scripted = try await Scripted(files: ["f.txt": "same"])
         try await scripted.tree.waitForModel()
         var times = [timespec(tv_sec: 1_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000, tv_nsec: 0)]
         #expect(utimensat(AT_FDCWD, scripted.tree.path("f.txt"), &times, 0) == 0)
@@ -99,7 +99,7 @@ import Testing
     @Test func anOverflowRescansAndReportsOnlyTheDifferences() async throws {
         var files: [String: String] = [:]
         for index in 0..<10 { files["d/f\(index).txt"] = "content \(index)" }
-        let scripted = try Scripted(files: files)
+        let scripted = try await Scripted(files: files)
         try await scripted.tree.waitForModel()
         // Changes the watcher never hears of.
         try scripted.tree.writeFile("d/f1.txt", "changed")
@@ -124,7 +124,7 @@ import Testing
     /// half arrived (and a directory that arrives is scanned).
     @Test func movesOutAndInOfTheTree() async throws {
         let outside = try TemporaryDirectory()
-        let scripted = try Scripted(files: ["leaving.txt": "bye"])
+        let scripted = try await Scripted(files: ["leaving.txt": "bye"])
         try await scripted.tree.waitForModel()
         #expect(rename(scripted.tree.path("leaving.txt"), outside.file("leaving.txt")) == 0)
         scripted.send(EventMask.movedFrom, "leaving.txt", cookie: 7)
@@ -140,7 +140,7 @@ import Testing
 
     /// A file moved inside the tree is one `moved`, carrying what was known of it.
     @Test func aFileMovedInsideTheTreeIsOneMove() async throws {
-        let scripted = try Scripted(files: ["a.txt": "content"])
+        let scripted = try await Scripted(files: ["a.txt": "content"])
         try await scripted.tree.waitForModel()
         #expect(rename(scripted.tree.path("a.txt"), scripted.tree.path("b.txt")) == 0)
         scripted.source.send([
@@ -161,7 +161,7 @@ extension CoalescingTests {
         let directory = try TemporaryDirectory()
         var options = FileWatcher.Options()
         options.settle = .seconds(3600)
-        let tree = try WatchedTree(directory, options: options, source: source)
+        let tree = try await WatchedTree(directory, options: options, source: source)
         try await tree.waitForModel()
         try tree.writeFile("late.txt", "late")
         source.send([

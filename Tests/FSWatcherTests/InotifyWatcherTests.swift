@@ -1,3 +1,4 @@
+import CPProtocol
 import FSWatcher
 import Foundation
 import Logging
@@ -12,7 +13,7 @@ import Testing
 /// The watcher on real temporary trees through real inotify: the exact changes reported.
 @Suite(.serialized) struct InotifyWatcherTests {
     @Test func createModifyDelete() async throws {
-        let tree = try WatchedTree()
+        let tree = try await WatchedTree()
         try tree.writeFile("a.txt", "one")
         try await tree.wait(.created, "a.txt")
         try tree.writeFile("a.txt", "two")
@@ -32,7 +33,7 @@ import Testing
     /// `mkdir -p a/b/c && touch a/b/c/f` at once: the file exists before any watch on `c`
     /// does, and is found by scanning the new directories.
     @Test func aFileInANewNestedDirectoryIsFound() async throws {
-        let tree = try WatchedTree()
+        let tree = try await WatchedTree()
         try FileManager.default.createDirectory(atPath: tree.path("a/b/c"), withIntermediateDirectories: true)
         try tree.writeFile("a/b/c/f", "x")
         try await tree.wait(.created, "a/b/c/f")
@@ -44,7 +45,7 @@ import Testing
 
     /// A directory moved inside the tree is one `moved`; its watches follow it.
     @Test func aMovedDirectoryKeepsReportingTheRightPaths() async throws {
-        let tree = try WatchedTree()
+        let tree = try await WatchedTree()
         try tree.writeFile("d/sub/f.txt", "1")
         try await tree.wait(.created, "d/sub/f.txt")
         tree.clear()
@@ -67,7 +68,7 @@ import Testing
     /// An editor's atomic save (write a temporary file, rename it over the target) is one
     /// `changed` of the target and nothing about the temporary file.
     @Test func anAtomicSaveIsOneChange() async throws {
-        let tree = try WatchedTree()
+        let tree = try await WatchedTree()
         try tree.writeFile("paper.tex", "draft")
         try await tree.wait(.created, "paper.tex")
         tree.clear()
@@ -84,7 +85,7 @@ import Testing
 
     /// vim's backup dance: rename to `file~`, write a new file, delete the backup.
     @Test func vimsBackupDanceIsOneChange() async throws {
-        let tree = try WatchedTree()
+        let tree = try await WatchedTree()
         try tree.writeFile("notes.md", "old")
         try await tree.wait(.created, "notes.md")
         tree.clear()
@@ -100,7 +101,7 @@ import Testing
     /// `.cpignore` files (gitignore syntax) and the default ignores hide what they match.
     @Test func ignoredPathsAreNeverReported() async throws {
         let directory = try TemporaryDirectory()
-        let tree = try WatchedTree(directory)
+        let tree = try await WatchedTree(directory)
         try tree.writeFile(".cpignore", "*.aux\nbuild/\n")
         try await tree.wait(.created, ".cpignore")
         try tree.writeFile("paper.aux", "x")
@@ -122,7 +123,7 @@ import Testing
         var options = FileWatcher.Options()
         options.logGlobs = ["*.log"]
         options.settle = .milliseconds(50)
-        let tree = try WatchedTree(options: options)
+        let tree = try await WatchedTree(options: options)
         var size: UInt64 = 0
         var appendedWhileGrowing = 0
         for step in 1...20 {
@@ -157,7 +158,7 @@ import Testing
 
     /// A file written continuously for a second is reported once, after the writes stop.
     @Test func aFileWrittenForASecondIsReportedOnceAfterwards() async throws {
-        let tree = try WatchedTree()
+        let tree = try await WatchedTree()
         try tree.writeFile("data.bin", "start")
         try await tree.wait(.created, "data.bin")
         tree.clear()
@@ -188,7 +189,7 @@ import Testing
         for index in 0..<50 { _ = try directory.write("files/f\(index).txt", "content \(index)") }
         var options = FileWatcher.Options()
         options.statePath = state.file("watch.state")
-        let first = try WatchedTree(directory, options: options)
+        let first = try await WatchedTree(directory, options: options)
         #expect(first.watcher.summary.files == 50)
         try await first.barrier()
         #expect(first.reported.isEmpty)
@@ -199,7 +200,7 @@ import Testing
         _ = try directory.write("files/f1.txt", "changed")
         unlink(directory.file("files/f2.txt"))
         _ = try directory.write("files/new.txt", "new")
-        let second = try WatchedTree(directory, options: options)
+        let second = try await WatchedTree(directory, options: options)
         try await second.wait(for: "three rescanned") { $0.filter { $0.reason == .rescanned }.count == 3 }
         try await second.barrier()
         let byPath = Dictionary(uniqueKeysWithValues: second.reported.map { ($0.path, $0) })
@@ -219,7 +220,7 @@ import Testing
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let complete = Atomic<Bool>(false)
-        let watcher = try FileWatcher(roots: [rootPath], options: .init(), logger: logger) { _ in
+        let watcher = try await FileWatcher.start(roots: [rootPath], options: .init(), logger: logger) { _ in
             complete.store(true, ordering: .releasing)
         }
         try await waitUntil(deadline: .seconds(20), "the initial model") { complete.load(ordering: .acquiring) }
@@ -243,7 +244,7 @@ import Testing
     }
 
     @Test func aRootAddedWhileRunningIsWatchedWhenAddReturns() async throws {
-        let tree = try WatchedTree()
+        let tree = try await WatchedTree()
         try await tree.waitForModel()
         let other = try TemporaryDirectory()
         defer { other.remove() }
@@ -260,19 +261,22 @@ import Testing
         #expect(try await tree.watcher.add(root: other.path) == false)  // stopped: not watched
     }
 
-    @Test func aRootThatIsNotADirectoryIsRefused() throws {
+    @Test func aRootThatIsNotADirectoryIsRefused() async throws {
         let directory = try TemporaryDirectory()
         let file = try directory.write("plain.txt", "x")
-        #expect(throws: WatchError.badRoot(directory.file("missing"), reason: "no such directory")) {
-            _ = try FileWatcher(roots: [directory.file("missing")], options: .init(), logger: Logger(label: "t"))
+        await #expect(throws: WatchError.badRoot(directory.file("missing"), reason: "no such directory")) {
+            _ = try await FileWatcher.start(
+                roots: [directory.file("missing")], options: .init(), logger: Logger(label: "t"))
         }
-        #expect(throws: WatchError.badRoot(file, reason: "not a directory")) {
-            _ = try FileWatcher(roots: [file], options: .init(), logger: Logger(label: "t"))
+        await #expect(throws: WatchError.badRoot(file, reason: "not a directory")) {
+            _ = try await FileWatcher.start(roots: [file], options: .init(), logger: Logger(label: "t"))
         }
         let inner = directory.file("inner")
         try FileManager.default.createDirectory(atPath: inner, withIntermediateDirectories: true)
-        #expect(throws: WatchError.badRoot(inner, reason: "inside '\(directory.path)', which is watched already")) {
-            _ = try FileWatcher(roots: [directory.path, inner], options: .init(), logger: Logger(label: "t"))
+        await #expect(throws: WatchError.badRoot(inner, reason: "inside '\(directory.path)', which is watched already"))
+        {
+            _ = try await FileWatcher.start(
+                roots: [directory.path, inner], options: .init(), logger: Logger(label: "t"))
         }
     }
 }

@@ -1,3 +1,4 @@
+import CPProtocol
 import FSWatcher
 import Foundation
 import Hashing
@@ -20,7 +21,7 @@ import Testing
 
     @Test(arguments: [1, 2, 3] as [UInt64])
     func aSubscriberEndsWithTheTreeAsItIs(seed: UInt64) async throws {
-        let tree = try WatchedTree()
+        let tree = try await WatchedTree()
         var world = RandomTree(root: tree.root, seed: seed)
         for _ in 0..<5_000 { world.step() }
         let operations = world.performed

@@ -1,3 +1,4 @@
+import CPProtocol
 import FSWatcher
 import Foundation
 import Hashing
@@ -21,14 +22,15 @@ final class WatchedTree: Sendable {
     init(
         _ directory: TemporaryDirectory? = nil, options: FileWatcher.Options = .init(),
         source: (any FileEventSource)? = nil
-    ) throws {
+    ) async throws {
         let directory = try directory ?? TemporaryDirectory()
         self.directory = directory
         var logger = Logger(label: "test-watch")
         logger.logLevel = .error
         let complete = ModelComplete()
         self.complete = complete
-        watcher = try FileWatcher(roots: [directory.path], options: options, logger: logger, source: source) { _ in
+        watcher = try await FileWatcher.start(roots: [directory.path], options: options, logger: logger, source: source)
+        { _ in
             complete.flag.store(true, ordering: .releasing)
         }
         let stream = watcher.changes

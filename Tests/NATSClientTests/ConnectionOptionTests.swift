@@ -1,4 +1,5 @@
 import CPModel
+import CPProtocol
 import Foundation
 import TestSupport
 import Testing
@@ -118,6 +119,6 @@ import Testing
     }
 
     @Test func theNameIsEscapedInTheSubject() {
-        #expect(HeartbeatPublisher.subject(role: "chef", name: "pod.one") == "heartbeat.chef.pod%2Eone")
+        #expect(Subjects.heartbeat(role: "chef", name: "pod.one") == "heartbeat.chef.pod%2Eone")
     }
 }

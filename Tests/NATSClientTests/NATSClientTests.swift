@@ -1,4 +1,5 @@
 import CPModel
+import CPProtocol
 import Foundation
 import Logging
 import TestSupport
@@ -260,4 +261,10 @@ func collect<S: AsyncSequence & Sendable>(
             #expect(throws: NATSError.closed) { try client.bulk.publish("drained", [1]) }
         }
     }
+}
+
+/// A small payload for the tests.
+struct Note: Codable, Sendable, Equatable {
+    var text: String
+    var count: Int
 }

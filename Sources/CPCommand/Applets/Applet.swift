@@ -22,6 +22,8 @@ public struct AppletSetup: OptionSet, Sendable {
 public enum Availability: Sendable {
     /// The role works.
     case ready(@Sendable (Invocation) async throws -> ExitStatus)
+    /// The role works, and each of its verbs runs a function of its own (`CommandSpec.run`).
+    case byVerb
     /// The role's command line and configuration are specified, its work is not built yet:
     /// it says so and exits 1 (nothing pretends to work). `issue` is where it is tracked.
     case planned(issue: Int?)

@@ -37,19 +37,27 @@ extension Applets {
                     help: "write to FILE (atomically) instead of stdout"),
             ],
             subcommands: [
-                CommandSpec("export", summary: "print the graph: tasks, artefacts, edges, cyclic components"),
-                CommandSpec("plan", summary: "print the components in build order and why each task would run"),
-                CommandSpec("cycles", summary: "print the cyclic components"),
+                CommandSpec(
+                    "export", summary: "print the graph: tasks, artefacts, edges, cyclic components",
+                    run: GraphCommand.export),
+                CommandSpec(
+                    "plan", summary: "print the components in build order and why each task would run",
+                    options: [CommonOptions.maxPasses], run: GraphCommand.plan),
+                CommandSpec("cycles", summary: "print the cyclic components", run: GraphCommand.cycles),
                 CommandSpec(
                     "why", summary: "say why PATH is out of date, or that it is up to date",
-                    positionals: [PositionalSpec("PATH", help: "an artefact, relative to the project")]),
-                CommandSpec("check", summary: "load and validate the project; exit 1 on any error"),
+                    options: [CommonOptions.maxPasses],
+                    positionals: [PositionalSpec("PATH", help: "an artefact, relative to the project")],
+                    run: GraphCommand.why),
+                CommandSpec(
+                    "check", summary: "load and validate the project; exit 1 on any error", run: GraphCommand.check),
                 CommandSpec(
                     "build", summary: "build targets locally, with no daemon (state in .cp/state.db)",
                     options: [CommonOptions.jobs, CommonOptions.maxPasses],
                     positionals: [
                         PositionalSpec("TARGET", .string, .zeroOrMore, help: "targets to build (default: all)")
-                    ]),
+                    ],
+                    run: GraphCommand.build),
             ],
             defaultSubcommand: "export",
             optionWords: ["dot", "json", "mermaid"].map { OptionWord($0, setting: "format", to: $0) },
@@ -65,5 +73,5 @@ extension Applets {
         configSection: "graph",
         invocationNames: [],
         setup: [.configuration, .logging],
-        availability: .ready(GraphCommand.run))
+        availability: .byVerb)
 }

@@ -41,7 +41,8 @@ extension Applets {
                     positionals: [
                         PositionalSpec("LOCAL", .path, .oneOrMore, help: "files to upload"),
                         PositionalSpec("REMOTE", help: "[USER@]HOST[:PORT]:PATH"),
-                    ]),
+                    ],
+                    run: SFTPCommand.put),
                 CommandSpec(
                     "get", summary: "download remote files",
                     options: [
@@ -51,11 +52,12 @@ extension Applets {
                     positionals: [
                         PositionalSpec("REMOTE", .string, .oneOrMore, help: "[USER@]HOST[:PORT]:PATH"),
                         PositionalSpec("LOCAL", .path, help: "where to put them"),
-                    ]),
+                    ],
+                    run: SFTPCommand.get),
                 CommandSpec(
                     "ls", summary: "list a remote directory",
                     options: [.flag("long", short: "l", config: .none, help: "show mode, size and time")],
-                    positionals: [PositionalSpec("REMOTE", help: "[USER@]HOST[:PORT]:PATH")]),
+                    positionals: [PositionalSpec("REMOTE", help: "[USER@]HOST[:PORT]:PATH")], run: SFTPCommand.list),
                 CommandSpec(
                     "mkdir", summary: "make a remote directory",
                     options: [
@@ -63,22 +65,26 @@ extension Applets {
                             "parents", short: "p", config: .none,
                             help: "make missing parents too; no error if it exists")
                     ],
-                    positionals: [PositionalSpec("REMOTE", help: "[USER@]HOST[:PORT]:PATH")]),
+                    positionals: [PositionalSpec("REMOTE", help: "[USER@]HOST[:PORT]:PATH")],
+                    run: SFTPCommand.makeDirectory),
                 CommandSpec(
                     "rm", summary: "remove remote files",
-                    positionals: [PositionalSpec("REMOTE", .string, .oneOrMore, help: "[USER@]HOST[:PORT]:PATH")]),
+                    positionals: [PositionalSpec("REMOTE", .string, .oneOrMore, help: "[USER@]HOST[:PORT]:PATH")],
+                    run: SFTPCommand.remove),
                 CommandSpec(
                     "rmdir", summary: "remove empty remote directories",
-                    positionals: [PositionalSpec("REMOTE", .string, .oneOrMore, help: "[USER@]HOST[:PORT]:PATH")]),
+                    positionals: [PositionalSpec("REMOTE", .string, .oneOrMore, help: "[USER@]HOST[:PORT]:PATH")],
+                    run: SFTPCommand.removeDirectory),
                 CommandSpec(
                     "stat", summary: "show a remote file's type, size, mode and time",
-                    positionals: [PositionalSpec("REMOTE", help: "[USER@]HOST[:PORT]:PATH")]),
+                    positionals: [PositionalSpec("REMOTE", help: "[USER@]HOST[:PORT]:PATH")], run: SFTPCommand.stat),
                 CommandSpec(
                     "mv", summary: "rename a remote file",
                     positionals: [
                         PositionalSpec("REMOTE", help: "[USER@]HOST[:PORT]:PATH"),
                         PositionalSpec("NEWPATH", help: "the new path on the same host"),
-                    ]),
+                    ],
+                    run: SFTPCommand.rename),
             ],
             examples: [
                 ("cp sftp put -p out/thesis.pdf pod2:/srv/out/", "upload a file, keeping its mode and time"),
@@ -87,5 +93,5 @@ extension Applets {
         configSection: "sftp",
         invocationNames: [],
         setup: [.configuration, .logging],
-        availability: .ready(SFTPCommand.run))
+        availability: .byVerb)
 }

@@ -110,7 +110,7 @@ struct ConfigSchema: Sendable {
     private func unknown(_ what: String, _ name: String, at location: SourceLocation, among names: [String])
         -> YAMLLoadError
     {
-        if let close = Suggestions.closest(to: name, among: names) {
+        if let close = DidYouMean.closest(to: name, among: names) {
             return YAMLLoadError(what: "config", at: location, "unknown \(what) '\(name)'; did you mean '\(close)'?")
         }
         let known = what == "section" ? "; known sections: " + names.joined(separator: ", ") : ""

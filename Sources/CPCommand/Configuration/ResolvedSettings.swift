@@ -57,4 +57,34 @@ public struct ResolvedSettings: Sendable {
 
     /// Whether a flag is set.
     public func flag(_ option: String) -> Bool { !(setting(option)?.values.isEmpty ?? true) }
+
+    /// The value of an option whose default the applet table declares, so that the default is
+    /// written once, there. An option without one is a mistake in the table, caught by
+    /// `everyDeclaredDefaultResolvesToItsType`, not by a user.
+    public func defaulted(_ option: String) -> OptionValue {
+        guard let value = value(option) else {
+            preconditionFailure("option '--\(option)' has no default in the applet table")
+        }
+        return value
+    }
+
+    /// A defaulted integer option's value.
+    public func integer(_ option: String) -> Int {
+        guard let number = defaulted(option).integer else { preconditionFailure("option '--\(option)' is no integer") }
+        return number
+    }
+
+    /// A defaulted duration option's value.
+    public func duration(_ option: String) -> Duration {
+        guard let duration = defaulted(option).duration else {
+            preconditionFailure("option '--\(option)' is no duration")
+        }
+        return duration
+    }
+
+    /// A defaulted text, path or choice option's value.
+    public func text(_ option: String) -> String {
+        guard let text = defaulted(option).text else { preconditionFailure("option '--\(option)' is no text") }
+        return text
+    }
 }

@@ -33,17 +33,22 @@ struct AppletRunner {
             return .success
         }
         if applet.setup.contains(.logging) { Self.bootstrapLogging(parsed) }
-        switch applet.availability {
-        case .planned:
+        let body: @Sendable (Invocation) async throws -> ExitStatus
+        switch (applet.availability, parsed.chain.reversed().lazy.compactMap(\.run).first) {
+        case (.planned, _):
             Output.error(applet.name, "not available yet (see the README's roadmap)")
             return .failure
-        case .ready(let body):
-            do {
-                return try await body(Invocation(parsed: parsed, settings: settings))
-            } catch {
-                Output.error(applet.name, "\(error)")
-                return .failure
-            }
+        case (_, let verb?): body = verb
+        case (.ready(let run), nil): body = run
+        case (.byVerb, nil):  // every verb has its own run (`everyVerbOfARoleThatRunsByVerbHasARun`)
+            Output.error(applet.name, "'\(parsed.path.joined(separator: " "))' does nothing by itself")
+            return .failure
+        }
+        do {
+            return try await body(Invocation(parsed: parsed, settings: settings))
+        } catch {
+            Output.error(applet.name, "\(error)")
+            return .failure
         }
     }
 

@@ -5,6 +5,7 @@ import Logging
 import NATSClient
 import RESTClient
 import SFTPClient
+import Synchronization
 
 /// The binary's entry point: dispatch by invocation name or first argument (DESIGN §1, §1.1).
 public enum CommandLineTool {
@@ -22,14 +23,14 @@ public enum CommandLineTool {
             Output.error(nil, SystemCopy.exec(rest))  // returns only if the exec failed
             exit(ExitStatus.failure.rawValue)
         }
-        let status = StatusBox()
+        let status = Atomic<Int32>(ExitStatus.failure.rawValue)
         let finished = DispatchSemaphore(value: 0)
         Task.detached {
-            status.set(await perform(action).rawValue)
+            status.store(await perform(action).rawValue, ordering: .releasing)
             finished.signal()
         }
         finished.wait()  // the main thread is not one of the pool's, so blocking it is safe
-        exit(status.get())
+        exit(status.load(ordering: .acquiring))
     }
 
     private static func decide(_ arguments: [String]) -> TopLevelAction {
@@ -88,15 +89,6 @@ public enum CommandLineTool {
 
         """
     }
-}
-
-/// The exit status handed from the detached task to the blocked main thread.
-private final class StatusBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Int32 = ExitStatus.failure.rawValue
-
-    func set(_ newValue: Int32) { lock.withLock { value = newValue } }
-    func get() -> Int32 { lock.withLock { value } }
 }
 
 /// The process facts an applet run depends on; tests pass their own.

@@ -1,3 +1,5 @@
+import CPModel
+
 /// What the first arguments ask of `cp` itself, before any applet runs. A pure function of
 /// argv, so the hand-off rules are unit-tested without executing anything.
 enum TopLevelAction: Equatable {
@@ -35,11 +37,11 @@ enum TopLevelAction: Equatable {
         case ("help", 2):
             let topic = arguments[1]
             if roles.contains(topic) { return .helpFor(topic) }
-            return .unknownHelpTopic(topic, suggestion: Suggestions.closest(to: topic, among: roles))
+            return .unknownHelpTopic(topic, suggestion: DidYouMean.closest(to: topic, among: roles))
         case ("--generate-docs", 2): return .generateDocs(arguments[1])
         default: break
         }
-        let suggestion = Suggestions.closest(to: first, among: roles + ["help"])
+        let suggestion = DidYouMean.closest(to: first, among: roles + ["help"])
         guard invokedAs == "cp" else { return .unknownCommand(first, suggestion: suggestion) }
         // A lone word: coreutils would refuse it anyway (one operand), so a near-miss of a role
         // name is surely a typo of ours.

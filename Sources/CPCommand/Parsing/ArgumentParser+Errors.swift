@@ -1,3 +1,5 @@
+import CPModel
+
 /// The parser's messages: each says what is wrong and how to fix the call.
 extension ParserState {
     var here: String { ArgumentParser.displayName(result.path) }
@@ -5,7 +7,7 @@ extension ParserState {
 
     func unknownLong(_ name: String) -> UsageError {
         let names = (result.optionSpecs + parser.globalOptions).map(\.long) + ["help"]
-        if let close = Suggestions.closest(to: name, among: names) {
+        if let close = DidYouMean.closest(to: name, among: names) {
             return UsageError("unknown option '--\(name)'; did you mean '--\(close)'?")
         }
         if let owner = verbOwning({ $0.long == name }) {
@@ -30,7 +32,7 @@ extension ParserState {
 
     func unknownVerb(_ token: String) -> UsageError {
         let names = result.command.subcommands.map(\.name)
-        if let close = Suggestions.closest(to: token, among: names) {
+        if let close = DidYouMean.closest(to: token, among: names) {
             return UsageError("unknown command '\(token)' for '\(here)'; did you mean '\(close)'?")
         }
         return UsageError("unknown command '\(token)' for '\(here)'; expected one of: \(names.joined(separator: ", "))")

@@ -157,12 +157,16 @@ public struct CommandSpec: Sendable {
     public let optionWords: [OptionWord]
     /// Usage examples, each a command line and what it does.
     public let examples: [(command: String, meaning: String)]
+    /// What a verb does; the dispatcher runs the deepest command of the line that has one
+    /// (so verbs are dispatched from this table, git's `cmd_struct`).
+    public let run: (@Sendable (Invocation) async throws -> ExitStatus)?
 
     public init(
         _ name: String, summary: String, details: String = "", options: [OptionSpec] = [],
         positionals: [PositionalSpec] = [], subcommands: [CommandSpec] = [],
         defaultSubcommand: String? = nil, optionWords: [OptionWord] = [],
-        examples: [(command: String, meaning: String)] = []
+        examples: [(command: String, meaning: String)] = [],
+        run: (@Sendable (Invocation) async throws -> ExitStatus)? = nil
     ) {
         self.name = name
         self.summary = summary
@@ -173,6 +177,7 @@ public struct CommandSpec: Sendable {
         self.defaultSubcommand = defaultSubcommand
         self.optionWords = optionWords
         self.examples = examples
+        self.run = run
     }
 
     /// The verb named `name`, if this command has one.

@@ -1,3 +1,4 @@
+import CPModel
 import Foundation
 
 /// Turns the text given for an option or positional into a checked `OptionValue`.
@@ -16,7 +17,7 @@ enum ValueParser {
         case .choice(let words):
             if words.contains(text) { return .success(.string(text)) }
             var reason = "expected one of " + words.joined(separator: ", ")
-            if let close = Suggestions.closest(to: text, among: words) { reason += "; did you mean '\(close)'?" }
+            if let close = DidYouMean.closest(to: text, among: words) { reason += "; did you mean '\(close)'?" }
             return .failure(.init(reason))
         }
     }

@@ -2,7 +2,11 @@ import ArtefactManager
 import CPModel
 import DependencyGraph
 import Foundation
+import Logging
+import ProcessRunner
 import RulesManager
+import ServiceLifecycle
+import Synchronization
 
 /// `cp graph build`, `plan` and `why`: the scheduler with the local executor, its state in
 /// `.cp/state.db` under the project (DESIGN §5, §9).
@@ -12,8 +16,10 @@ enum GraphBuild {
 
     /// The scheduler over the project's state, and its view of the files (whose digests are
     /// remembered in the same state file: `files.save()` when done).
-    static func scheduler(_ project: Project, _ state: State, maxPasses: Int) throws -> (Scheduler, DiskFileStates) {
-        let (store, files) = try state.get()
+    static func scheduler(_ project: Project, _ state: State, maxPasses: Int) async throws -> (
+        Scheduler, DiskFileStates
+    ) {
+        let (store, files) = try await state.get()
         let scheduler = Scheduler(
             graph: project.graph, components: project.components, store: store, files: files, maxPasses: maxPasses)
         ProcessLifetime.keepUntilExit(scheduler)
@@ -21,7 +27,8 @@ enum GraphBuild {
     }
 
     /// Builds the goals; prints progress and each failed task's output. 0 only when every
-    /// goal is up to date.
+    /// goal is up to date. The build is a service of the role group: Ctrl-C (SIGINT/SIGTERM)
+    /// kills every running task's process group, starts nothing new, and exits 130.
     static func build(_ project: Project, _ state: State, invocation: Invocation) async throws -> ExitStatus {
         let lock: BuildLock
         do {
@@ -32,151 +39,54 @@ enum GraphBuild {
         }
         defer { withExtendedLifetime(lock) {} }
         let settings = invocation.settings
-        let maxPasses = settings.value("max-passes")?.integer ?? 5
+        let maxPasses = settings.integer("max-passes")
         let jobs = settings.value("jobs")?.integer ?? ProcessInfo.processInfo.activeProcessorCount
-        let (scheduler, files) = try scheduler(project, state, maxPasses: maxPasses)
+        let (scheduler, files) = try await scheduler(project, state, maxPasses: maxPasses)
         defer { try? files.save() }
         let total = scheduler.neededComponents.reduce(0) { $0 + project.components.members[$1].count }
         let reporter = BuildReporter(
             graph: project.graph, total: total, terminal: isatty(STDERR_FILENO) == 1 && !settings.flag("quiet"))
-        let cancellation = JobRunner.Cancellation()
-        let signals = TerminationSignals { _ in cancellation.cancel() }
-        defer { signals.cancel() }
-        let succeeded = await BuildDriver.run(
-            scheduler, executor: LocalExecutor(root: project.root), jobs: jobs, cancellation: cancellation,
-            report: reporter.report)
+        let service = BuildService(
+            scheduler: scheduler, executor: LocalExecutor(root: project.root), jobs: jobs, reporter: reporter)
+        let interrupted = try await RoleGroup.run([service], logger: Logger(label: "cp.graph"))
         reporter.clearLine()
-        if signals.signal != nil { return .interrupted }
+        if interrupted { return .interrupted }
+        let succeeded = service.succeeded
         for failure in scheduler.failures { Output.error("graph", "\(failure)") }
         Output.err("cp: graph: \(reporter.summary(succeeded: succeeded, scheduler, project.components))\n")
         return succeeded ? .success : .failure
     }
+}
 
-    /// Each task the goals need, in build order, with what would happen to it; and the counts
-    /// ("N tasks: N will run, N may run, N up to date"), for stderr.
-    static func plan(_ project: Project, _ state: State, maxPasses: Int) throws -> (text: String, counts: String) {
-        let (scheduler, files) = try scheduler(project, state, maxPasses: maxPasses)
-        defer { try? files.save() }
-        let needed = scheduler.neededComponents
-        let verdicts = verdicts(project, scheduler, in: needed)
-        let graph = project.graph
-        var text = ""
-        var cycleNumber = 0
-        for component in needed {
-            let members = project.components.members[component]
-            if project.components.isCyclic[component] {
-                cycleNumber += 1
-                let through = graph.paths(project.components.feedback(component, in: graph)).joined(separator: ", ")
-                text += "cycle \(cycleNumber) (passes until \(through) settle, at most \(maxPasses)):\n"
-            }
-            for task in members {
-                let indent = project.components.isCyclic[component] ? "  " : ""
-                let definition = graph.tasks[Int(task)]
-                text +=
-                    "\(indent)\(definition.name) [\(definition.rule)]: \(verdicts[task]?.description ?? "up to date")\n"
-            }
-        }
-        let total = needed.reduce(0) { $0 + project.components.members[$1].count }
-        let willRun = verdicts.values.filter { if case .willRun = $0 { true } else { false } }.count
-        let counts =
-            "\(total) task\(total == 1 ? "" : "s"): \(willRun) will run, \(verdicts.count - willRun) may run, "
-            + "\(total - verdicts.count) up to date"
-        return (text.isEmpty ? "nothing to build\n" : text, counts)
+/// A build as a service: runs the scheduler with the executor until nothing is left; at a
+/// graceful shutdown, cancels (running tasks are killed, nothing new starts).
+final class BuildService: Service, @unchecked Sendable {
+    private let scheduler: Scheduler
+    private let executor: LocalExecutor
+    private let jobs: Int
+    private let reporter: BuildReporter
+    private let cancellation = CommandRunner.Cancellation()
+    private let result = Atomic<Bool>(false)
+
+    init(scheduler: Scheduler, executor: LocalExecutor, jobs: Int, reporter: BuildReporter) {
+        self.scheduler = scheduler
+        self.executor = executor
+        self.jobs = jobs
+        self.reporter = reporter
     }
 
-    /// What a build would do to a task that is not up to date.
-    enum Verdict: CustomStringConvertible {
-        /// Out of date itself, for this reason.
-        case willRun(String)
-        /// Up to date now, but it reads what is rebuilt first (`by` that task), or its cycle runs.
-        case mayRun(String, by: Int32)
+    /// Whether every task succeeded (once `run` has returned).
+    var succeeded: Bool { result.load(ordering: .acquiring) }
 
-        var description: String {
-            switch self {
-            case .willRun(let reason): return "will run: \(reason)"
-            case .mayRun(let why, _): return "may run: \(why)"
-            }
+    func run() async throws {
+        let cancellation = cancellation
+        let succeeded = await withGracefulShutdownHandler {
+            await BuildDriver.run(
+                scheduler, executor: executor, jobs: jobs, cancellation: cancellation, report: reporter.report)
+        } onGracefulShutdown: {
+            cancellation.cancel()
         }
-    }
-
-    /// What would happen to each task of `components` (given in build order; absent: nothing):
-    /// a task whose inputs are made by a task that runs first may run too.
-    static func verdicts(_ project: Project, _ scheduler: Scheduler, in components: [Int]) -> [Int32: Verdict] {
-        var verdicts: [Int32: Verdict] = [:]
-        let graph = project.graph
-        for component in components {
-            for task in project.components.members[component] {
-                if let reason = scheduler.reason(task) {
-                    verdicts[task] = .willRun(reason)
-                } else if !verdicts.isEmpty,
-                    let first = graph.prerequisites(of: task).lazy.map(\.task).first(where: {
-                        verdicts[$0] != nil && $0 != task
-                    })
-                {
-                    verdicts[task] = .mayRun(
-                        "its inputs are rebuilt first (by '\(graph.tasks[Int(first)].name)')", by: first)
-                }
-            }
-            // In a cycle, anything that runs may disturb the others.
-            if project.components.isCyclic[component],
-                let first = project.components.members[component].first(where: { verdicts[$0] != nil })
-            {
-                for task in project.components.members[component] where verdicts[task] == nil {
-                    verdicts[task] = .mayRun("its cycle runs ('\(graph.tasks[Int(first)].name)' first)", by: first)
-                }
-            }
-        }
-        return verdicts
-    }
-
-    /// The chain of reasons `path` is out of date, or that it is up to date: from its producer
-    /// up through what would be rebuilt first.
-    static func why(_ path: String, _ project: Project, _ state: State, maxPasses: Int) throws -> (
-        text: String, known: Bool
-    ) {
-        let graph = project.graph
-        guard let artefact = graph.artefact(path) else {
-            return ("'\(path)' is not in the graph (no task reads or writes it)", false)
-        }
-        let (scheduler, files) = try scheduler(project, state, maxPasses: maxPasses)
-        defer { try? files.save() }
-        let verdicts = verdicts(project, scheduler, in: Array(project.components.members.indices))
-        var text = ""
-        var current = artefact
-        var visited = Set<Int32>()
-        while true {
-            let producer = graph.producer[Int(current)]
-            let name = graph.artefacts[Int(current)]
-            guard producer >= 0 else {
-                text += "'\(name)' is a source file\(files.digest(name) == nil ? ", and it is missing" : "")\n"
-                break
-            }
-            let task = graph.tasks[Int(producer)]
-            guard visited.insert(producer).inserted else {
-                text += "'\(name)' is made by '\(task.name)', in a cycle already explained above\n"
-                break
-            }
-            switch verdicts[producer] {
-            case nil:
-                text += "'\(name)' is up to date (task '\(task.name)' [\(task.rule)])\n"
-                return (text, true)
-            case .willRun(let reason):
-                text += "'\(name)' is out of date: task '\(task.name)' [\(task.rule)] will run: \(reason)\n"
-                return (text, true)
-            case .mayRun(_, let upstream):
-                // The input it reads from the task that runs first (in a cycle: that task's output).
-                let reads = task.dependencies + task.secondaryDependencies
-                let made = graph.tasks[Int(upstream)].outputs
-                guard let input = made.first(where: { reads.contains($0) }) ?? made.first else {
-                    text += "'\(name)' may change: task '\(task.name)' \(verdicts[producer]!)\n"
-                    return (text, true)
-                }
-                text +=
-                    "'\(name)' may change: task '\(task.name)' reads '\(graph.artefacts[Int(input)])', which is rebuilt first\n"
-                current = input
-            }
-        }
-        return (text, true)
+        result.store(succeeded, ordering: .releasing)
     }
 }
 

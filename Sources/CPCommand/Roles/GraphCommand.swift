@@ -7,71 +7,126 @@ import RulesManager
 /// validates it, `export` writes it as DOT, JSON or Mermaid, `cycles` lists its cyclic
 /// components, `plan` and `why` say what a build would do, `build` does it (`GraphBuild`).
 enum GraphCommand {
-    @Sendable static func run(_ invocation: Invocation) async throws -> ExitStatus {
+    /// What every verb starts from: the project loaded, its state (read ahead for the verbs
+    /// that use it), and the settings.
+    struct Context {
+        let invocation: Invocation
+        let project: Project
+        let state: GraphBuild.State
+        var settings: ResolvedSettings { invocation.settings }
+        var maxPasses: Int { settings.integer("max-passes") }
+    }
+
+    /// Loads the project (`check` always parses; the others may use the cached graph), runs
+    /// `body`, and waits for the state's read ahead before returning.
+    static func withProject(
+        _ invocation: Invocation, readsState: Bool, parse: Bool = false,
+        _ body: (Context) async throws -> ExitStatus
+    ) async throws -> ExitStatus {
         let settings = invocation.settings
-        let verb = invocation.parsed.path.count > 1 ? invocation.parsed.path[1] : "export"
-        let root = settings.value("project")?.text ?? "."
-        let rulePaths = settings.values("rules").compactMap(\.text)
+        let root = settings.text("project")
         let targets =
             invocation.parsed.positionalValues("TARGET").compactMap(\.text)
             + settings.values("target").compactMap(\.text)
-        let state = GraphBuild.State(root: root, readAhead: ["plan", "why", "build"].contains(verb))
-        defer { state.finish() }
-        let project: Project
+        let state = GraphBuild.State(root: root, readAhead: readsState)
+        let status: ExitStatus
         do {
-            // `check` always reads the definitions; the other commands may use the cached graph.
-            project = try Project.load(
-                root: root, rulePaths: try resolveRules(rulePaths), targets: targets, useCache: verb != "check")
-        } catch {
+            let project = try Project.load(
+                root: root, rulePaths: try resolveRules(settings.values("rules").compactMap(\.text)), targets: targets,
+                useCache: !parse)
+            ProcessLifetime.keepUntilExit(project, state)
+            status = try await body(Context(invocation: invocation, project: project, state: state))
+        } catch let error as DefinitionError {
             Output.error("graph", "\(error)")
-            return .failure
+            status = .failure
+        } catch {
+            await state.finish()
+            throw error
         }
-        ProcessLifetime.keepUntilExit(project, state)
-        let graph = project.graph
-        let components = project.components
-        let maxPasses = settings.value("max-passes")?.integer ?? 5
-        var text: String
-        var afterwards: String?  // a line for stderr once the output is written
-        switch verb {
-        case "build":
-            return try await GraphBuild.build(project, state, invocation: invocation)
-        case "plan":
-            let plan = try GraphBuild.plan(project, state, maxPasses: maxPasses)
-            text = plan.text
-            afterwards = plan.counts
-        case "why":
+        await state.finish()
+        return status
+    }
+
+    /// `cp graph build`.
+    @Sendable static func build(_ invocation: Invocation) async throws -> ExitStatus {
+        try await withProject(invocation, readsState: true) { context in
+            try await GraphBuild.build(context.project, context.state, invocation: invocation)
+        }
+    }
+
+    /// `cp graph plan`: the plan on stdout, the counts on stderr.
+    @Sendable static func plan(_ invocation: Invocation) async throws -> ExitStatus {
+        try await withProject(invocation, readsState: true) { context in
+            let (scheduler, files) = try await GraphBuild.scheduler(
+                context.project, context.state, maxPasses: context.maxPasses)
+            defer { try? files.save() }
+            let plan = scheduler.plan()
+            try write(plan.text, context)
+            Output.error("graph", plan.counts)
+            return .success
+        }
+    }
+
+    /// `cp graph why PATH`.
+    @Sendable static func why(_ invocation: Invocation) async throws -> ExitStatus {
+        try await withProject(invocation, readsState: true) { context in
             let path = invocation.parsed.positional("PATH")?.text ?? ""
-            let (explanation, known) = try GraphBuild.why(
-                ProjectPath.normalize(path) ?? path, project, state, maxPasses: maxPasses)
+            let (scheduler, files) = try await GraphBuild.scheduler(
+                context.project, context.state, maxPasses: context.maxPasses)
+            defer { try? files.save() }
+            let (explanation, known) = scheduler.explain(ProjectPath.normalize(path) ?? path)
             guard known else {
                 Output.error("graph", explanation)
                 return .failure
             }
-            text = explanation
-        case "check":
-            let cycles = components.cycles.count
-            text =
-                "\(root): \(graph.tasks.count) tasks, \(graph.artefacts.count) artefacts, \(components.members.count) components"
-                + " (\(cycles) cyclic), \(graph.goals.count) goals; rules from \(project.ruleFiles.count) files: OK\n"
-        case "cycles":
-            text = cyclesText(graph, components)
-        default:
-            let format = GraphExport.Format(rawValue: settings.value("format")?.text ?? "dot") ?? .dot
-            text = GraphExport.render(graph, components, as: format)
+            try write(explanation, context)
+            return .success
+        }
+    }
+
+    /// `cp graph check`: parses every definition, whatever is cached.
+    @Sendable static func check(_ invocation: Invocation) async throws -> ExitStatus {
+        try await withProject(invocation, readsState: false, parse: true) { context in
+            let (graph, components) = (context.project.graph, context.project.components)
+            try write(
+                "\(context.project.root): \(graph.tasks.count) tasks, \(graph.artefacts.count) artefacts, "
+                    + "\(components.members.count) components (\(components.cycles.count) cyclic), \(graph.goals.count) goals; "
+                    + "rules from \(context.project.ruleFiles.count) files: OK\n", context)
+            return .success
+        }
+    }
+
+    /// `cp graph cycles`.
+    @Sendable static func cycles(_ invocation: Invocation) async throws -> ExitStatus {
+        try await withProject(invocation, readsState: false) { context in
+            try write(cyclesText(context.project.graph, context.project.components), context)
+            return .success
+        }
+    }
+
+    /// `cp graph export` (and `cp graph` alone): DOT, JSON or Mermaid.
+    @Sendable static func export(_ invocation: Invocation) async throws -> ExitStatus {
+        try await withProject(invocation, readsState: false) { context in
+            let graph = context.project.graph
+            let format = GraphExport.Format(rawValue: context.settings.text("format")) ?? .dot
+            try write(GraphExport.render(graph, context.project.components, as: format), context)
             if format == .dot && graph.tasks.count + graph.artefacts.count > 1000 {
                 Output.error(
                     "graph",
                     "note: \(graph.tasks.count + graph.artefacts.count) nodes: 'sfdp -Tsvg' lays out large graphs far faster than 'dot'"
                 )
             }
+            return .success
         }
-        if let output = settings.value("output")?.text {
+    }
+
+    /// `text` to `--output` (atomically) or stdout.
+    private static func write(_ text: String, _ context: Context) throws {
+        if let output = context.settings.value("output")?.text {
             try writeAtomically(text, to: output)
         } else {
             Output.out(text)
         }
-        if let afterwards { Output.error("graph", afterwards) }
-        return .success
     }
 
     /// Each cyclic component: its tasks in pass order and the artefacts that close it.

@@ -3,10 +3,12 @@ import SFTPClient
 
 /// `cp sftp`: a thin applet over the SFTPClient library (issue 4).
 enum SFTPCommand {
-    @Sendable static func run(_ invocation: Invocation) async throws -> ExitStatus {
-        let parsed = invocation.parsed
-        let verb = parsed.path.last ?? ""
-        let remotes = parsed.positionalValues("REMOTE").compactMap(\.text)
+    /// Connects to the one host the command's remote paths name, runs `body` with the session
+    /// and closes it, whatever happens.
+    static func withSession(
+        _ invocation: Invocation, _ body: (SFTPSession, [String]) async throws -> Void
+    ) async throws -> ExitStatus {
+        let remotes = invocation.parsed.positionalValues("REMOTE").compactMap(\.text)
         let hosts = Set(
             try remotes.map { remote in
                 let address = try SFTPAddress.parse(remote)
@@ -17,7 +19,7 @@ enum SFTPCommand {
         }
         let session = try await connect(to: remotes.first ?? "", invocation)
         do {
-            try await perform(verb, parsed, remotes, session)
+            try await body(session, remotes)
         } catch {
             await session.close()
             throw error
@@ -26,22 +28,55 @@ enum SFTPCommand {
         return .success
     }
 
-    private static func perform(
-        _ verb: String, _ parsed: ParsedCommand, _ remotes: [String], _ session: SFTPSession
-    ) async throws {
-        let output = TransferOutput(quiet: parsed.flag("quiet"))
-        switch verb {
-        case "ls": try await list(session, path(remotes[0]), long: parsed.flag("long"))
-        case "stat": Output.out(describe(try await session.stat(try path(remotes[0]))))
-        case "mkdir": try await session.makeDirectory(try path(remotes[0]), parents: parsed.flag("parents"))
-        case "rm": for remote in remotes { try await session.remove(try path(remote)) }
-        case "rmdir": for remote in remotes { try await session.removeDirectory(try path(remote)) }
-        case "mv":
-            let target = parsed.positional("NEWPATH")?.text ?? ""
+    @Sendable static func list(_ invocation: Invocation) async throws -> ExitStatus {
+        try await withSession(invocation) { session, remotes in
+            try await printListing(session, path(remotes[0]), long: invocation.parsed.flag("long"))
+        }
+    }
+
+    @Sendable static func stat(_ invocation: Invocation) async throws -> ExitStatus {
+        try await withSession(invocation) { session, remotes in
+            Output.out(describe(try await session.stat(try path(remotes[0]))))
+        }
+    }
+
+    @Sendable static func makeDirectory(_ invocation: Invocation) async throws -> ExitStatus {
+        try await withSession(invocation) { session, remotes in
+            try await session.makeDirectory(try path(remotes[0]), parents: invocation.parsed.flag("parents"))
+        }
+    }
+
+    @Sendable static func remove(_ invocation: Invocation) async throws -> ExitStatus {
+        try await withSession(invocation) { session, remotes in
+            for remote in remotes { try await session.remove(try path(remote)) }
+        }
+    }
+
+    @Sendable static func removeDirectory(_ invocation: Invocation) async throws -> ExitStatus {
+        try await withSession(invocation) { session, remotes in
+            for remote in remotes { try await session.removeDirectory(try path(remote)) }
+        }
+    }
+
+    @Sendable static func rename(_ invocation: Invocation) async throws -> ExitStatus {
+        try await withSession(invocation) { session, remotes in
+            let target = invocation.parsed.positional("NEWPATH")?.text ?? ""
             let newPath = SFTPAddress.looksRemote(target) ? try SFTPAddress.parse(target).path : target
             try await session.rename(try path(remotes[0]), to: newPath)
-        case "put": try await SFTPTransfers(session: session, parsed: parsed, output: output).put()
-        default: try await SFTPTransfers(session: session, parsed: parsed, output: output).get()
+        }
+    }
+
+    @Sendable static func put(_ invocation: Invocation) async throws -> ExitStatus {
+        try await withSession(invocation) { session, _ in
+            let output = TransferOutput(quiet: invocation.parsed.flag("quiet"))
+            try await SFTPTransfers(session: session, parsed: invocation.parsed, output: output).put()
+        }
+    }
+
+    @Sendable static func get(_ invocation: Invocation) async throws -> ExitStatus {
+        try await withSession(invocation) { session, _ in
+            let output = TransferOutput(quiet: invocation.parsed.flag("quiet"))
+            try await SFTPTransfers(session: session, parsed: invocation.parsed, output: output).get()
         }
     }
 
@@ -69,7 +104,7 @@ enum SFTPCommand {
         return path.isEmpty ? "." : path
     }
 
-    private static func list(_ session: SFTPSession, _ path: String, long: Bool) async throws {
+    private static func printListing(_ session: SFTPSession, _ path: String, long: Bool) async throws {
         let attributes = try await session.stat(path)
         let entries = attributes.isDirectory ? try await session.list(path) : [attributes]
         let lines = entries.map { entry in

@@ -1,30 +1,21 @@
 import CPModel
+import CPProtocol
 import FSWatcher
 import Foundation
 import Logging
 import NATSClient
+import ServiceLifecycle
+import Synchronization
 
 /// `cp watch`: the FSWatcher library's changes on NATS as `fileChanged.<reason>.<pod>.<path>`
 /// (or on stdout as JSON lines with `--print`), `watchRequest.<pod>` answered, heartbeats
 /// (DESIGN §3, §8). SIGINT/SIGTERM: what is settling is reported, NATS drained, exit 130.
 enum WatchCommand {
-    /// A `watchRequest.<pod>` body: a root to add, or the globs of a root already watched.
-    struct WatchRequest: Codable, Sendable {
-        var root: String
-        var logGlobs: [String]?
-        var ignoreGlobs: [String]?
-    }
-
-    struct WatchReply: Codable, Sendable {
-        var root: String
-        var watching: Bool
-    }
-
     @Sendable static func run(_ invocation: Invocation) async throws -> ExitStatus {
         let settings = invocation.settings
         let logger = Logger(label: "cp.watch")
         var options = FileWatcher.Options()
-        if let settle = settings.value("settle")?.duration { options.settle = settle }
+        options.settle = settings.duration("settle")
         options.logGlobs = settings.values("log-glob").compactMap(\.text)
         options.ignoreGlobs = settings.values("ignore").compactMap(\.text)
         options.statePath = settings.value("state")?.text
@@ -32,11 +23,69 @@ enum WatchCommand {
         let pod = settings.value("pod")?.text ?? ProcessInfo.processInfo.hostName
         // NATS first: a server that is not there is said before a long crawl, not after.
         let client = settings.flag("print") ? nil : try await connect(pod: pod, settings: settings, logger: logger)
+        let service = WatchService(
+            roots: roots, options: options, client: client, pod: pod,
+            heartbeat: settings.duration("heartbeat"), logger: logger)
+        let interrupted = try await RoleGroup.run([service], logger: logger)
+        return interrupted ? .interrupted : .success
+    }
+
+    private static func connect(pod: String, settings: ResolvedSettings, logger: Logger) async throws -> NATSClient {
+        let name = settings.value("name")?.text ?? pod
+        let sender = Sender(pod: pod, role: "watch", name: name)
+        return try await NATSClient.connect(
+            NATSOptions(settings: settings, name: "cp-watch-\(name)"), sender: sender, logger: logger)
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// A change as one line of `--print`.
+    static func line(_ change: FileChange) throws -> String {
+        String(decoding: try encoder.encode(change), as: UTF8.self)
+    }
+}
+
+/// The watcher role as a service: watches the roots, then publishes every change (or prints
+/// it) until a graceful shutdown, when what is settling is reported, the state written and
+/// NATS drained.
+struct WatchService: Service {
+    let roots: [String]
+    let options: FileWatcher.Options
+    /// nil: `--print`.
+    let client: NATSClient?
+    let pod: String
+    let heartbeat: Duration
+    let logger: Logger
+
+    func run() async throws {
+        let stopping = Stopping()
+        try await withGracefulShutdownHandler {
+            let watcher = try await start()
+            guard stopping.attach(watcher) else {
+                await watcher.stop()
+                return
+            }
+            if let client {
+                try await publish(watcher, client: client)
+            } else {
+                for await change in watcher.changes { Output.out(try WatchCommand.line(change) + "\n") }
+            }
+        } onGracefulShutdown: {
+            stopping.stop()
+        }
+    }
+
+    /// The watcher, once every directory is watched (logged), hashing still going on.
+    private func start() async throws -> FileWatcher {
         let clock = ContinuousClock()
         let started = clock.now
-        let watcher = try FileWatcher(roots: roots, options: options, logger: logger) { summary in
-            logger.notice(
-                "model complete: \(summary.files) files hashed in \(Self.seconds(clock.now - started)) s")
+        let logger = logger
+        let watcher = try await FileWatcher.start(roots: roots, options: options, logger: logger) { summary in
+            logger.notice("model complete: \(summary.files) files hashed in \(Self.seconds(clock.now - started)) s")
         }
         let summary = watcher.summary
         if summary.unwatched > 0 {
@@ -47,41 +96,26 @@ enum WatchCommand {
                 "watches established on \(summary.directories) directories (\(summary.files) files) in \(Self.seconds(clock.now - started)) s"
             )
         }
-        let signals = TerminationSignals { _ in Task { await watcher.stop() } }
-        defer { signals.cancel() }
-        if let client {
-            try await publish(watcher, client: client, pod: pod, settings: settings, logger: logger)
-        } else {
-            for await change in watcher.changes { Output.out(try Self.line(change) + "\n") }
-        }
-        return signals.signal == nil ? .success : .interrupted
+        return watcher
     }
 
-    private static func connect(pod: String, settings: ResolvedSettings, logger: Logger) async throws -> NATSClient {
-        let name = settings.value("name")?.text ?? pod
-        let sender = Sender(pod: pod, role: "watch", name: name)
-        return try await NATSClient.connect(
-            NATSOptions(settings: settings, name: "cp-watch-\(name)"), sender: sender, logger: logger)
-    }
-
-    /// Publishes every change until the watcher stops, then drains the connection.
-    private static func publish(
-        _ watcher: FileWatcher, client: NATSClient, pod: String, settings: ResolvedSettings, logger: Logger
-    ) async throws {
-        let interval = settings.value("heartbeat")?.duration ?? .seconds(10)
-        let heartbeat = HeartbeatPublisher.start(client, interval: interval, version: CommandLineTool.version)
-        let requests = try client.serve("watchRequest." + SubjectToken.escape(pod), as: WatchRequest.self) {
-            request in
+    /// Publishes every change until the watcher stops, then drains the connection. Each change
+    /// carries a `Nats-Msg-Id` (pod, this run, sequence), so a stream stores a re-sent one once.
+    private func publish(_ watcher: FileWatcher, client: NATSClient) async throws {
+        let heartbeat = HeartbeatPublisher.start(client, interval: heartbeat, version: CommandLineTool.version)
+        let requests = try client.serve(Subjects.watchRequest(pod: pod), as: WatchRequest.self) { request in
             let watching = try await watcher.add(
                 root: request.payload.root, logGlobs: request.payload.logGlobs,
                 ignoreGlobs: request.payload.ignoreGlobs)
             return WatchReply(root: request.payload.root, watching: watching)
         }
+        let ids = MessageIDs(pod: pod)
         // On the connection that writes at once: a change is what starts a build, and one
         // connection keeps the changes in order. A burst costs a write each (20,000 in ~0.1 s).
         for await change in watcher.changes {
             do {
-                try client.publishNow(subject(change, pod: pod), change)
+                try client.publishNow(
+                    Subjects.fileChanged(change.reason, pod: pod, path: change.path), change, messageID: ids.next())
             } catch {
                 logger.error("cannot publish a change of '\(change.path)': \(error)")
             }
@@ -91,23 +125,41 @@ enum WatchCommand {
         try await client.drain()
     }
 
-    /// `fileChanged.<reason>.<pod>.<path tokens>`; the root itself is the token `%`.
-    static func subject(_ change: FileChange, pod: String) -> String {
-        let path = change.path.isEmpty ? "%" : SubjectToken.escape(path: change.path)
-        return "fileChanged.\(change.reason.rawValue).\(SubjectToken.escape(pod)).\(path)"
-    }
-
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
-    static func line(_ change: FileChange) throws -> String {
-        String(decoding: try encoder.encode(change), as: UTF8.self)
-    }
-
     private static func seconds(_ duration: Duration) -> String {
         String(format: "%.2f", duration.inSeconds)
     }
+
+    /// The watcher to stop at a graceful shutdown, which may come before it exists.
+    final class Stopping: Sendable {
+        private let state = Mutex<(watcher: FileWatcher?, stopped: Bool)>((nil, false))
+
+        /// Hands over the watcher; false if a shutdown came first (the caller stops it).
+        func attach(_ watcher: FileWatcher) -> Bool {
+            state.withLock { state in
+                state.watcher = watcher
+                return !state.stopped
+            }
+        }
+
+        func stop() {
+            let watcher = state.withLock { state in
+                state.stopped = true
+                return state.watcher
+            }
+            if let watcher { Task { await watcher.stop() } }
+        }
+    }
+}
+
+/// `Nats-Msg-Id`s for one run of a publisher: `<pod>:<run>:<sequence>`, the run being the start
+/// time in microseconds, so a restarted publisher never repeats an id a stream still remembers.
+final class MessageIDs: Sendable {
+    private let prefix: String
+    private let sequence = Atomic<UInt64>(0)
+
+    init(pod: String, started: Date = Date()) {
+        prefix = "\(pod):\(UInt64(started.timeIntervalSince1970 * 1_000_000)):"
+    }
+
+    func next() -> String { prefix + String(sequence.wrappingAdd(1, ordering: .relaxed).newValue) }
 }

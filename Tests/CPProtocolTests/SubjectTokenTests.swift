@@ -1,8 +1,7 @@
-import CPModel
 import Foundation
 import Testing
 
-@testable import NATSClient
+@testable import CPProtocol
 
 @Suite struct SubjectTokenTests {
     @Test(arguments: [
