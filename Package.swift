@@ -31,7 +31,7 @@ let package = Package(
             name: "CPCommand",
             dependencies: [
                 "CPModel", "CPProtocol", "NATSClient", "RESTClient", "SFTPClient", "Hashing", "FSWatcher",
-                "RulesManager", "DependencyGraph", "ArtefactManager", "ProcessRunner",
+                "RulesManager", "DependencyGraph", "ArtefactManager", "ProcessRunner", "MajorDomo", "MajorDomoServer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -68,11 +68,22 @@ let package = Package(
         // Artefact and build state that outlives a process: task records in SQLite.
         .target(name: "ArtefactManager", dependencies: ["DependencyGraph", "Hashing", "SQLite"]),
 
-        // Managers. Each arrives with its issue; the MajorDomo is here now so that CI's build
-        // time includes Hummingbird from the start (no role links it yet).
+        // The coordinator's core (DESIGN §6): projects, registrations, state in SQLite; no NATS,
+        // no HTTP (they are behind its protocols and beside it).
         .target(
             name: "MajorDomo",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")]),
+            dependencies: [
+                "CPModel", "CPProtocol", "DependencyGraph", "RulesManager", "SQLite",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // The coordinator's REST API over Hummingbird, on the core.
+        .target(
+            name: "MajorDomoServer",
+            dependencies: [
+                "MajorDomo", "CPProtocol", "DependencyGraph", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
 
         // System libraries from Debian (PLATFORM.md: pkg-config names).
         .systemLibrary(
@@ -104,6 +115,14 @@ let package = Package(
             ]),
         .testTarget(name: "CPProtocolTests", dependencies: ["CPProtocol"]),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite", "TestSupport"]),
+        .testTarget(
+            name: "MajorDomoTests",
+            dependencies: [
+                "MajorDomo", "MajorDomoServer", "CPModel", "CPProtocol", "DependencyGraph", "RESTClient", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .testTarget(name: "ProcessRunnerTests", dependencies: ["ProcessRunner", "TestSupport"]),
         .testTarget(name: "CPModelTests", dependencies: ["CPModel", "TestSupport"]),
         .testTarget(name: "ClientTests", dependencies: ["NATSClient", "RESTClient", "SFTPClient", "Hashing"]),

@@ -4,7 +4,9 @@ import CPModel
 /// A JetStream stream's shape (DESIGN §3: state-changing messages are captured in a file
 /// stream; jobs go through a work queue).
 public struct StreamConfig: Sendable {
-    public enum Retention: Sendable { case limits, workQueue }
+    /// `limits`: kept until the stream's limits; `workQueue`: until one consumer acks it;
+    /// `interest`: until every consumer acks it (kept while one is away).
+    public enum Retention: Sendable { case limits, workQueue, interest }
     public enum Storage: Sendable { case file, memory }
 
     public var name: String
@@ -55,7 +57,11 @@ public final class JetStream: @unchecked Sendable {
             settings.Name = strings(config.name)
             settings.Subjects = strings.array(config.subjects)
             settings.SubjectsLen = Int32(config.subjects.count)
-            settings.Retention = config.retention == .workQueue ? js_WorkQueuePolicy : js_LimitsPolicy
+            switch config.retention {
+            case .limits: settings.Retention = js_LimitsPolicy
+            case .workQueue: settings.Retention = js_WorkQueuePolicy
+            case .interest: settings.Retention = js_InterestPolicy
+            }
             settings.Storage = config.storage == .file ? js_FileStorage : js_MemoryStorage
             settings.Duplicates = config.duplicateWindow.nanoseconds
             var info: UnsafeMutablePointer<jsStreamInfo>?

@@ -159,7 +159,7 @@ public final class NATSClient: Sendable {
         do {
             return try Self.decoder.decode(Envelope<Payload>.self, from: Data(message.payload))
         } catch {
-            throw .malformed(subject: message.subject, reason: DecodingFailure.describe(error))
+            throw .malformed(subject: message.subject, reason: DecodingProblem.describe(error))
         }
     }
 
@@ -207,25 +207,6 @@ public struct DecodedMessages<Payload: Decodable & Sendable>: AsyncSequence, Sen
                 }
             }
             return nil
-        }
-    }
-}
-
-/// One line for a JSON decoding error.
-enum DecodingFailure {
-    static func describe(_ error: any Error) -> String {
-        guard let error = error as? DecodingError else { return "\(error)" }
-        switch error {
-        case .dataCorrupted(let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            let underlying = (context.underlyingError as? NSError)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return (path.isEmpty ? "" : "'\(path)': ")
-                + (underlying.map { "not JSON: \($0)" } ?? context.debugDescription)
-        case .keyNotFound(let key, _): return "missing '\(key.stringValue)'"
-        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return "'\(path)' is not \(type)"
-        @unknown default: return "\(error)"
         }
     }
 }

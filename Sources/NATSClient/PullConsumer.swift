@@ -8,6 +8,7 @@ public final class PullConsumer: @unchecked Sendable {
     public let durable: String
     let jetStream: JetStream
     private let subscription: SendableHandle
+    private let closed = Atomic<Bool>(false)
 
     init(jetStream: JetStream, subscription: SendableHandle, durable: String) {
         self.jetStream = jetStream
@@ -15,8 +16,14 @@ public final class PullConsumer: @unchecked Sendable {
         self.durable = durable
     }
 
-    deinit {
-        // Leaves the durable consumer on the server: only this subscription goes.
+    deinit { close() }
+
+    /// Ends this subscription, leaving the durable consumer on the server (only the
+    /// subscription goes). Call it before draining the connection: a pull subscription may
+    /// hold a status message from its last fetch that nobody reads, and a drain waits for it
+    /// (seen: every drain took its whole timeout). No fetch may run or follow.
+    public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         natsSubscription_Destroy(subscription.pointer)
     }
 

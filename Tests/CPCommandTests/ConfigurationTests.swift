@@ -129,10 +129,10 @@ private func message(_ result: Result<ResolvedSettings, ConfigurationError>) -> 
 
     @Test func verbOptionsLiveInTheAppletsSection() throws {
         let scratch = try Scratch()
-        try scratch.write("cp.yaml", "majordomo:\n  listen: 127.0.0.1:9000\n  max-passes: 7\n")
+        try scratch.write("cp.yaml", "majordomo:\n  listen: 127.0.0.1:9000\n  heartbeat: 7s\n")
         let settings = try resolve(["serve"], role: "majordomo", in: scratch).get()
         #expect(settings.value("listen")?.description == "127.0.0.1:9000")
-        #expect(settings.value("max-passes")?.integer == 7)
+        #expect(settings.value("heartbeat")?.duration == .seconds(7))
     }
 
     @Test func showConfigNamesEverySource() throws {

@@ -197,7 +197,7 @@ func collect<S: AsyncSequence & Sendable>(
             let reports = try await collect(2, from: failures).map(\.envelope.payload)
             #expect(reports[0].origMsg == "{not json")
             #expect(reports[0].error.hasPrefix("malformed message on 'notes': "))
-            #expect(reports[1].error == "malformed message on 'notes': 'text' is not String")
+            #expect(reports[1].error == "malformed message on 'notes': 'text' is not a string")
         }
     }
 }

@@ -1,46 +1,55 @@
 // cp majordomo serve [options]
 //
 // The coordinator: projects, the cyclic dependency graph, artefact state, scheduling, the REST
-// API and the web UI (DESIGN §6).
+// API and the web UI (DESIGN §6). Tracked by issue 13; what stands today is in MajorDomoCommand.
 
 extension Applets {
     static let majordomo = Applet(
         command: CommandSpec(
             "majordomo",
-            summary: "coordinate builds: graph, artefact state, scheduling, REST API and web UI",
+            summary: "coordinate builds: projects, registrations, the graph, the REST API",
             details: """
-                The MajorDomo keeps projects, types, rules, the dependency graph and every \
-                artefact's state in SQLite, decides what to rebuild when files change, hands jobs \
-                to Chefs through a JetStream work queue, and serves the REST API and web UI on a \
-                Unix socket and on TCP.
+                The MajorDomo keeps projects and what the Chefs registered in SQLite (in its \
+                --state directory), reads registrations from NATS through a JetStream stream (so \
+                nothing is lost while it is down), asks each project's watcher to watch it, and \
+                serves the REST API on a Unix socket and on TCP. Builds driven by file changes and \
+                jobs for Chefs come with issue 13's later steps.
                 """,
             subcommands: [
                 CommandSpec(
                     "serve", summary: "run the MajorDomo until interrupted",
                     options: [
                         .value(
+                            "listen", .hostPort, metavar: "HOST:PORT", default: "127.0.0.1:8420",
+                            help:
+                                "serve the REST API on TCP (port 0: any free port); beyond loopback it needs --token-file"
+                        ),
+                        .value(
                             "socket", .path, metavar: "PATH",
                             defaultNote: "$XDG_RUNTIME_DIR/computepods/majordomo.sock",
-                            help: "serve the REST API on this Unix socket (mode 0600)"),
+                            help: "serve the REST API on this Unix socket (mode 0600, in a 0700 directory)"),
                         .value(
-                            "listen", .hostPort, metavar: "HOST:PORT", default: "127.0.0.1:8420",
-                            help: "also serve the REST API and web UI on TCP; non-loopback needs --token-file"),
+                            "state", .path, metavar: "DIR", defaultNote: "$XDG_STATE_HOME/computepods",
+                            help: "keep the state (majordomo.db) here; one MajorDomo per directory"),
                         .value(
                             "token-file", .path, metavar: "FILE",
-                            help: "require the bearer token in FILE from REST clients"),
+                            help: "require 'Authorization: Bearer TOKEN' of every request, TOKEN being FILE's text"),
+                        CommonOptions.rules,
                         .value(
-                            "database", .path, metavar: "FILE",
-                            defaultNote: "$XDG_STATE_HOME/computepods/majordomo.db",
-                            help: "the SQLite database holding projects, artefacts and builds"),
-                        .value(
-                            "settle", .duration, metavar: "DURATION", default: "200ms",
-                            help: "coalesce bursts of file changes arriving within this time"),
-                        CommonOptions.maxPasses,
-                    ] + CommonOptions.presence(role: "majordomo") + CommonOptions.nats)
+                            "pod", .string, metavar: "NAME", defaultNote: "the host name",
+                            help: "this MajorDomo's pod: where a project's files are unless its request says"),
+                    ] + CommonOptions.presence(role: "majordomo") + CommonOptions.nats,
+                    run: MajorDomoCommand.serve)
             ],
-            examples: [("cp majordomo serve --listen 127.0.0.1:8420", "run the coordinator")]),
+            examples: [
+                ("cp majordomo serve --nats-url nats://127.0.0.1:4222", "run the coordinator"),
+                (
+                    "cp majordomo serve --listen 0.0.0.0:8420 --token-file ~/.config/computepods/token",
+                    "serve other machines, with a token"
+                ),
+            ]),
         configSection: "majordomo",
         invocationNames: ["majordomo"],
         setup: [.configuration, .logging],
-        availability: .planned(issue: nil))
+        availability: .byVerb)
 }

@@ -5,7 +5,7 @@ import Foundation
 import RulesManager
 import Synchronization
 
-/// A project's state for `cp graph`: the state file, read ahead, and the build lock.
+/// A project's state for `cp graph`: the state file, read ahead.
 extension GraphBuild {
     /// A project's state file and the digests it remembers, read on a thread of its own while
     /// the project loads (each is a good part of a large project's first plan). Without a state
@@ -58,35 +58,5 @@ extension GraphBuild {
                     return (store, DiskFileStates(root: root, cache: store))
                 })
         }
-    }
-
-    /// Holds `.cp/build.lock` for as long as it lives: one build of a project at a time (two
-    /// would run the same tasks over each other's files). The kernel drops the lock when the
-    /// process ends, however it ends; the file keeps the holder's pid for the message.
-    final class BuildLock {
-        private let descriptor: Int32
-
-        init(_ root: String) throws {
-            let path = root + "/.cp/build.lock"
-            try? FileManager.default.createDirectory(atPath: root + "/.cp", withIntermediateDirectories: true)
-            descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-            guard descriptor >= 0 else {
-                throw DefinitionError(what: "lock", file: path, "cannot open it: \(String(cString: strerror(errno)))")
-            }
-            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
-                let holder = (try? String(contentsOfFile: path, encoding: .utf8))?
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
-                close(descriptor)
-                throw DefinitionError(
-                    what: "project", file: root,
-                    "another build of it is running\(holder.map { $0.isEmpty ? "" : " (pid \($0))" } ?? ""); wait for it, or stop it"
-                )
-            }
-            let pid = Array("\(getpid())\n".utf8)
-            _ = ftruncate(descriptor, 0)
-            _ = pwrite(descriptor, pid, pid.count, 0)
-        }
-
-        deinit { close(descriptor) }
     }
 }

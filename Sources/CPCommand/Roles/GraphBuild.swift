@@ -30,9 +30,16 @@ enum GraphBuild {
     /// goal is up to date. The build is a service of the role group: Ctrl-C (SIGINT/SIGTERM)
     /// kills every running task's process group, starts nothing new, and exits 130.
     static func build(_ project: Project, _ state: State, invocation: Invocation) async throws -> ExitStatus {
-        let lock: BuildLock
+        // One build of a project at a time: two would run the same tasks over each other's files.
+        let lock: PidLock
         do {
-            lock = try BuildLock(project.root)
+            lock = try PidLock(project.root + "/.cp/build.lock")
+        } catch .held(let pid) {
+            Output.error(
+                "graph",
+                "project '\(project.root)': another build of it is running\(pid.map { " (pid \($0))" } ?? ""); wait for it, or stop it"
+            )
+            return .failure
         } catch {
             Output.error("graph", "\(error)")
             return .failure

@@ -32,7 +32,8 @@ enum GraphCommand {
         let status: ExitStatus
         do {
             let project = try Project.load(
-                root: root, rulePaths: try resolveRules(settings.values("rules").compactMap(\.text)), targets: targets,
+                root: root, rulePaths: try BundledRules.resolve(settings.values("rules").compactMap(\.text)),
+                targets: targets,
                 useCache: !parse)
             ProcessLifetime.keepUntilExit(project, state)
             status = try await body(Context(invocation: invocation, project: project, state: state))
@@ -143,33 +144,6 @@ enum GraphCommand {
                 "cycle \(number + 1): \(tasks.joined(separator: ", ")); through \(through.joined(separator: ", "))\n"
         }
         return text
-    }
-
-    /// The rules to load: those given, else the bundled ones (installed next to the binary in
-    /// `../share/cp/rules`, or `rules/` of the source tree it was built in).
-    static func resolveRules(_ given: [String]) throws -> [String] {
-        if !given.isEmpty { return given }
-        if let bundled = bundledRules() { return [bundled] }
-        throw DefinitionError(
-            what: "rules", file: "--rules",
-            "none given, and no bundled rules next to cp (share/cp/rules): give --rules DIR")
-    }
-
-    static func bundledRules() -> String? {
-        let executable =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var directory = (executable as NSString).deletingLastPathComponent
-        var candidates: [String] = []
-        for _ in 0..<4 {
-            candidates.append(directory + "/share/cp/rules")
-            candidates.append(directory + "/rules")
-            directory = (directory as NSString).deletingLastPathComponent
-        }
-        return candidates.first { candidate in
-            var isDirectory: ObjCBool = false
-            return FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory) && isDirectory.boolValue
-                && FileManager.default.fileExists(atPath: candidate + "/latex.ryml")
-        }
     }
 
     /// Writes `text` to a temporary name beside `path`, then renames it over `path`.

@@ -1,0 +1,92 @@
+import CPModel
+import CPProtocol
+import Foundation
+import Logging
+import MajorDomo
+import MajorDomoServer
+import NATSClient
+
+/// `cp majordomo serve`: the coordinator's core with its state in `--state`, its NATS side
+/// (registrations through JetStream, `registered.*`, watch requests, heartbeats) and its REST
+/// API on a Unix socket and TCP, as services of one role group (DESIGN §6).
+enum MajorDomoCommand {
+    @Sendable static func serve(_ invocation: Invocation) async throws -> ExitStatus {
+        let settings = invocation.settings
+        let logger = Logger(label: "cp.majordomo")
+        let environment = ProcessInfo.processInfo.environment
+        guard let listen = settings.defaulted("listen").hostPort else { return .usage }
+        let token = try settings.value("token-file")?.text.map(readToken)
+        guard token != nil || isLoopback(listen.host) else {
+            Output.error(
+                "majordomo",
+                "listening on \(listen) serves other machines: give --token-file FILE, or listen on 127.0.0.1")
+            return .usage
+        }
+        let state = settings.value("state")?.text ?? defaultStateDirectory(environment)
+        let lock: PidLock
+        do {
+            lock = try PidLock(state + "/majordomo.lock")
+        } catch .held(let pid) {
+            Output.error(
+                "majordomo", "another MajorDomo uses the state in '\(state)'\(pid.map { " (pid \($0))" } ?? "")")
+            return .failure
+        } catch {
+            Output.error("majordomo", "state '\(state)': \(error)")
+            return .failure
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let pod = settings.value("pod")?.text ?? ProcessInfo.processInfo.hostName
+        let name = settings.value("name")?.text ?? pod
+        let client = try await NATSClient.connect(
+            NATSOptions(settings: settings, name: "cp-majordomo-\(name)"),
+            sender: Sender(pod: pod, role: "majordomo", name: name), logger: logger)
+        let nats = MajorDomoNATS(client: client, logger: logger)
+        let coordinator = try await Coordinator(
+            statePath: state + "/majordomo.db",
+            configuration: .init(
+                rulePaths: try BundledRules.resolve(settings.values("rules").compactMap(\.text)), pod: pod),
+            watcher: nats, announcer: nats, logger: logger)
+        let registrations = try await RegistrationService.start(
+            client, coordinator, heartbeat: settings.duration("heartbeat"), logger: logger)
+        let router = MajorDomoRoutes.router(coordinator, token: token, version: CommandLineTool.version)
+        let listeners = try MajorDomoListeners.applications(
+            router, socket: settings.value("socket")?.text ?? defaultSocket(environment), host: listen.host,
+            port: Int(listen.port), logger: logger
+        ) { address in logger.notice("listening on \(address)") }
+        let interrupted = try await RoleGroup.run([registrations] + listeners, logger: logger)
+        try? await client.drain()
+        return interrupted ? .interrupted : .success
+    }
+
+    /// The token in `path`: its text without the final newline; it must not be empty.
+    static func readToken(_ path: String) throws -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw MajorDomoError.badRequest("cannot read the token file '\(path)'")
+        }
+        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else { throw MajorDomoError.badRequest("the token file '\(path)' is empty") }
+        return token
+    }
+
+    /// Whether `host` reaches this machine only.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// `$XDG_STATE_HOME/computepods`, by default `~/.local/state/computepods`.
+    static func defaultStateDirectory(_ environment: [String: String]) -> String {
+        let base =
+            environment["XDG_STATE_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+            ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.local/state"
+        return base + "/computepods"
+    }
+
+    /// `$XDG_RUNTIME_DIR/computepods/majordomo.sock`; without a runtime directory, one of this
+    /// user's own under /tmp.
+    static func defaultSocket(_ environment: [String: String]) -> String {
+        let base =
+            environment["XDG_RUNTIME_DIR"].flatMap { $0.hasPrefix("/") ? $0 + "/computepods" : nil }
+            ?? "/tmp/computepods-\(getuid())"
+        return base + "/majordomo.sock"
+    }
+}

@@ -1,0 +1,228 @@
+import CPModel
+import CPProtocol
+import DependencyGraph
+import Foundation
+import Logging
+import RulesManager
+
+/// Asks a pod's watcher to watch a project's directory (`watchRequest.<pod>` on NATS).
+public protocol ProjectWatcher: Sendable {
+    /// Returns once the watcher watches `root`; throws if none answered.
+    func watch(root: String, pod: String, logGlobs: [String]) async throws
+}
+
+/// Tells the Chefs what is registered (`registered.<what>` on NATS).
+public protocol RegistrationAnnouncer: Sendable {
+    func announce(_ what: Subjects.Announcement, names: [String]) async
+}
+
+/// The MajorDomo's core (DESIGN §6), with no knowledge of NATS or HTTP: the projects with
+/// their loaded graphs, and what the Chefs registered, kept in the store. Loading a project
+/// (parsing, walking its files) runs on a thread of its own, never on the actor's.
+public actor Coordinator {
+    /// What the core is told at start.
+    public struct Configuration: Sendable {
+        /// Rules files (`*.ryml`) the projects' graphs are built with.
+        public var rulePaths: [String]
+        /// This MajorDomo's pod: where a project's files are when a request names none.
+        public var pod: String
+        /// How long registrations must be quiet before `registered.*` is announced.
+        public var registrationQuiet: Duration = .milliseconds(500)
+
+        public init(rulePaths: [String], pod: String) {
+            self.rulePaths = rulePaths
+            self.pod = pod
+        }
+    }
+
+    /// A project with what was loaded of it.
+    struct Loaded {
+        var record: ProjectRecord
+        var project: Project?
+        var definitions: [ProjectDefinition] = []
+        var problem: String?
+    }
+
+    public nonisolated let configuration: Configuration
+    let logger: Logger
+    private let store: MajorDomoStore
+    private var projects: [String: Loaded] = [:]
+    private let watcher: (any ProjectWatcher)?
+    let announcerOrNil: (any RegistrationAnnouncer)?
+    var pendingAnnouncementTask: Task<Void, Never>?
+    var unannouncedKinds: Set<Subjects.Announcement> = []
+
+    /// Opens the state in `statePath` and loads every project it names (a project whose
+    /// definitions no longer load is kept, with the problem).
+    public init(
+        statePath: String, configuration: Configuration, watcher: (any ProjectWatcher)? = nil,
+        announcer: (any RegistrationAnnouncer)? = nil, logger: Logger
+    ) async throws {
+        store = try MajorDomoStore(path: statePath)
+        self.configuration = configuration
+        self.watcher = watcher
+        self.announcerOrNil = announcer
+        self.logger = logger
+        for record in try store.projects() {
+            projects[record.name] = await Self.load(record, rulePaths: configuration.rulePaths)
+        }
+    }
+
+    // MARK: Projects
+
+    /// Every project, by name.
+    public func projectList() -> [ProjectSummary] {
+        projects.keys.sorted().compactMap { projects[$0].map(Self.summary) }
+    }
+
+    /// Adds the project in `directory` (absolute, on `pod`) under `name` (default: the
+    /// directory's name), loads its graph and asks the pod's watcher to watch it.
+    public func addProject(directory: String, name: String?, pod: String?) async throws(MajorDomoError)
+        -> ProjectSummary
+    {
+        let root = try Self.checkDirectory(directory)
+        let name = try Self.checkName(name ?? URL(fileURLWithPath: root).lastPathComponent)
+        if let existing = projects[name] {
+            throw .conflict("a project called '\(name)' exists already (its root is '\(existing.record.root)')")
+        }
+        if let other = projects.values.first(where: { $0.record.root == root }) {
+            throw .conflict("'\(root)' is added already, as project '\(other.record.name)'")
+        }
+        let record = ProjectRecord(name: name, root: root, pod: pod ?? configuration.pod)
+        let loaded = await Self.load(record, rulePaths: configuration.rulePaths)
+        if let problem = loaded.problem { throw .unprocessable(problem) }
+        do {
+            try store.save(record)
+        } catch {
+            throw .failure("cannot record project '\(name)': \(error)")
+        }
+        projects[name] = loaded
+        await requestWatch(record)
+        logger.notice("project '\(name)' added: \(root)")
+        return Self.summary(loaded)
+    }
+
+    /// Loads project `name`'s definitions again (after they were edited).
+    public func updateProject(_ name: String) async throws(MajorDomoError) -> ProjectSummary {
+        let record = try loaded(name).record
+        let loaded = await Self.load(record, rulePaths: configuration.rulePaths)
+        projects[name] = loaded
+        if let problem = loaded.problem { throw .unprocessable(problem) }
+        return Self.summary(loaded)
+    }
+
+    /// Forgets project `name` (its files are not touched).
+    public func removeProject(_ name: String) throws(MajorDomoError) {
+        _ = try loaded(name)
+        do {
+            try store.removeProject(name)
+        } catch {
+            throw .failure("cannot forget project '\(name)': \(error)")
+        }
+        projects[name] = nil
+        logger.notice("project '\(name)' removed")
+    }
+
+    /// Project `name`'s targets.
+    public func targets(_ name: String) throws(MajorDomoError) -> [TargetSummary] {
+        try loaded(name).definitions.flatMap(\.targets).map(TargetSummary.init)
+    }
+
+    /// Project `name` with its targets and tasks.
+    public func definition(_ name: String) throws(MajorDomoError) -> ProjectDefinitionView {
+        let loaded = try loaded(name)
+        let graph = loaded.project?.graph
+        return ProjectDefinitionView(
+            project: Self.summary(loaded), targets: loaded.definitions.flatMap(\.targets).map(TargetSummary.init),
+            tasks: graph.map { graph in graph.tasks.map { TaskSummary($0, in: graph) } } ?? [])
+    }
+
+    /// Project `name`'s graph as DOT, JSON or Mermaid.
+    public func graph(_ name: String, format: GraphExport.Format) throws(MajorDomoError) -> String {
+        guard let project = try loaded(name).project else {
+            throw .unprocessable("project '\(name)' has no graph: \(projects[name]?.problem ?? "it did not load")")
+        }
+        return GraphExport.render(project.graph, project.components, as: format)
+    }
+
+    /// Runs `body` on the store; a failure is the MajorDomo's, naming `what` it was doing.
+    func record(_ what: String, _ body: (MajorDomoStore) throws -> Void) throws(MajorDomoError) {
+        do { try body(store) } catch { throw .failure("cannot record \(what): \(error)") }
+    }
+
+    func storeTypes() throws -> [RegisterType] { try store.types() }
+    func storeRules() throws -> [RegisterRule] { try store.rules() }
+    func projectsTasks() -> [[String]] { projects.values.map { $0.project?.graph.tasks.map(\.name) ?? [] } }
+    func projectsArtefacts() -> [[String]] { projects.values.map { $0.project?.graph.artefacts ?? [] } }
+
+    private func loaded(_ name: String) throws(MajorDomoError) -> Loaded {
+        guard let loaded = projects[name] else {
+            let known = projects.keys.sorted()
+            throw .notFound(
+                "no project '\(name)'" + DidYouMean.phrase(for: name, among: known)
+                    + (known.isEmpty ? "; none is added" : ""))
+        }
+        return loaded
+    }
+
+    /// Asks the project's pod to watch it, streaming the files of every type registered as a
+    /// log. A pod with no watcher is logged, not an error: the project is there all the same.
+    private func requestWatch(_ record: ProjectRecord) async {
+        guard let watcher else { return }
+        let logGlobs = Array(Set(((try? store.types()) ?? []).filter(\.isLog).flatMap(\.extensions))).sorted()
+        do {
+            try await watcher.watch(root: record.root, pod: record.pod, logGlobs: logGlobs)
+        } catch {
+            logger.warning("project '\(record.name)': no watcher of pod '\(record.pod)' answered: \(error)")
+        }
+    }
+
+    // MARK: Loading
+
+    /// Loads a project's graph and targets on a thread of its own.
+    static func load(_ record: ProjectRecord, rulePaths: [String]) async -> Loaded {
+        await onThreadOfItsOwn("cp-load") {
+            do {
+                let project = try Project.load(root: record.root, rulePaths: rulePaths, useCache: true)
+                let definitions = try ProjectDefinition.load([record.root])
+                return Loaded(record: record, project: project, definitions: definitions)
+            } catch {
+                return Loaded(record: record, problem: "\(error)")
+            }
+        }
+    }
+
+    static func summary(_ loaded: Loaded) -> ProjectSummary {
+        ProjectSummary(
+            name: loaded.record.name, root: loaded.record.root, pod: loaded.record.pod,
+            description: loaded.definitions.map(\.description).filter { !$0.isEmpty }.joined(separator: "; "),
+            targets: loaded.definitions.flatMap(\.targets).map(\.name),
+            tasks: loaded.project?.graph.tasks.count ?? 0, artefacts: loaded.project?.graph.artefacts.count ?? 0,
+            cycles: loaded.project?.components.cycles.count ?? 0, problem: loaded.problem)
+    }
+
+    /// An absolute, existing directory, normalised.
+    static func checkDirectory(_ directory: String) throws(MajorDomoError) -> String {
+        guard directory.hasPrefix("/") else {
+            throw .badRequest("'\(directory)' is not an absolute path: give the project's directory from '/'")
+        }
+        let root = URL(fileURLWithPath: directory).standardizedFileURL.path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) else {
+            throw .badRequest("'\(root)' does not exist")
+        }
+        guard isDirectory.boolValue else { throw .badRequest("'\(root)' is not a directory") }
+        return root
+    }
+
+    /// A project name: one path component, printable, not hidden.
+    static func checkName(_ name: String) throws(MajorDomoError) -> String {
+        guard !name.isEmpty, !name.hasPrefix("."), !name.contains("/"),
+            name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }), name.utf8.count <= 200
+        else {
+            throw .badRequest(
+                "'\(name)' cannot be a project name: use a name without '/', control characters or a leading '.'")
+        }
+        return name
+    }
+}

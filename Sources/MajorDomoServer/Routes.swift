@@ -1,0 +1,97 @@
+import DependencyGraph
+import Foundation
+import Hummingbird
+import MajorDomo
+
+/// The MajorDomo's REST API (DESIGN §6; `docs/openapi.yaml` describes every route, and a test
+/// checks that the two agree): the originals' project routes and the graph.
+public enum MajorDomoRoutes {
+    /// What `GET /health` answers.
+    public struct Health: Codable, Sendable {
+        public var status: String
+        public var version: String
+        public var pod: String
+        public var projects: Int
+    }
+
+    /// The body of `POST /project/add`.
+    struct AddProject: Codable {
+        var directory: String
+        var name: String?
+        var pod: String?
+    }
+
+    /// The body of `POST /project/update` and `/project/remove`.
+    struct NamedProject: Codable {
+        var name: String
+    }
+
+    /// What `POST /project/remove` answers.
+    struct Removed: Codable {
+        var removed: String
+    }
+
+    /// The router over `coordinator`; with a `token`, every request must carry it.
+    public static func router(_ coordinator: Coordinator, token: String?, version: String) -> Router<
+        BasicRequestContext
+    > {
+        let router = Router(context: BasicRequestContext.self)
+        // Middleware first: a route wraps the middleware added before it.
+        router.add(middleware: JSONErrorMiddleware())
+        if let token { router.add(middleware: BearerTokenMiddleware(token: Array(token.utf8))) }
+        router.get("/health") { _, _ in
+            try JSONBody.response(
+                Health(
+                    status: "ok", version: version, pod: coordinator.configuration.pod,
+                    projects: await coordinator.projectList().count))
+        }
+        addProjectRoutes(router, coordinator)
+        router.get("/graph/:project") { request, context in
+            let name = try projectName(context)
+            let text = request.uri.queryParameters.get("format") ?? "dot"
+            guard let format = GraphExport.Format(rawValue: text) else {
+                throw MajorDomoError.badRequest("unknown format '\(text)': use dot, json or mermaid")
+            }
+            let graph = try await coordinator.graph(name, format: format)
+            let type = format == .json ? "application/json" : format == .dot ? "text/vnd.graphviz" : "text/plain"
+            return Response(
+                status: .ok, headers: [.contentType: type + "; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: graph)))
+        }
+        return router
+    }
+
+    /// The originals' project routes.
+    private static func addProjectRoutes(_ router: Router<BasicRequestContext>, _ coordinator: Coordinator) {
+        router.get("/projects") { _, _ in try JSONBody.response(await coordinator.projectList()) }
+        router.post("/project/add") { request, _ in
+            let body = try await JSONBody.decode(AddProject.self, from: request)
+            let added = try await coordinator.addProject(directory: body.directory, name: body.name, pod: body.pod)
+            return try JSONBody.response(added, status: .created)
+        }
+        router.post("/project/update") { request, _ in
+            let body = try await JSONBody.decode(NamedProject.self, from: request)
+            return try JSONBody.response(try await coordinator.updateProject(body.name))
+        }
+        router.post("/project/remove") { request, _ in
+            let body = try await JSONBody.decode(NamedProject.self, from: request)
+            try await coordinator.removeProject(body.name)
+            return try JSONBody.response(Removed(removed: body.name))
+        }
+        router.get("/project/targets/:project") { _, context in
+            try JSONBody.response(try await coordinator.targets(try projectName(context)))
+        }
+        router.get("/project/definition/:project") { _, context in
+            try JSONBody.response(try await coordinator.definition(try projectName(context)))
+        }
+    }
+
+    /// The `:project` path parameter, percent-decoded (the router matches the raw path).
+    static func projectName(_ context: BasicRequestContext) throws -> String {
+        let raw = try context.parameters.require("project")
+        guard let name = raw.removingPercentEncoding else {
+            throw MajorDomoError.badRequest("'\(raw)' is not a valid percent-encoded project name")
+        }
+        return name
+    }
+}

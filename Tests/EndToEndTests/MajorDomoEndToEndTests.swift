@@ -1,0 +1,276 @@
+import CPProtocol
+import Foundation
+import Logging
+import NATSClient
+import RESTClient
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A `cp majordomo serve` child on a real nats-server with JetStream, talked to over its Unix
+/// socket and TCP with the project's own REST client.
+final class RunningMajorDomo: Sendable {
+    let process: ChildProcess
+    let scratch: TemporaryDirectory
+    let socket: String
+    let url: String
+
+    /// Starts one with its state, socket and log in `scratch`, and waits until both listeners
+    /// accept connections.
+    static func start(
+        _ server: NATSTestServer, scratch: TemporaryDirectory, extra: [String] = [], listen: String = "127.0.0.1:0"
+    ) async throws -> RunningMajorDomo {
+        let socket = scratch.file("run/majordomo.sock")
+        let log = scratch.file("majordomo.log")
+        try? FileManager.default.removeItem(atPath: log)
+        let process = try await ChildProcess.spawn(
+            cpBinary,
+            [
+                "majordomo", "serve", "--state", scratch.file("state"), "--socket", socket, "--listen", listen,
+                "--nats-url", server.url, "--rules", GraphEndToEndTests.repository + "/rules", "--pod", "laptop",
+            ] + extra, stdoutPath: scratch.file("majordomo.out"), stderrPath: log)
+        var url = ""
+        try await waitUntil(deadline: .seconds(30), "the MajorDomo to listen") {
+            let text = readTail(of: log, maxBytes: 65_536)
+            guard text.contains("listening on \(socket)"), let range = text.range(of: "listening on http://") else {
+                return !process.isRunning  // gone: said below
+            }
+            url = "http://" + text[range.upperBound...].prefix { !$0.isWhitespace }
+            return true
+        }
+        guard process.isRunning else {
+            throw TestServerError.exitedEarly(
+                what: "cp majordomo serve", status: process.exitStatus ?? .unknown, logTail: readTail(of: log))
+        }
+        return RunningMajorDomo(process: process, scratch: scratch, socket: socket, url: url)
+    }
+
+    private init(process: ChildProcess, scratch: TemporaryDirectory, socket: String, url: String) {
+        self.process = process
+        self.scratch = scratch
+        self.socket = socket
+        self.url = url
+    }
+
+    var overSocket: RESTClient { RESTClient(RESTOptions(endpoint: .unixSocket(socket))) }
+    func overTCP(token: String? = nil) -> RESTClient { RESTClient(RESTOptions(endpoint: .url(url), token: token)) }
+    var log: String { readTail(of: scratch.file("majordomo.log"), maxBytes: 65_536) }
+
+    /// SIGTERM, and its exit status.
+    func stop() async throws -> ChildExitStatus {
+        process.send(signal: SIGTERM)
+        return try await process.waitForExit(deadline: .seconds(30))
+    }
+}
+
+/// Replies the tests read.
+struct ProjectReply: Codable, Equatable {
+    var name: String
+    var root: String
+    var pod: String
+    var targets: [String]
+    var tasks: Int
+    var cycles: Int
+}
+
+struct TargetReply: Codable { var name: String; var outputs: [String] }
+struct HealthReply: Codable { var status: String; var pod: String; var projects: Int }
+struct AddBody: Codable { var directory: String; var name: String? }
+struct NameBody: Codable { var name: String }
+struct RemovedReply: Codable { var removed: String }
+
+@Suite(.serialized) struct MajorDomoEndToEndTests {
+    /// A copy of `examples/NAME` in `scratch`.
+    func example(_ name: String, in scratch: TemporaryDirectory) throws -> String {
+        let path = scratch.file(name)
+        try FileManager.default.copyItem(atPath: GraphEndToEndTests.repository + "/examples/" + name, toPath: path)
+        return path
+    }
+
+    @Test func projectsAreAddedListedAndKeptAcrossARestartOverTheSocketAndTCP() async throws {
+        try await withNATSServer(jetStream: true) { server in
+            let scratch = try TemporaryDirectory()
+            defer { scratch.remove() }
+            let paper = try example("latex-paper", in: scratch)
+            let majordomo = try await RunningMajorDomo.start(server, scratch: scratch)
+            // The socket is this user's alone.
+            let socket = try FileManager.default.attributesOfItem(atPath: majordomo.socket)
+            let directory = try FileManager.default.attributesOfItem(atPath: scratch.file("run"))
+            #expect((socket[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+            #expect((directory[.posixPermissions] as? NSNumber)?.intValue == 0o700)
+            let health = try await majordomo.overSocket.get("/health", as: HealthReply.self)
+            #expect(health.status == "ok" && health.pod == "laptop" && health.projects == 0)
+            let added = try await majordomo.overSocket.post(
+                "/project/add", AddBody(directory: paper, name: "my paper"), as: ProjectReply.self)
+            #expect(added.name == "my paper" && added.root == paper && added.pod == "laptop" && added.cycles == 1)
+            #expect(try await majordomo.overTCP().get("/projects", as: [ProjectReply].self) == [added])
+            let targets = try await majordomo.overSocket.get("/project/targets/my%20paper", as: [TargetReply].self)
+            #expect(targets.map(\.name) == added.targets && !targets.isEmpty)
+            let dot = try await majordomo.overTCP().send("GET", "/graph/my%20paper?format=dot")
+            #expect(String(decoding: dot.body, as: UTF8.self).contains("cluster_"))
+            #expect(try await majordomo.stop() == .exited(130))
+            // A new MajorDomo on the same state has it; remove forgets it.
+            let again = try await RunningMajorDomo.start(server, scratch: scratch)
+            #expect(try await again.overSocket.get("/projects", as: [ProjectReply].self) == [added])
+            let removed = try await again.overSocket.post(
+                "/project/remove", NameBody(name: "my paper"), as: RemovedReply.self)
+            #expect(removed.removed == "my paper")
+            #expect(try await again.overSocket.get("/projects", as: [ProjectReply].self).isEmpty)
+            #expect(try await again.stop() == .exited(130))
+        }
+    }
+
+    @Test func badRequestsGetAStatusAndOneMessage() async throws {
+        try await withNATSServer(jetStream: true) { server in
+            let scratch = try TemporaryDirectory()
+            defer { scratch.remove() }
+            let hello = try example("c-hello", in: scratch)
+            let majordomo = try await RunningMajorDomo.start(server, scratch: scratch)
+            let client = majordomo.overSocket
+            func refusal(_ method: String, _ path: String, _ body: String? = nil) async -> RESTError? {
+                do {
+                    _ = try await client.send(method, path, body: body.map { Array($0.utf8) })
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+            #expect(
+                await refusal("POST", "/project/add", "{\"dir")
+                    == .http(status: 400, message: "the body is not the JSON expected: not JSON"))
+            #expect(
+                await refusal("POST", "/project/add", "[1]")
+                    == .http(status: 400, message: "the body is not the JSON expected: not a JSON object"))
+            #expect(
+                await refusal("POST", "/project/add", "{\"directory\": 5}")
+                    == .http(status: 400, message: "the body is not the JSON expected: 'directory' is not a string"))
+            #expect(
+                await refusal("POST", "/project/add", "{\"directory\": \"c-hello\"}")
+                    == .http(
+                        status: 400, message: "'c-hello' is not an absolute path: give the project's directory from '/'"
+                    ))
+            #expect(
+                await refusal("GET", "/project/targets/nothing")
+                    == .http(status: 404, message: "no project 'nothing'; none is added"))
+            #expect(
+                await refusal("GET", "/no/such/route") == .http(status: 404, message: "no route GET /no/such/route"))
+            _ = try await client.post("/project/add", AddBody(directory: hello), as: ProjectReply.self)
+            #expect(
+                await refusal("POST", "/project/add", "{\"directory\": \"\(hello)\"}")
+                    == .http(status: 409, message: "a project called 'c-hello' exists already (its root is '\(hello)')")
+            )
+            #expect(
+                await refusal("GET", "/graph/c-hello?format=png")
+                    == .http(status: 400, message: "unknown format 'png': use dot, json or mermaid"))
+            let big = "{\"directory\": \"" + String(repeating: "x", count: 2 << 20) + "\"}"
+            #expect(
+                await refusal("POST", "/project/add", big)
+                    == .http(status: 413, message: "the body is larger than 1048576 bytes"))
+            // Broken definitions: 422, naming the file and line; nothing was added.
+            try scratch.write("broken/tasks.tyml", "tasks:\n  t: {rule: nope, dependencies: [a], outputs: [b]}\n")
+            let broken = await refusal("POST", "/project/add", "{\"directory\": \"\(scratch.file("broken"))\"}")
+            guard case .http(let status, let message)? = broken else { throw RESTError.body("no refusal") }
+            #expect(status == 422 && message.contains("tasks.tyml' line 2") && message.contains("unknown rule 'nope'"))
+            #expect(try await client.get("/projects", as: [ProjectReply].self).map(\.name) == ["c-hello"])
+            #expect(try await majordomo.stop() == .exited(130))
+        }
+    }
+
+    @Test func aSecondMajorDomoOnTheSameStateIsRefusedNamingTheFirst() async throws {
+        try await withNATSServer(jetStream: true) { server in
+            let scratch = try TemporaryDirectory()
+            defer { scratch.remove() }
+            let first = try await RunningMajorDomo.start(server, scratch: scratch)
+            let second = try await cp([
+                "majordomo", "serve", "--state", scratch.file("state"), "--socket", scratch.file("other.sock"),
+                "--listen", "127.0.0.1:0", "--nats-url", server.url,
+            ])
+            #expect(second.status == 1)
+            #expect(
+                second.stderr
+                    == "cp: majordomo: another MajorDomo uses the state in '\(scratch.file("state"))' (pid \(first.process.pid))\n"
+            )
+            #expect(try await first.stop() == .exited(130))
+        }
+    }
+
+    @Test func beyondLoopbackATokenIsRequiredAndChecked() async throws {
+        let refused = try await cp(["majordomo", "serve", "--listen", "0.0.0.0:0", "--nats-url", "nats://127.0.0.1:1"])
+        #expect(refused.status == 2)
+        #expect(
+            refused.stderr
+                == "cp: majordomo: listening on 0.0.0.0:0 serves other machines: give --token-file FILE, or listen on 127.0.0.1\n"
+        )
+        try await withNATSServer(jetStream: true) { server in
+            let scratch = try TemporaryDirectory()
+            defer { scratch.remove() }
+            try "s3cret-token\n".write(toFile: scratch.file("token"), atomically: true, encoding: .utf8)
+            let majordomo = try await RunningMajorDomo.start(
+                server, scratch: scratch, extra: ["--token-file", scratch.file("token")], listen: "0.0.0.0:0")
+            let port = majordomo.url.split(separator: ":").last.map(String.init) ?? ""
+            let loopback = "http://127.0.0.1:\(port)"
+            let anonymous = RESTClient(RESTOptions(endpoint: .url(loopback)))
+            await #expect(
+                throws: RESTError.http(
+                    status: 401, message: "this MajorDomo needs 'Authorization: Bearer TOKEN' (its --token-file)")
+            ) {
+                try await anonymous.get("/health", as: HealthReply.self)
+            }
+            let wrong = RESTClient(RESTOptions(endpoint: .url(loopback), token: "s3cret-tokeN"))
+            await #expect(throws: RESTError.self) { try await wrong.get("/health", as: HealthReply.self) }
+            let right = RESTClient(RESTOptions(endpoint: .url(loopback), token: "s3cret-token"))
+            #expect(try await right.get("/health", as: HealthReply.self).status == "ok")
+            #expect(try await majordomo.stop() == .exited(130))
+        }
+    }
+
+    @Test func registrationsThroughJetStreamAreKeptAndAnnounced() async throws {
+        try await withNATSServer(jetStream: true) { server in
+            let scratch = try TemporaryDirectory()
+            defer { scratch.remove() }
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            let chef = try await NATSClient.connect(
+                NATSOptions(urls: [server.url], name: "test-chef"),
+                sender: Sender(pod: "pod2", role: "chef", name: "c1"),
+                logger: logger)
+            let askedAgain = try chef.subscribe(Subjects.registerTypesAgain)
+            let announcements = try chef.messages(Subjects.registered(.types), as: Registered.self)
+            let failures = try chef.messages("failed.>", as: FailedMessage.self)
+            try await chef.flush()
+            let majordomo = try await RunningMajorDomo.start(server, scratch: scratch)
+            // At start it asks every Chef to register again.
+            var asked = askedAgain.makeAsyncIterator()
+            #expect(await asked.next()?.subject == Subjects.registerTypesAgain)
+            try chef.publish(
+                Subjects.register(.types), RegisterType(chefName: "c1", typeName: "tex", extensions: ["*.tex"]))
+            try chef.publish(
+                Subjects.register(.types),
+                RegisterType(chefName: "c1", typeName: "log", extensions: ["*.log"], isLog: true))
+            try chef.publish(Subjects.register(.types), Registered(names: ["not a type"]))  // malformed
+            var iterator = announcements.makeAsyncIterator()
+            let announced = await iterator.next()
+            #expect(announced?.envelope.payload.names == ["log", "tex"])
+            #expect(announced?.envelope.sender.role == "majordomo")
+            // The malformed one was answered on failed.<subject>, with why.
+            var failed = failures.makeAsyncIterator()
+            let failure = await failed.next()
+            #expect(failure?.message.subject == "failed.register.types")
+            #expect(failure?.envelope.payload.error == "missing 'chefName'", "\(String(describing: failure))")
+            // A registration made while the MajorDomo is down is read when it is back.
+            #expect(try await majordomo.stop() == .exited(130))
+            try chef.publish(
+                Subjects.register(.types), RegisterType(chefName: "c1", typeName: "bib", extensions: ["*.bib"]))
+            try await chef.flush()
+            let again = try await RunningMajorDomo.start(server, scratch: scratch)
+            var next = await iterator.next()
+            while let names = next?.envelope.payload.names, !names.contains("bib") { next = await iterator.next() }
+            #expect(next?.envelope.payload.names == ["bib", "log", "tex"])
+            #expect(try await again.stop() == .exited(130))
+            try await chef.drain()
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import CPProtocol
+import DependencyGraph
+import Foundation
+import Logging
+import MajorDomo
+import Synchronization
+import TestSupport
+import Testing
+
+/// The repository's root, found from this file's path.
+let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+
+/// What the core asked of watchers and announced, recorded.
+final class Recorder: ProjectWatcher, RegistrationAnnouncer {
+    let watched = Mutex<[(root: String, pod: String, logGlobs: [String])]>([])
+    let announced = Mutex<[(Subjects.Announcement, [String])]>([])
+
+    func watch(root: String, pod: String, logGlobs: [String]) async throws {
+        watched.withLock { $0.append((root, pod, logGlobs)) }
+    }
+
+    func announce(_ what: Subjects.Announcement, names: [String]) async {
+        announced.withLock { $0.append((what, names)) }
+    }
+}
+
+/// The MajorDomo's core on a real SQLite file and real project directories, without NATS or
+/// HTTP.
+@Suite struct CoordinatorTests {
+    let scratch: TemporaryDirectory
+    let recorder = Recorder()
+
+    init() throws { scratch = try TemporaryDirectory() }
+
+    func coordinator(quiet: Duration = .milliseconds(500)) async throws -> Coordinator {
+        var configuration = Coordinator.Configuration(rulePaths: [repository + "/rules"], pod: "laptop")
+        configuration.registrationQuiet = quiet
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return try await Coordinator(
+            statePath: scratch.file("state/majordomo.db"), configuration: configuration, watcher: recorder,
+            announcer: recorder, logger: logger)
+    }
+
+    /// A copy of `examples/NAME`.
+    func example(_ name: String) throws -> String {
+        let path = scratch.file(name)
+        try FileManager.default.copyItem(atPath: repository + "/examples/" + name, toPath: path)
+        return path
+    }
+
+    @Test func aProjectIsAddedListedAndKeptAcrossARestart() async throws {
+        let root = try example("latex-paper")
+        let core = try await coordinator()
+        let added = try await core.addProject(directory: root, name: nil, pod: nil)
+        #expect(added.name == "latex-paper" && added.root == root && added.pod == "laptop")
+        #expect(added.cycles == 1 && added.tasks >= 2 && added.problem == nil)
+        #expect(recorder.watched.withLock { $0.map(\.root) } == [root])
+        #expect(try await core.targets("latex-paper").map(\.name) == added.targets)
+        let dot = try await core.graph("latex-paper", format: .dot)
+        #expect(dot.hasPrefix("digraph") && dot.contains("cluster_"))
+        let definition = try await core.definition("latex-paper")
+        #expect(definition.tasks.contains { $0.rule == "bibtex" })
+        // A new core on the same state has the project, loaded.
+        let again = try await coordinator()
+        #expect(await again.projectList() == [added])
+        try await again.removeProject("latex-paper")
+        #expect(await again.projectList().isEmpty)
+        #expect(await (try coordinator()).projectList().isEmpty)
+        #expect(FileManager.default.fileExists(atPath: root + "/paper.tex"))  // its files are untouched
+    }
+
+    @Test func badProjectsAreRefusedWithTheirReasonAndNothingRecorded() async throws {
+        let root = try example("c-hello")
+        let core = try await coordinator()
+        await #expect(
+            throws: MajorDomoError.badRequest(
+                "'c-hello' is not an absolute path: give the project's directory from '/'")
+        ) {
+            try await core.addProject(directory: "c-hello", name: nil, pod: nil)
+        }
+        await #expect(throws: MajorDomoError.badRequest("'\(root)/missing' does not exist")) {
+            try await core.addProject(directory: root + "/missing", name: nil, pod: nil)
+        }
+        await #expect(
+            throws: MajorDomoError.badRequest(
+                "'../x' cannot be a project name: use a name without '/', control characters or a leading '.'")
+        ) {
+            try await core.addProject(directory: root, name: "../x", pod: nil)
+        }
+        _ = try await core.addProject(directory: root, name: "hello", pod: "pod2")
+        await #expect(
+            throws: MajorDomoError.conflict("a project called 'hello' exists already (its root is '\(root)')")
+        ) {
+            try await core.addProject(directory: try example("cyclic-codegen"), name: "hello", pod: nil)
+        }
+        await #expect(throws: MajorDomoError.conflict("'\(root)' is added already, as project 'hello'")) {
+            try await core.addProject(directory: root + "/", name: "again", pod: nil)
+        }
+        // Definitions that do not load: the reason names the file and line.
+        let broken = scratch.file("broken")
+        try FileManager.default.createDirectory(atPath: broken, withIntermediateDirectories: true)
+        try "tasks:\n  t: {rule: no-such-rule, dependencies: [a], outputs: [b]}\n".write(
+            toFile: broken + "/tasks.tyml", atomically: true, encoding: .utf8)
+        let error = await #expect(throws: MajorDomoError.self) {
+            try await core.addProject(directory: broken, name: nil, pod: nil)
+        }
+        guard case .unprocessable(let reason)? = error else { throw error ?? MajorDomoError.failure("no error") }
+        #expect(reason.contains("tasks.tyml' line 2") && reason.contains("unknown rule 'no-such-rule'"))
+        #expect(await core.projectList().map(\.name) == ["hello"])
+        await #expect(throws: MajorDomoError.notFound("no project 'helo' (did you mean 'hello'?)")) {
+            try await core.targets("helo")
+        }
+    }
+
+    @Test func registrationsAreKeptAndAnnouncedOnceTheyAreQuiet() async throws {
+        let core = try await coordinator(quiet: .milliseconds(300))
+        for (name, globs, log) in [("tex", ["*.tex"], false), ("latexLog", ["*.log"], true), ("bib", ["*.bib"], false)]
+        {
+            try await core.register(RegisterType(chefName: "latex-1", typeName: name, extensions: globs, isLog: log))
+        }
+        try await core.register(
+            RegisterRule(
+                chefName: "latex-1", ruleName: "pdflatex", theRule: .init(dependencies: ["%.tex"], outputs: ["%.pdf"])))
+        try await waitUntil(deadline: .seconds(20), "the announcements") {
+            recorder.announced.withLock { $0.count } >= 2
+        }
+        let announced = recorder.announced.withLock { $0 }
+        #expect(announced.count == 2)  // one per kind, for the whole burst
+        #expect(announced.first { $0.0 == .types }?.1 == ["bib", "latexLog", "tex"])
+        #expect(announced.first { $0.0 == .rules }?.1 == ["pdflatex"])
+        // A project added now is watched with the log types' globs; the registrations survive a restart.
+        _ = try await core.addProject(directory: try example("c-hello"), name: nil, pod: nil)
+        #expect(recorder.watched.withLock { $0.last?.logGlobs } == ["*.log"])
+        #expect(try await coordinator().registeredTypes().count == 3)
+    }
+}
