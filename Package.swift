@@ -80,7 +80,8 @@ let package = Package(
         .target(
             name: "MajorDomoServer",
             dependencies: [
-                "MajorDomo", "CPProtocol", "DependencyGraph", .product(name: "Hummingbird", package: "hummingbird"),
+                "MajorDomo", "CPProtocol", "DependencyGraph", "RulesManager",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),

@@ -47,6 +47,8 @@ public actor Coordinator {
     let logger: Logger
     private let store: MajorDomoStore
     private var projects: [String: Loaded] = [:]
+    /// Each project's files as the watchers reported them (the store's, kept in memory).
+    private var artefacts: [String: [String: Artefact]] = [:]
     private let watcher: (any ProjectWatcher)?
     let announcerOrNil: (any RegistrationAnnouncer)?
     var pendingAnnouncementTask: Task<Void, Never>?
@@ -65,6 +67,7 @@ public actor Coordinator {
         self.logger = logger
         for record in try store.projects() {
             projects[record.name] = await Self.load(record, rulePaths: configuration.rulePaths)
+            artefacts[record.name] = try store.artefacts(of: record.name)
         }
     }
 
@@ -97,6 +100,7 @@ public actor Coordinator {
             throw .failure("cannot record project '\(name)': \(error)")
         }
         projects[name] = loaded
+        artefacts[name] = [:]
         await requestWatch(record)
         logger.notice("project '\(name)' added: \(root)")
         return Self.summary(loaded)
@@ -120,6 +124,7 @@ public actor Coordinator {
             throw .failure("cannot forget project '\(name)': \(error)")
         }
         projects[name] = nil
+        artefacts[name] = nil
         logger.notice("project '\(name)' removed")
     }
 
@@ -151,6 +156,12 @@ public actor Coordinator {
     }
 
     func storeTypes() throws -> [RegisterType] { try store.types() }
+    func projectNames(on pod: String) -> [String] { projects.values.filter { $0.record.pod == pod }.map(\.record.name) }
+    func projectRoot(_ name: String) -> String? { projects[name]?.record.root }
+    func files(of name: String) -> [String: Artefact] { artefacts[name] ?? [:] }
+    func setFiles(of name: String, _ change: (inout [String: Artefact]) -> Void) {
+        change(&artefacts[name, default: [:]])
+    }
     func storeRules() throws -> [RegisterRule] { try store.rules() }
     func projectsTasks() -> [[String]] { projects.values.map { $0.project?.graph.tasks.map(\.name) ?? [] } }
     func projectsArtefacts() -> [[String]] { projects.values.map { $0.project?.graph.artefacts ?? [] } }

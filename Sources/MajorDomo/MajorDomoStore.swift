@@ -23,18 +23,27 @@ public struct ProjectRecord: Sendable, Equatable, Codable {
 public final class MajorDomoStore {
     public static let schema = Schema(
         name: "a MajorDomo's state", applicationID: 0x6370_4D44,  // "cpMD"
-        version: 1, remedy: "start it with another --state directory, or move the file away"
+        version: 2, remedy: "start it with another --state directory, or move the file away"
     ) { database, from in
-        guard from < 1 else { return }
-        try database.execute(
-            """
-            CREATE TABLE projects(name TEXT PRIMARY KEY, root TEXT NOT NULL UNIQUE, pod TEXT NOT NULL,
-                added REAL NOT NULL);
-            CREATE TABLE chef_types(chef TEXT NOT NULL, name TEXT NOT NULL, extensions TEXT NOT NULL,
-                is_log INTEGER NOT NULL, PRIMARY KEY(chef, name));
-            CREATE TABLE chef_rules(chef TEXT NOT NULL, name TEXT NOT NULL, dependencies TEXT NOT NULL,
-                secondary TEXT NOT NULL, outputs TEXT NOT NULL, PRIMARY KEY(chef, name));
-            """)
+        if from < 1 {
+            try database.execute(
+                """
+                CREATE TABLE projects(name TEXT PRIMARY KEY, root TEXT NOT NULL UNIQUE, pod TEXT NOT NULL,
+                    added REAL NOT NULL);
+                CREATE TABLE chef_types(chef TEXT NOT NULL, name TEXT NOT NULL, extensions TEXT NOT NULL,
+                    is_log INTEGER NOT NULL, PRIMARY KEY(chef, name));
+                CREATE TABLE chef_rules(chef TEXT NOT NULL, name TEXT NOT NULL, dependencies TEXT NOT NULL,
+                    secondary TEXT NOT NULL, outputs TEXT NOT NULL, PRIMARY KEY(chef, name));
+                """)
+        }
+        if from < 2 {
+            // Version 2: what the watchers reported of each project's files.
+            try database.execute(
+                """
+                CREATE TABLE artefacts(project TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT, size INTEGER NOT NULL,
+                    mtime REAL NOT NULL, mode INTEGER NOT NULL, pod TEXT NOT NULL, PRIMARY KEY(project, path));
+                """)
+        }
     }
 
     public let path: String
@@ -62,11 +71,51 @@ public final class MajorDomoStore {
             [.text(project.name), .text(project.root), .text(project.pod), .real(Date().timeIntervalSince1970)])
     }
 
-    /// Forgets the project `name`; false if there was none.
+    /// Forgets the project `name` and its files; false if there was none.
     @discardableResult
     public func removeProject(_ name: String) throws -> Bool {
-        try database.run("DELETE FROM projects WHERE name = ?", [.text(name)])
+        try database.transaction {
+            try database.run("DELETE FROM artefacts WHERE project = ?", [.text(name)])
+            try database.run("DELETE FROM projects WHERE name = ?", [.text(name)])
+        }
         return database.changes > 0
+    }
+
+    // MARK: Artefacts
+
+    /// Records the files of `project` as `changes` say (nil: the path is gone), in one
+    /// transaction.
+    public func apply(_ changes: [String: Artefact?], to project: String) throws {
+        try database.transaction {
+            for (path, artefact) in changes {
+                guard let artefact else {
+                    try database.run(
+                        "DELETE FROM artefacts WHERE project = ? AND path = ?", [.text(project), .text(path)])
+                    continue
+                }
+                try database.run(
+                    "INSERT OR REPLACE INTO artefacts(project, path, sha256, size, mtime, mode, pod) VALUES(?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        .text(project), .text(path), artefact.sha256.map { .text($0) } ?? .null,
+                        .integer(Int64(bitPattern: artefact.size)), .real(artefact.mtime),
+                        .integer(Int64(artefact.mode)),
+                        .text(artefact.pod),
+                    ])
+            }
+        }
+    }
+
+    /// Every file of `project` known, by path.
+    public func artefacts(of project: String) throws -> [String: Artefact] {
+        var found: [String: Artefact] = [:]
+        _ = try database.query(
+            "SELECT path, sha256, size, mtime, mode, pod FROM artefacts WHERE project = ?", [.text(project)]
+        ) { row in
+            found[row.text(0) ?? ""] = Artefact(
+                sha256: row.text(1), size: UInt64(bitPattern: row.int64(2)), mtime: row.double(3),
+                mode: UInt32(truncatingIfNeeded: row.int64(4)), pod: row.text(5) ?? "")
+        }
+        return found
     }
 
     // MARK: Registrations

@@ -2,9 +2,10 @@ import DependencyGraph
 import Foundation
 import Hummingbird
 import MajorDomo
+import RulesManager
 
 /// The MajorDomo's REST API (DESIGN §6; `docs/openapi.yaml` describes every route, and a test
-/// checks that the two agree): the originals' project routes and the graph.
+/// checks that the two agree): the originals' project routes, the graph and the files.
 public enum MajorDomoRoutes {
     /// What `GET /health` answers.
     public struct Health: Codable, Sendable {
@@ -83,6 +84,20 @@ public enum MajorDomoRoutes {
         }
         router.get("/project/definition/:project") { _, context in
             try JSONBody.response(try await coordinator.definition(try projectName(context)))
+        }
+        router.get("/files/:project") { _, context in
+            try JSONBody.response(try await coordinator.files(try projectName(context)))
+        }
+        router.get("/files/:project/**") { _, context in
+            let segments = context.parameters.getCatchAll().map { $0.removingPercentEncoding }
+            guard !segments.contains(nil) else {
+                throw MajorDomoError.badRequest("the path is not validly percent-encoded")
+            }
+            let path = segments.compactMap { $0 }.joined(separator: "/")
+            guard ProjectPath.normalize(path) == path else {
+                throw MajorDomoError.badRequest("'\(path)' is not a clean path inside the project")
+            }
+            return try JSONBody.response(try await coordinator.file(try projectName(context), path))
         }
     }
 

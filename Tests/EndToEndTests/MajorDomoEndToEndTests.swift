@@ -273,4 +273,45 @@ struct RemovedReply: Codable { var removed: String }
             try await chef.drain()
         }
     }
+
+    /// The watcher of the project's pod reports its files; the MajorDomo keeps them, and reads
+    /// what changed while it was down when it is back.
+    @Test func aProjectsFilesComeFromItsPodsWatcherAndNothingIsLostWhileTheMajorDomoIsDown() async throws {
+        try await withNATSServer(jetStream: true) { server in
+            let scratch = try TemporaryDirectory()
+            defer { scratch.remove() }
+            let hello = try example("c-hello", in: scratch)
+            try FileManager.default.createDirectory(atPath: scratch.file("idle"), withIntermediateDirectories: true)
+            let watch = try await ChildProcess.spawn(
+                cpBinary,
+                ["watch", "--nats-url", server.url, "--pod", "laptop", "--settle", "50ms", scratch.file("idle")],
+                stdoutPath: scratch.file("watch.out"), stderrPath: scratch.file("watch.err"))
+            try await waitUntil(deadline: .seconds(30), "cp watch to start") {
+                readTail(of: scratch.file("watch.err")).contains("watches established")
+            }
+            let majordomo = try await RunningMajorDomo.start(server, scratch: scratch)
+            let client = majordomo.overSocket
+            _ = try await client.post("/project/add", AddBody(directory: hello), as: ProjectReply.self)
+            struct File: Codable { var path: String; var artefact: Artefact }
+            struct Artefact: Codable { var sha256: String?; var pod: String }
+            // What the project held is reported once it is watched.
+            try await waitUntil(deadline: .seconds(30), "the project's files") {
+                let files = (try? await client.get("/files/c-hello", as: [File].self)) ?? []
+                return Set(files.map(\.path)).isSuperset(of: ["hello.c", "greet.c", "greet.h", "project.pyml"])
+            }
+            let header = try await client.get("/files/c-hello/greet.h", as: File.self)
+            #expect(header.artefact.pod == "laptop" && header.artefact.sha256?.count == 64)
+            // Edited while the MajorDomo is away: read from the stream when it is back.
+            #expect(try await majordomo.stop() == .exited(130))
+            try "/* edited */\n".write(toFile: hello + "/greet.h", atomically: true, encoding: .utf8)
+            let again = try await RunningMajorDomo.start(server, scratch: scratch)
+            try await waitUntil(deadline: .seconds(30), "the change made while it was down") {
+                let file = try? await again.overSocket.get("/files/c-hello/greet.h", as: File.self)
+                return file.map { $0.artefact.sha256 != header.artefact.sha256 } ?? false
+            }
+            #expect(try await again.stop() == .exited(130))
+            watch.send(signal: SIGTERM)
+            #expect(try await watch.waitForExit() == .exited(130))
+        }
+    }
 }

@@ -135,4 +135,32 @@ final class Recorder: ProjectWatcher, RegistrationAnnouncer {
         #expect(recorder.watched.withLock { $0.last?.logGlobs } == ["*.log"])
         #expect(try await coordinator().registeredTypes().count == 3)
     }
+
+    @Test func filesReportedByAWatcherAreKeptPerProjectAndForgottenWithIt() async throws {
+        let root = try example("c-hello")
+        let core = try await coordinator()
+        _ = try await core.addProject(directory: root, name: "hello", pod: nil)
+        func report(_ reason: FileChange.Reason, _ path: String, sha: String?, pod: String = "laptop") async throws
+            -> [String: [String]]
+        {
+            try await core.apply(
+                FileChange(
+                    reason: reason, root: root, path: path, exists: sha != nil, isDir: false, size: sha.map { _ in 1 },
+                    mtime: sha.map { _ in 1 }, sha256: sha, mode: 0o644), pod: pod)
+        }
+        #expect(try await report(.rescanned, "hello.c", sha: "aa") == ["hello": ["hello.c"]])
+        #expect(try await report(.changed, "greet.h", sha: "bb") == ["hello": ["greet.h"]])
+        #expect(try await report(.changed, "greet.h", sha: "cc", pod: "elsewhere") == [:])  // another pod's files
+        #expect(try await core.file("hello", "greet.h").artefact.sha256 == "bb")
+        #expect(try await report(.deleted, "hello.c", sha: nil) == ["hello": ["hello.c"]])
+        await #expect(throws: MajorDomoError.badRequest("the path '../x' is not a clean path relative to its root")) {
+            try await report(.created, "../x", sha: "dd")
+        }
+        // Kept across a restart; forgotten with the project.
+        let again = try await coordinator()
+        #expect(try await again.files("hello").map(\.path) == ["greet.h"])
+        try await again.removeProject("hello")
+        _ = try await again.addProject(directory: root, name: "hello", pod: nil)
+        #expect(try await again.files("hello").isEmpty)
+    }
 }

@@ -113,7 +113,11 @@ struct OpenAPIDocument {
             statePath: scratch.file("md.db"), configuration: .init(rulePaths: [repository + "/rules"], pod: "p"),
             logger: Logger(label: "test"))
         let router = MajorDomoRoutes.router(core, token: nil, version: "test")
-        let served = router.routes.map { "\($0.method.rawValue) \($0.path)" }.sorted()
+        // The router's catch-all (`**`) is the document's `{path}`.
+        let served = router.routes.map {
+            "\($0.method.rawValue) \($0.path)".replacingOccurrences(of: "/**", with: "/{path}")
+        }
+        .sorted()
         #expect(served == (try OpenAPIDocument().operations))
     }
 
@@ -150,6 +154,9 @@ struct OpenAPIDocument {
             ("GET", "/project/definition/hello", "/project/definition/{project}", nil, 200),
             ("GET", "/graph/hello?format=json", "/graph/{project}", nil, 200),
             ("GET", "/graph/hello?format=svg", "/graph/{project}", nil, 400),
+            ("GET", "/files/hello", "/files/{project}", nil, 200),
+            ("GET", "/files/hello/hello.c", "/files/{project}/{path}", nil, 404),
+            ("GET", "/files/hello/a/%2E%2E/b", "/files/{project}/{path}", nil, 400),
             ("POST", "/project/update", "/project/update", #"{"name": "hello"}"#, 200),
             ("POST", "/project/remove", "/project/remove", #"{"name": "hello"}"#, 200),
             ("POST", "/project/remove", "/project/remove", #"{"name": "hello"}"#, 404),

@@ -46,14 +46,19 @@ enum MajorDomoCommand {
             configuration: .init(
                 rulePaths: try BundledRules.resolve(settings.values("rules").compactMap(\.text)), pod: pod),
             watcher: nats, announcer: nats, logger: logger)
-        let registrations = try await RegistrationService.start(
-            client, coordinator, heartbeat: settings.duration("heartbeat"), logger: logger)
+        let readers = [
+            try await MajorDomoReaders.registrations(client, coordinator, logger: logger),
+            try await MajorDomoReaders.changes(client, coordinator, logger: logger),
+        ]
+        // Every Chef registers again, into the stream just made sure of.
+        try client.publish(Subjects.registerTypesAgain, Empty())
         let router = MajorDomoRoutes.router(coordinator, token: token, version: CommandLineTool.version)
         let listeners = try MajorDomoListeners.applications(
             router, socket: settings.value("socket")?.text ?? defaultSocket(environment), host: listen.host,
             port: Int(listen.port), logger: logger
         ) { address in logger.notice("listening on \(address)") }
-        let interrupted = try await RoleGroup.run([registrations] + listeners, logger: logger)
+        let heartbeat = HeartbeatService(client: client, interval: settings.duration("heartbeat"))
+        let interrupted = try await RoleGroup.run([heartbeat] + readers + listeners, logger: logger)
         try? await client.drain()
         return interrupted ? .interrupted : .success
     }

@@ -28,26 +28,24 @@ struct MajorDomoNATS: ProjectWatcher, RegistrationAnnouncer {
     }
 }
 
-/// The registrations the Chefs publish (`register.>`), captured by the JetStream stream
-/// `CP_REGISTER` and read through the durable consumer `majordomo-register`, so those made
-/// while the MajorDomo was down are read when it comes back. At start it asks every Chef to
-/// register again (`artefacts.registerTypes`); it publishes heartbeats while it runs.
-struct RegistrationService: Service {
-    static let stream = "CP_REGISTER"
-    static let durable = "majordomo-register"
-
+/// A JetStream stream read through a durable pull consumer (DESIGN §3: nothing is lost while
+/// the MajorDomo is down): each message is handed to `handle` and acknowledged; one that does
+/// not decode or cannot be applied is answered on `failed.<subject>` with one line, and dropped.
+/// It ends at a graceful shutdown, within one fetch's wait.
+struct DurableReader: Service {
     let client: NATSClient
-    let coordinator: Coordinator
     let consumer: PullConsumer
-    let heartbeat: Duration
     let logger: Logger
+    let handle: @Sendable (JetStreamMessage) async throws -> Void
 
-    /// Creates the stream and the consumer (or finds them), then asks the Chefs to register.
-    static func start(_ client: NATSClient, _ coordinator: Coordinator, heartbeat: Duration, logger: Logger)
-        async throws -> RegistrationService
-    {
+    /// Creates `stream` capturing `subjects` (interest retention: a message stays until the
+    /// consumer has it) and the durable consumer `durable`, or finds them.
+    static func start(
+        _ client: NATSClient, stream: String, subjects: [String], durable: String, logger: Logger,
+        handle: @escaping @Sendable (JetStreamMessage) async throws -> Void
+    ) async throws -> DurableReader {
         let jetStream = try JetStream(client.bulk)
-        var config = StreamConfig(name: stream, subjects: [Subjects.registerAll])
+        var config = StreamConfig(name: stream, subjects: subjects)
         config.retention = .interest
         do {
             try await jetStream.createOrUpdateStream(config)
@@ -56,44 +54,78 @@ struct RegistrationService: Service {
                 "the NATS server gives no JetStream (start nats-server with -js, or its 'jetstream' block): \(error)")
         }
         let consumer = try await jetStream.pullConsumer(
-            stream: stream, durable: durable, filter: Subjects.registerAll, ackWait: .seconds(30))
-        try client.publish(Subjects.registerTypesAgain, Empty())
-        return RegistrationService(
-            client: client, coordinator: coordinator, consumer: consumer, heartbeat: heartbeat, logger: logger)
+            stream: stream, durable: durable, filter: subjects.count == 1 ? subjects[0] : ">", ackWait: .seconds(30))
+        return DurableReader(client: client, consumer: consumer, logger: logger, handle: handle)
     }
 
     func run() async throws {
-        let beats = HeartbeatPublisher.start(client, interval: heartbeat, version: CommandLineTool.version)
-        defer {
-            beats.cancel()
-            consumer.close()
-        }
+        defer { consumer.close() }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             for message in try await consumer.fetch(batch: 1, timeout: .milliseconds(500)) {
-                await handle(message)
+                do {
+                    try await handle(message)
+                } catch {
+                    client.reportFailure(
+                        of: NATSMessage(subject: message.subject, payload: message.payload),
+                        reason: DecodingProblem.describe(error))
+                }
                 try message.ack()
             }
         }
     }
 
-    /// Records one registration; a malformed one is reported on `failed.<subject>` and dropped.
-    private func handle(_ message: JetStreamMessage) async {
-        do {
+    /// A message's body as `T`, in its envelope.
+    static func decode<T: Decodable>(_ message: JetStreamMessage, as type: T.Type) throws -> Envelope<T> {
+        try JSONDecoder().decode(Envelope<T>.self, from: Data(message.payload))
+    }
+}
+
+/// The MajorDomo's readers: registrations (`CP_REGISTER`, `register.>`) and file changes
+/// (`CP_CHANGES`, `fileChanged.>`).
+enum MajorDomoReaders {
+    static func registrations(_ client: NATSClient, _ coordinator: Coordinator, logger: Logger) async throws
+        -> DurableReader
+    {
+        try await DurableReader.start(
+            client, stream: "CP_REGISTER", subjects: [Subjects.registerAll], durable: "majordomo-register",
+            logger: logger
+        ) { message in
             switch message.subject {
-            case Subjects.register(.types): try await coordinator.register(try decode(message, as: RegisterType.self))
-            case Subjects.register(.rules): try await coordinator.register(try decode(message, as: RegisterRule.self))
+            case Subjects.register(.types):
+                try await coordinator.register(try DurableReader.decode(message, as: RegisterType.self).payload)
+            case Subjects.register(.rules):
+                try await coordinator.register(try DurableReader.decode(message, as: RegisterRule.self).payload)
             default:
                 // Tasks and projects registered by tools come with the builds (issue 13).
                 logger.info("not handled yet: \(message.subject)")
             }
-        } catch {
-            client.reportFailure(
-                of: NATSMessage(subject: message.subject, payload: message.payload),
-                reason: DecodingProblem.describe(error))
         }
     }
 
-    private func decode<T: Decodable>(_ message: JetStreamMessage, as type: T.Type) throws -> T {
-        try JSONDecoder().decode(Envelope<T>.self, from: Data(message.payload)).payload
+    static func changes(_ client: NATSClient, _ coordinator: Coordinator, logger: Logger) async throws
+        -> DurableReader
+    {
+        try await DurableReader.start(
+            client, stream: "CP_CHANGES", subjects: [Subjects.fileChangedAll], durable: "majordomo-changes",
+            logger: logger
+        ) { message in
+            let change = try DurableReader.decode(message, as: FileChange.self)
+            try await coordinator.apply(change.payload, pod: change.sender.pod)
+        }
+    }
+}
+
+/// Heartbeats of a role on `heartbeat.<role>.<name>`, as a service.
+struct HeartbeatService: Service {
+    let client: NATSClient
+    let interval: Duration
+
+    func run() async throws {
+        let beats = HeartbeatPublisher.start(client, interval: interval, version: CommandLineTool.version)
+        await withGracefulShutdownHandler {
+            await beats.value
+        } onGracefulShutdown: {
+            beats.cancel()
+        }
     }
 }
