@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "MajorDomo",
             dependencies: [
-                "CPModel", "CPProtocol", "DependencyGraph", "RulesManager", "SQLite",
+                "CPModel", "CPProtocol", "DependencyGraph", "RulesManager", "SQLite", "ArtefactManager", "Hashing",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // The coordinator's REST API over Hummingbird, on the core.

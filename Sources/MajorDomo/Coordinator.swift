@@ -46,6 +46,8 @@ public actor Coordinator {
     public nonisolated let configuration: Configuration
     let logger: Logger
     private let store: MajorDomoStore
+    /// Where the state database is.
+    let storePath: String
     private var projects: [String: Loaded] = [:]
     /// Each project's files as the watchers reported them (the store's, kept in memory).
     private var artefacts: [String: [String: Artefact]] = [:]
@@ -61,6 +63,7 @@ public actor Coordinator {
         announcer: (any RegistrationAnnouncer)? = nil, logger: Logger
     ) async throws {
         store = try MajorDomoStore(path: statePath)
+        storePath = statePath
         self.configuration = configuration
         self.watcher = watcher
         self.announcerOrNil = announcer
@@ -125,6 +128,7 @@ public actor Coordinator {
         }
         projects[name] = nil
         artefacts[name] = nil
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: recordsPath(name) + suffix) }
         logger.notice("project '\(name)' removed")
     }
 
@@ -158,6 +162,7 @@ public actor Coordinator {
     func storeTypes() throws -> [RegisterType] { try store.types() }
     func projectNames(on pod: String) -> [String] { projects.values.filter { $0.record.pod == pod }.map(\.record.name) }
     func projectRoot(_ name: String) -> String? { projects[name]?.record.root }
+    func projectGraph(_ name: String) -> Project? { projects[name]?.project }
     func files(of name: String) -> [String: Artefact] { artefacts[name] ?? [:] }
     func setFiles(of name: String, _ change: (inout [String: Artefact]) -> Void) {
         change(&artefacts[name, default: [:]])

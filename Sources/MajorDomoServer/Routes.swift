@@ -89,16 +89,25 @@ public enum MajorDomoRoutes {
             try JSONBody.response(try await coordinator.files(try projectName(context)))
         }
         router.get("/files/:project/**") { _, context in
-            let segments = context.parameters.getCatchAll().map { $0.removingPercentEncoding }
-            guard !segments.contains(nil) else {
-                throw MajorDomoError.badRequest("the path is not validly percent-encoded")
-            }
-            let path = segments.compactMap { $0 }.joined(separator: "/")
-            guard ProjectPath.normalize(path) == path else {
-                throw MajorDomoError.badRequest("'\(path)' is not a clean path inside the project")
-            }
-            return try JSONBody.response(try await coordinator.file(try projectName(context), path))
+            try JSONBody.response(try await coordinator.file(try projectName(context), try artefactPath(context)))
         }
+        router.get("/why/:project/**") { _, context in
+            try JSONBody.response(try await coordinator.why(try projectName(context), try artefactPath(context)))
+        }
+    }
+
+    /// The path after the project's name (`**`), each component percent-decoded; a path that
+    /// is not clean (`..`, empty components) is refused.
+    static func artefactPath(_ context: BasicRequestContext) throws -> String {
+        let segments = context.parameters.getCatchAll().map { $0.removingPercentEncoding }
+        guard !segments.contains(nil) else {
+            throw MajorDomoError.badRequest("the path is not validly percent-encoded")
+        }
+        let path = segments.compactMap { $0 }.joined(separator: "/")
+        guard ProjectPath.normalize(path) == path else {
+            throw MajorDomoError.badRequest("'\(path)' is not a clean path inside the project")
+        }
+        return path
     }
 
     /// The `:project` path parameter, percent-decoded (the router matches the raw path).

@@ -163,4 +163,23 @@ final class Recorder: ProjectWatcher, RegistrationAnnouncer {
         _ = try await again.addProject(directory: root, name: "hello", pod: nil)
         #expect(try await again.files("hello").isEmpty)
     }
+
+    @Test func whyIsAnsweredFromTheReportedFilesAndTheRecords() async throws {
+        let root = try example("c-hello")
+        let core = try await coordinator()
+        _ = try await core.addProject(directory: root, name: "hello", pod: nil)
+        #expect(try await core.why("hello", "hello.c").explanation == ["'hello.c' is a source file, and it is missing"])
+        _ = try await core.apply(
+            FileChange(
+                reason: .rescanned, root: root, path: "hello.c", exists: true, isDir: false, size: 1, mtime: 1,
+                sha256: String(repeating: "ab", count: 32), mode: 0o644), pod: "laptop")
+        #expect(try await core.why("hello", "hello.c").explanation == ["'hello.c' is a source file"])
+        #expect(
+            try await core.why("hello", "hello").explanation == [
+                "'hello' is out of date: task 'hello' [link] will run: never built"
+            ])
+        await #expect(throws: MajorDomoError.notFound("'nothing.c' is not in the graph (no task reads or writes it)")) {
+            try await core.why("hello", "nothing.c")
+        }
+    }
 }

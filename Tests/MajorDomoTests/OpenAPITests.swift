@@ -157,6 +157,8 @@ struct OpenAPIDocument {
             ("GET", "/files/hello", "/files/{project}", nil, 200),
             ("GET", "/files/hello/hello.c", "/files/{project}/{path}", nil, 404),
             ("GET", "/files/hello/a/%2E%2E/b", "/files/{project}/{path}", nil, 400),
+            ("GET", "/why/hello/hello", "/why/{project}/{path}", nil, 200),
+            ("GET", "/why/hello/nothing.c", "/why/{project}/{path}", nil, 404),
             ("POST", "/project/update", "/project/update", #"{"name": "hello"}"#, 200),
             ("POST", "/project/remove", "/project/remove", #"{"name": "hello"}"#, 200),
             ("POST", "/project/remove", "/project/remove", #"{"name": "hello"}"#, 404),
