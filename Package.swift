@@ -106,7 +106,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("curl")]),
 
         // Real servers for integration tests: nats-server and sshd on free loopback ports.
-        .target(name: "TestSupport", dependencies: ["ProcessRunner"]),
+        .target(name: "TestSupport", dependencies: ["ProcessRunner", "CPProtocol", "DependencyGraph", "Hashing"]),
 
         .testTarget(
             name: "CPCommandTests",
@@ -120,6 +120,7 @@ let package = Package(
             name: "MajorDomoTests",
             dependencies: [
                 "MajorDomo", "MajorDomoServer", "CPModel", "CPProtocol", "DependencyGraph", "RESTClient", "TestSupport",
+                "Hashing",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -54,14 +54,21 @@ public struct RegisterRule: Codable, Sendable, Equatable {
     }
 
     public var chefName: String
+    /// The kind of Chef that offers it: its jobs go to `build.from.<chefKind>`, the work queue
+    /// the Chefs of that kind share. Absent (the originals): the Chef's name.
+    public var chefKind: String?
     public var ruleName: String
     public var theRule: TheRule
 
-    public init(chefName: String, ruleName: String, theRule: TheRule) {
+    public init(chefName: String, chefKind: String? = nil, ruleName: String, theRule: TheRule) {
         self.chefName = chefName
+        self.chefKind = chefKind
         self.ruleName = ruleName
         self.theRule = theRule
     }
+
+    /// Where this rule's jobs go.
+    public var kind: String { chefKind ?? chefName }
 }
 
 /// The body of `register.tasks` (a Chef or a loader → MajorDomo): one concrete step, as a

@@ -137,3 +137,16 @@ public struct BuildGraph: Sendable {
     /// The paths of `ids`.
     public func paths(_ ids: [Int32]) -> [String] { ids.map { artefacts[Int($0)] } }
 }
+
+extension BuildGraph {
+    /// The argv of `task`: its rule's template with the task's files, the secondary inputs
+    /// being those that `exists` says are there (a Chef rebuilds the same argv from a job).
+    public func argv(of task: Int32, secondaryExists exists: (Int32) -> Bool) -> [String] {
+        let definition = tasks[Int(task)]
+        let secondary = definition.secondaryDependencies.filter(exists)
+        return definition.build.expand(
+            .init(
+                dependencies: paths(definition.dependencies), secondaryDependencies: paths(secondary),
+                outputs: paths(definition.outputs), stem: definition.stem, mainFile: definition.mainFile))
+    }
+}

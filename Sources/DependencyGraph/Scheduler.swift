@@ -271,12 +271,7 @@ public final class Scheduler {
 
     /// The argv of `task` (its rule's template with the task's files).
     public func argv(_ task: Int32) -> [String] {
-        let definition = graph.tasks[Int(task)]
-        let secondary = definition.secondaryDependencies.filter { digest($0) != nil }
-        return definition.build.expand(
-            .init(
-                dependencies: graph.paths(definition.dependencies), secondaryDependencies: graph.paths(secondary),
-                outputs: graph.paths(definition.outputs), stem: definition.stem, mainFile: definition.mainFile))
+        graph.argv(of: task) { digest($0) != nil }
     }
 
     /// `id`'s digest now, looked at once per build (until a task that writes it runs).

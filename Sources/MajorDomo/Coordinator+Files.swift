@@ -22,6 +22,9 @@ extension Coordinator {
             setFiles(of: name) { files in
                 for (path, artefact) in changes { files[path] = artefact }
             }
+            for run in runningBuilds(of: name) {
+                for (path, artefact) in changes { run.files.update(path, artefact) }
+            }
             touched[name] = changes.keys.sorted()
         }
         return touched

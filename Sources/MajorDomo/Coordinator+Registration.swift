@@ -11,9 +11,10 @@ extension Coordinator {
     }
 
     /// Records a rule a Chef offers.
-    public func register(_ rule: RegisterRule) throws(MajorDomoError) {
+    public func register(_ rule: RegisterRule) async throws(MajorDomoError) {
         try record("rule '\(rule.ruleName)' of chef '\(rule.chefName)'") { try $0.save(rule) }
         announceSoon(.rules)
+        await resumeWaitingBuilds()
     }
 
     /// The names registered of `what`, sorted, each once.

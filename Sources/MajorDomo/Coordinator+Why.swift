@@ -4,16 +4,21 @@ import DependencyGraph
 import Foundation
 import Hashing
 
-/// A project's files as the watchers reported them, for the scheduler: a snapshot, looked at
-/// by path (the MajorDomo never reads a project's directory: it may be on another pod).
+/// A project's files as the watchers and the Chefs reported them, for the scheduler, looked at
+/// by path (the MajorDomo never reads a project's directory: it may be on another pod). A
+/// build's copy is kept up to date as reports come; the scheduler itself looks at a file once
+/// until a task that writes it has run.
 final class ReportedFileStates: FileStates {
-    private let files: [String: Artefact]
+    private(set) var files: [String: Artefact]
 
     init(_ files: [String: Artefact]) { self.files = files }
 
     func digest(_ path: String) -> SHA256Digest? { files[path]?.sha256.flatMap { SHA256Digest(hex: $0) } }
 
     func invalidate(_ path: String) {}
+
+    /// What a report says of `path` now (nil: gone).
+    func update(_ path: String, _ artefact: Artefact?) { files[path] = artefact }
 }
 
 /// What `GET /why/<p>/<path>` answers.

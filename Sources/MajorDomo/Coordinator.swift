@@ -1,3 +1,4 @@
+import ArtefactManager
 import CPModel
 import CPProtocol
 import DependencyGraph
@@ -55,18 +56,27 @@ public actor Coordinator {
     let announcerOrNil: (any RegistrationAnnouncer)?
     var pendingAnnouncementTask: Task<Void, Never>?
     var unannouncedKinds: Set<Subjects.Announcement> = []
+    let jobQueue: (any JobQueue)?
+    /// Every build of this run of the MajorDomo, by id, and their ids oldest first.
+    var builds: [String: BuildRun] = [:]
+    var buildOrder: [String] = []
+    /// The build each job out with a Chef belongs to.
+    var jobOwners: [String: String] = [:]
+    /// Each project's task records, opened on first use.
+    var recordStores: [String: SQLiteBuildStateStore] = [:]
 
     /// Opens the state in `statePath` and loads every project it names (a project whose
     /// definitions no longer load is kept, with the problem).
     public init(
         statePath: String, configuration: Configuration, watcher: (any ProjectWatcher)? = nil,
-        announcer: (any RegistrationAnnouncer)? = nil, logger: Logger
+        announcer: (any RegistrationAnnouncer)? = nil, jobQueue: (any JobQueue)? = nil, logger: Logger
     ) async throws {
         store = try MajorDomoStore(path: statePath)
         storePath = statePath
         self.configuration = configuration
         self.watcher = watcher
         self.announcerOrNil = announcer
+        self.jobQueue = jobQueue
         self.logger = logger
         for record in try store.projects() {
             projects[record.name] = await Self.load(record, rulePaths: configuration.rulePaths)
@@ -128,6 +138,7 @@ public actor Coordinator {
         }
         projects[name] = nil
         artefacts[name] = nil
+        recordStores[name] = nil
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: recordsPath(name) + suffix) }
         logger.notice("project '\(name)' removed")
     }
@@ -163,6 +174,21 @@ public actor Coordinator {
     func projectNames(on pod: String) -> [String] { projects.values.filter { $0.record.pod == pod }.map(\.record.name) }
     func projectRoot(_ name: String) -> String? { projects[name]?.record.root }
     func projectGraph(_ name: String) -> Project? { projects[name]?.project }
+    func projectPod(_ name: String) -> String? { projects[name]?.record.pod }
+    /// The kind of Chef that offers `rule` (the first that registered it).
+    func ruleKind(_ rule: String) -> String? { ((try? store.rules()) ?? []).first { $0.ruleName == rule }?.kind }
+    /// Records files of project `name` reported by a Chef, in the store and in memory.
+    func record(_ changes: [String: Artefact?], of name: String) {
+        guard !changes.isEmpty else { return }
+        do {
+            try store.apply(changes, to: name)
+        } catch {
+            logger.error("cannot record the files of project '\(name)': \(error)")
+        }
+        setFiles(of: name) { files in
+            for (path, artefact) in changes { files[path] = artefact }
+        }
+    }
     func files(of name: String) -> [String: Artefact] { artefacts[name] ?? [:] }
     func setFiles(of name: String, _ change: (inout [String: Artefact]) -> Void) {
         change(&artefacts[name, default: [:]])

@@ -23,7 +23,7 @@ public struct ProjectRecord: Sendable, Equatable, Codable {
 public final class MajorDomoStore {
     public static let schema = Schema(
         name: "a MajorDomo's state", applicationID: 0x6370_4D44,  // "cpMD"
-        version: 2, remedy: "start it with another --state directory, or move the file away"
+        version: 3, remedy: "start it with another --state directory, or move the file away"
     ) { database, from in
         if from < 1 {
             try database.execute(
@@ -43,6 +43,10 @@ public final class MajorDomoStore {
                 CREATE TABLE artefacts(project TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT, size INTEGER NOT NULL,
                     mtime REAL NOT NULL, mode INTEGER NOT NULL, pod TEXT NOT NULL, PRIMARY KEY(project, path));
                 """)
+        }
+        if from < 3 {
+            // Version 3: the kind of Chef a rule's jobs go to.
+            try database.execute("ALTER TABLE chef_rules ADD COLUMN kind TEXT")
         }
     }
 
@@ -133,9 +137,10 @@ public final class MajorDomoStore {
     /// Records what a Chef said of a rule.
     public func save(_ rule: RegisterRule) throws {
         try database.run(
-            "INSERT OR REPLACE INTO chef_rules(chef, name, dependencies, secondary, outputs) VALUES(?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO chef_rules(chef, kind, name, dependencies, secondary, outputs) VALUES(?, ?, ?, ?, ?, ?)",
             [
-                .text(rule.chefName), .text(rule.ruleName), .text(Self.list(rule.theRule.dependencies)),
+                .text(rule.chefName), rule.chefKind.map { .text($0) } ?? .null, .text(rule.ruleName),
+                .text(Self.list(rule.theRule.dependencies)),
                 .text(Self.list(rule.theRule.secondaryDependencies)), .text(Self.list(rule.theRule.outputs)),
             ])
     }
@@ -151,13 +156,15 @@ public final class MajorDomoStore {
 
     /// Every rule registered, with the Chef that offers it.
     public func rules() throws -> [RegisterRule] {
-        try database.query("SELECT chef, name, dependencies, secondary, outputs FROM chef_rules ORDER BY name, chef") {
+        try database.query(
+            "SELECT chef, kind, name, dependencies, secondary, outputs FROM chef_rules ORDER BY name, chef"
+        ) {
             row in
             RegisterRule(
-                chefName: row.text(0) ?? "", ruleName: row.text(1) ?? "",
+                chefName: row.text(0) ?? "", chefKind: row.text(1), ruleName: row.text(2) ?? "",
                 theRule: .init(
-                    dependencies: Self.list(row.text(2)), secondaryDependencies: Self.list(row.text(3)),
-                    outputs: Self.list(row.text(4))))
+                    dependencies: Self.list(row.text(3)), secondaryDependencies: Self.list(row.text(4)),
+                    outputs: Self.list(row.text(5))))
         }
     }
 

@@ -5,7 +5,7 @@ import MajorDomo
 import RulesManager
 
 /// The MajorDomo's REST API (DESIGN §6; `docs/openapi.yaml` describes every route, and a test
-/// checks that the two agree): the originals' project routes, the graph and the files.
+/// checks that the two agree): the originals' project routes, the graph, the files and builds.
 public enum MajorDomoRoutes {
     /// What `GET /health` answers.
     public struct Health: Codable, Sendable {
@@ -20,6 +20,12 @@ public enum MajorDomoRoutes {
         var directory: String
         var name: String?
         var pod: String?
+    }
+
+    /// The body of `POST /builds`.
+    struct StartBuild: Codable {
+        var project: String
+        var targets: [String]?
     }
 
     /// The body of `POST /project/update` and `/project/remove`.
@@ -47,6 +53,15 @@ public enum MajorDomoRoutes {
                     projects: await coordinator.projectList().count))
         }
         addProjectRoutes(router, coordinator)
+        router.post("/builds") { request, _ in
+            let body = try await JSONBody.decode(StartBuild.self, from: request)
+            let started = try await coordinator.startBuild(body.project, targets: body.targets ?? [])
+            return try JSONBody.response(started, status: .created)
+        }
+        router.get("/builds") { _, _ in try JSONBody.response(await coordinator.buildList()) }
+        router.get("/builds/:id") { _, context in
+            try JSONBody.response(try await coordinator.build(try context.parameters.require("id")))
+        }
         router.get("/graph/:project") { request, context in
             let name = try projectName(context)
             let text = request.uri.queryParameters.get("format") ?? "dot"

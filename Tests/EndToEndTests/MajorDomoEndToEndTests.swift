@@ -90,6 +90,46 @@ struct RemovedReply: Codable { var removed: String }
         return path
     }
 
+    /// `cp watch` of pod `laptop` on an idle directory, ready for watch requests.
+    func startWatcher(_ server: NATSTestServer, _ scratch: TemporaryDirectory) async throws -> ChildProcess {
+        try FileManager.default.createDirectory(atPath: scratch.file("idle"), withIntermediateDirectories: true)
+        let watch = try await ChildProcess.spawn(
+            cpBinary, ["watch", "--nats-url", server.url, "--pod", "laptop", "--settle", "50ms", scratch.file("idle")],
+            stdoutPath: scratch.file("watch.out"), stderrPath: scratch.file("watch.err"))
+        try await waitUntil(deadline: .seconds(30), "cp watch to start") {
+            readTail(of: scratch.file("watch.err")).contains("watches established")
+        }
+        return watch
+    }
+
+    /// A nats-server with JetStream, a watcher of pod `laptop`, a MajorDomo, and a copy of
+    /// `examples/c-hello` added, once the watcher has reported `files` of it (what a project
+    /// holds is reported when it is watched).
+    func withWatchedHello(
+        expecting files: Set<String>,
+        _ body: (NATSTestServer, TemporaryDirectory, String, ChildProcess, RunningMajorDomo) async throws -> Void
+    ) async throws {
+        try await withNATSServer(jetStream: true) { server in
+            let scratch = try TemporaryDirectory()
+            defer { scratch.remove() }
+            let hello = try example("c-hello", in: scratch)
+            let watch = try await startWatcher(server, scratch)
+            let majordomo = try await RunningMajorDomo.start(server, scratch: scratch)
+            try await addWatched(hello, majordomo.overSocket, expecting: files)
+            try await body(server, scratch, hello, watch, majordomo)
+        }
+    }
+
+    /// Adds the project in `directory` and waits until its watcher has reported `files`.
+    func addWatched(_ directory: String, _ client: RESTClient, expecting files: Set<String>) async throws {
+        let project = try await client.post("/project/add", AddBody(directory: directory), as: ProjectReply.self)
+        struct File: Codable { var path: String }
+        try await waitUntil(deadline: .seconds(30), "the project's files") {
+            let known = (try? await client.get("/files/\(project.name)", as: [File].self)) ?? []
+            return Set(known.map(\.path)).isSuperset(of: files)
+        }
+    }
+
     @Test func projectsAreAddedListedAndKeptAcrossARestartOverTheSocketAndTCP() async throws {
         try await withNATSServer(jetStream: true) { server in
             let scratch = try TemporaryDirectory()
@@ -277,28 +317,11 @@ struct RemovedReply: Codable { var removed: String }
     /// The watcher of the project's pod reports its files; the MajorDomo keeps them, and reads
     /// what changed while it was down when it is back.
     @Test func aProjectsFilesComeFromItsPodsWatcherAndNothingIsLostWhileTheMajorDomoIsDown() async throws {
-        try await withNATSServer(jetStream: true) { server in
-            let scratch = try TemporaryDirectory()
-            defer { scratch.remove() }
-            let hello = try example("c-hello", in: scratch)
-            try FileManager.default.createDirectory(atPath: scratch.file("idle"), withIntermediateDirectories: true)
-            let watch = try await ChildProcess.spawn(
-                cpBinary,
-                ["watch", "--nats-url", server.url, "--pod", "laptop", "--settle", "50ms", scratch.file("idle")],
-                stdoutPath: scratch.file("watch.out"), stderrPath: scratch.file("watch.err"))
-            try await waitUntil(deadline: .seconds(30), "cp watch to start") {
-                readTail(of: scratch.file("watch.err")).contains("watches established")
-            }
-            let majordomo = try await RunningMajorDomo.start(server, scratch: scratch)
+        try await withWatchedHello(expecting: ["hello.c", "greet.c", "greet.h", "project.pyml"]) {
+            server, scratch, hello, watch, majordomo in
             let client = majordomo.overSocket
-            _ = try await client.post("/project/add", AddBody(directory: hello), as: ProjectReply.self)
             struct File: Codable { var path: String; var artefact: Artefact }
             struct Artefact: Codable { var sha256: String?; var pod: String }
-            // What the project held is reported once it is watched.
-            try await waitUntil(deadline: .seconds(30), "the project's files") {
-                let files = (try? await client.get("/files/c-hello", as: [File].self)) ?? []
-                return Set(files.map(\.path)).isSuperset(of: ["hello.c", "greet.c", "greet.h", "project.pyml"])
-            }
             let header = try await client.get("/files/c-hello/greet.h", as: File.self)
             #expect(header.artefact.pod == "laptop" && header.artefact.sha256?.count == 64)
             // Edited while the MajorDomo is away: read from the stream when it is back.
@@ -314,4 +337,93 @@ struct RemovedReply: Codable { var removed: String }
             #expect(try await watch.waitForExit() == .exited(130))
         }
     }
+
+    /// A build through the real parts: the watcher's files, jobs on the JetStream work queue, a
+    /// stand-in Chef taking them with a durable pull consumer, results through the stream.
+    @Test func aBuildGoesThroughTheWorkQueueAndARestartedMajorDomoRebuildsNothing() async throws {
+        try await withWatchedHello(expecting: ["hello.c", "greet.c", "greet.h"]) {
+            server, scratch, hello, watch, majordomo in
+            let client = majordomo.overSocket
+            let chef = try await WorkQueueChef.start(server, kind: "c", rules: ["compile", "link"])
+            defer { chef.stop() }
+            struct Started: Codable { var id: String; var state: String }
+            struct BuildBody: Codable { var project: String }
+            struct Detail: Codable {
+                struct Summary: Codable { var state: String; var jobs: Int }
+                struct TaskRun: Codable { var task: String; var state: String; var chef: String? }
+                var build: Summary
+                var tasks: [TaskRun]
+            }
+            func finished(_ id: String, on client: RESTClient) async throws -> Detail {
+                var detail = try await client.get("/builds/\(id)", as: Detail.self)
+                try await waitUntil(deadline: .seconds(60), "build \(id) to end") {
+                    detail = (try? await client.get("/builds/\(id)", as: Detail.self)) ?? detail
+                    return detail.build.state != "running"
+                }
+                return detail
+            }
+            let started = try await client.post("/builds", BuildBody(project: "c-hello"), as: Started.self)
+            let built = try await finished(started.id, on: client)
+            #expect(built.build.state == "succeeded" && built.build.jobs == 3, "\(built)")
+            #expect(Set(built.tasks.map(\.task)) == ["greet.o", "hello.o", "hello"])
+            #expect(built.tasks.allSatisfy { $0.chef == "stand-in" })
+            #expect(try await runProcess(hello + "/hello", []).stdout == "Hello, world!\n")
+            // Restarted on the same state, it rebuilds nothing that was up to date.
+            #expect(try await majordomo.stop() == .exited(130))
+            let again = try await RunningMajorDomo.start(server, scratch: scratch)
+            let second = try await again.overSocket.post("/builds", BuildBody(project: "c-hello"), as: Started.self)
+            let nothing = try await finished(second.id, on: again.overSocket)
+            #expect(nothing.build.state == "succeeded" && nothing.build.jobs == 0, "\(nothing)")
+            #expect(try await again.stop() == .exited(130))
+            watch.send(signal: SIGTERM)
+            #expect(try await watch.waitForExit() == .exited(130))
+        }
+    }
+}
+
+/// A Chef for tests, before `cp chef` exists: registers its rules for `kind`, takes jobs from
+/// the kind's durable pull consumer on the work queue one at a time, runs them with
+/// `StandInChef` and publishes each result into the results stream.
+final class WorkQueueChef: Sendable {
+    let task: Task<Void, Never>
+
+    static func start(_ server: NATSTestServer, kind: String, rules: [String]) async throws -> WorkQueueChef {
+        var logger = Logger(label: "stand-in")
+        logger.logLevel = .critical
+        let client = try await NATSClient.connect(
+            NATSOptions(urls: [server.url], name: "stand-in"),
+            sender: Sender(pod: "laptop", role: "chef", name: "stand-in"),
+            logger: logger)
+        for rule in rules {
+            try client.publish(
+                Subjects.register(.rules),
+                RegisterRule(
+                    chefName: "stand-in", chefKind: kind, ruleName: rule, theRule: .init(dependencies: [], outputs: []))
+            )
+        }
+        let jetStream = try JetStream(client.bulk)
+        let consumer = try await jetStream.pullConsumer(
+            stream: "CP_JOBS", durable: "chef-\(kind)", filter: Subjects.buildFrom(kind: kind), maxDeliver: 5)
+        let task = Task {
+            while !Task.isCancelled {
+                guard let messages = try? await consumer.fetch(batch: 1, timeout: .milliseconds(200)) else { continue }
+                for message in messages {
+                    guard let job = try? JSONDecoder().decode(Envelope<Job>.self, from: Data(message.payload)).payload
+                    else { continue }
+                    let result = StandInChef.run(job, rulePaths: [GraphEndToEndTests.repository + "/rules"])
+                    let body = try? JSONEncoder().encode(Envelope(sender: client.sender, payload: result))
+                    _ = try? await jetStream.publish(
+                        Subjects.buildResults(jobId: job.jobId), Array(body ?? Data()), messageID: job.jobId)
+                    try? message.ack()
+                }
+            }
+            consumer.close()
+            try? await client.drain()
+        }
+        return WorkQueueChef(task: task)
+    }
+
+    private init(task: Task<Void, Never>) { self.task = task }
+
+    func stop() { task.cancel() }
 }

@@ -45,10 +45,12 @@ enum MajorDomoCommand {
             statePath: state + "/majordomo.db",
             configuration: .init(
                 rulePaths: try BundledRules.resolve(settings.values("rules").compactMap(\.text)), pod: pod),
-            watcher: nats, announcer: nats, logger: logger)
+            watcher: nats, announcer: nats, jobQueue: nats, logger: logger)
+        try await nats.prepareJobQueue()
         let readers = [
             try await MajorDomoReaders.registrations(client, coordinator, logger: logger),
             try await MajorDomoReaders.changes(client, coordinator, logger: logger),
+            try await MajorDomoReaders.results(client, coordinator, logger: logger),
         ]
         // Every Chef registers again, into the stream just made sure of.
         try client.publish(Subjects.registerTypesAgain, Empty())

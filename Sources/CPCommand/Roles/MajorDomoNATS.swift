@@ -5,8 +5,12 @@ import MajorDomo
 import NATSClient
 import ServiceLifecycle
 
-/// The MajorDomo's requests and announcements on NATS, for its core.
-struct MajorDomoNATS: ProjectWatcher, RegistrationAnnouncer {
+/// The MajorDomo's requests, announcements and jobs on NATS, for its core.
+struct MajorDomoNATS: ProjectWatcher, RegistrationAnnouncer, JobQueue {
+    /// The work-queue stream of jobs (`build.from.>`): each job is stored until one Chef of
+    /// its kind acknowledges it.
+    static let jobStream = "CP_JOBS"
+
     let client: NATSClient
     let logger: Logger
 
@@ -16,6 +20,20 @@ struct MajorDomoNATS: ProjectWatcher, RegistrationAnnouncer {
             Subjects.watchRequest(pod: pod), WatchRequest(root: root, logGlobs: logGlobs), as: WatchReply.self,
             timeout: .seconds(10))
         guard reply.payload.watching else { throw MajorDomoError.failure("the watcher of pod '\(pod)' is stopping") }
+    }
+
+    /// Makes sure the jobs' work-queue stream exists.
+    func prepareJobQueue() async throws {
+        var config = StreamConfig(name: Self.jobStream, subjects: [Subjects.buildFromAll])
+        config.retention = .workQueue
+        try await JetStream(client.bulk).createOrUpdateStream(config)
+    }
+
+    /// `build.from.<kind>`, stored in the work queue; the job id is its `Nats-Msg-Id`, so a job
+    /// sent again (after a lost acknowledgement) is stored once.
+    func submit(_ job: Job, kind: String) async throws {
+        let body = try JSONEncoder().encode(Envelope(sender: client.sender, payload: job))
+        _ = try await JetStream(client.bulk).publish(Subjects.buildFrom(kind: kind), Array(body), messageID: job.jobId)
     }
 
     /// `registered.<what>` with every name.
@@ -111,6 +129,21 @@ enum MajorDomoReaders {
         ) { message in
             let change = try DurableReader.decode(message, as: FileChange.self)
             try await coordinator.apply(change.payload, pod: change.sender.pod)
+        }
+    }
+}
+
+extension MajorDomoReaders {
+    /// The Chefs' results (`CP_RESULTS`, `build.results.>`), each applied once.
+    static func results(_ client: NATSClient, _ coordinator: Coordinator, logger: Logger) async throws
+        -> DurableReader
+    {
+        try await DurableReader.start(
+            client, stream: "CP_RESULTS", subjects: [Subjects.buildResultsAll], durable: "majordomo-results",
+            logger: logger
+        ) { message in
+            let result = try DurableReader.decode(message, as: JobResult.self)
+            await coordinator.finished(result.payload, chef: result.sender)
         }
     }
 }

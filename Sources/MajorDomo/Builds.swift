@@ -1,0 +1,122 @@
+import CPProtocol
+import DependencyGraph
+import Foundation
+
+/// Puts jobs on the work queue Chefs take them from (`build.from.<kind>` on NATS).
+public protocol JobQueue: Sendable {
+    /// Queues `job` for the Chefs of `kind`; returns once the queue has stored it.
+    func submit(_ job: Job, kind: String) async throws
+}
+
+/// Where a build is.
+public enum BuildState: String, Codable, Sendable, CaseIterable {
+    case queued, running, succeeded, failed, cancelled
+}
+
+/// Where one task of a build is.
+public enum TaskState: String, Codable, Sendable, CaseIterable {
+    /// No Chef offers its rule yet: it runs once one registers.
+    case waiting
+    /// On the work queue, or with a Chef.
+    case running
+    case succeeded
+    case failed
+}
+
+/// A task's run within a build, as `GET /builds/<id>` shows it.
+public struct TaskRunView: Codable, Sendable, Equatable {
+    public var task: String
+    public var rule: String
+    public var state: TaskState
+    /// The pass of its cycle (1 outside cycles).
+    public var pass: Int
+    /// Why it runs ("never built", "input 'paper.aux' changed"), or what it waits for.
+    public var reason: String
+    public var jobId: String?
+    /// The Chef that ran it.
+    public var chef: String?
+    public var exitCode: Int32?
+    /// Seconds it took.
+    public var elapsed: Double?
+    /// How it failed, in one line.
+    public var detail: String?
+}
+
+/// A build as `GET /builds` lists it.
+public struct BuildSummary: Codable, Sendable, Equatable {
+    public var id: String
+    public var project: String
+    /// The targets asked for (empty: every target).
+    public var targets: [String]
+    /// What started it: "request" (REST), later "change".
+    public var trigger: String
+    public var state: BuildState
+    /// Seconds since the epoch.
+    public var created: Double
+    public var finished: Double?
+    /// How many jobs it sent to Chefs.
+    public var jobs: Int
+    /// What failed, one line each (a task, a cycle that did not converge).
+    public var failures: [String]
+}
+
+/// A build with its tasks, as `GET /builds/<id>` shows it.
+public struct BuildDetail: Codable, Sendable, Equatable {
+    public var build: BuildSummary
+    /// Every task that ran, runs or waits, in the order it was first sent.
+    public var tasks: [TaskRunView]
+}
+
+/// One build of a project: its scheduler (DESIGN §5: only what the goals need, cycles in
+/// passes), the jobs out with Chefs, and each task's run. Used by the coordinator alone.
+final class BuildRun {
+    let id: String
+    let project: String
+    let targets: [String]
+    let trigger: String
+    let created = Date().timeIntervalSince1970
+    let scheduler: Scheduler
+    let files: ReportedFileStates
+    var state: BuildState = .running
+    var finished: Double?
+    /// Jobs with Chefs, by job id.
+    var inFlight: [String: Scheduler.Job] = [:]
+    /// Jobs no Chef can take yet (no Chef offers their rule).
+    var waiting: [Scheduler.Job] = []
+    var runs: [String: TaskRunView] = [:]
+    var order: [String] = []
+    var jobCount = 0
+
+    init(
+        id: String, project: String, targets: [String], trigger: String, scheduler: Scheduler, files: ReportedFileStates
+    ) {
+        self.id = id
+        self.project = project
+        self.targets = targets
+        self.trigger = trigger
+        self.scheduler = scheduler
+        self.files = files
+    }
+
+    var summary: BuildSummary {
+        BuildSummary(
+            id: id, project: project, targets: targets, trigger: trigger, state: state, created: created,
+            finished: finished, jobs: jobCount, failures: scheduler.failures.map(\.description))
+    }
+
+    var detail: BuildDetail { BuildDetail(build: summary, tasks: order.compactMap { runs[$0] }) }
+
+    /// Records what happens to a task's run.
+    func note(_ view: TaskRunView) {
+        if runs[view.task] == nil { order.append(view.task) }
+        runs[view.task] = view
+    }
+
+    /// An id no earlier MajorDomo gave (its jobs' ids derive from it, and a stream may still
+    /// hold results of earlier builds): the time in milliseconds, base 36.
+    static func newID(after previous: String?) -> String {
+        var id = "b" + String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
+        if let previous, id <= previous { id = previous + "x" }
+        return id
+    }
+}

@@ -1,0 +1,181 @@
+import ArtefactManager
+import CPProtocol
+import DependencyGraph
+import Foundation
+
+/// Builds (DESIGN §6): a project's goals through the scheduler, every task run one job on the
+/// work queue of the kind of Chef that offers its rule, results applied as they come back.
+extension Coordinator {
+    /// Starts a build of `targets` of project `name` (none: every target); one build of a
+    /// project at a time.
+    public func startBuild(_ name: String, targets: [String], trigger: String = "request") async throws(MajorDomoError)
+        -> BuildSummary
+    {
+        _ = try definition(name)
+        guard let project = projectGraph(name) else {
+            throw .unprocessable("project '\(name)' has no graph: its definitions did not load")
+        }
+        if let running = buildOrder.lazy.compactMap({ self.builds[$0] }).first(where: {
+            $0.project == name && $0.state == .running
+        }) {
+            throw .conflict("build '\(running.id)' of project '\(name)' is running; wait for it")
+        }
+        var graph = project.graph
+        if !targets.isEmpty { graph.goals = try goals(of: targets, in: name, graph) }
+        let files = ReportedFileStates(self.files(of: name))
+        let scheduler = Scheduler(graph: graph, components: project.components, store: try records(name), files: files)
+        let run = BuildRun(
+            id: BuildRun.newID(after: buildOrder.last), project: name, targets: targets, trigger: trigger,
+            scheduler: scheduler, files: files)
+        builds[run.id] = run
+        buildOrder.append(run.id)
+        logger.notice("build \(run.id) of project '\(name)' started")
+        await advance(run)
+        return run.summary
+    }
+
+    /// The builds of project `name` that are running.
+    func runningBuilds(of name: String) -> [BuildRun] {
+        builds.values.filter { $0.project == name && $0.state == .running }
+    }
+
+    /// Every build, newest first.
+    public func buildList() -> [BuildSummary] { buildOrder.reversed().compactMap { builds[$0]?.summary } }
+
+    /// Build `id` with its tasks.
+    public func build(_ id: String) throws(MajorDomoError) -> BuildDetail {
+        guard let run = builds[id] else { throw .notFound("no build '\(id)'") }
+        return run.detail
+    }
+
+    /// A Chef's result for a job (`build.results.<jobId>`): its outputs recorded, its task
+    /// finished, the build advanced. A result for a job not out (late, duplicated, of an
+    /// earlier MajorDomo) is ignored.
+    public func finished(_ result: JobResult, chef: Sender) async {
+        guard let buildID = jobOwners.removeValue(forKey: result.jobId), let run = builds[buildID],
+            let job = run.inFlight.removeValue(forKey: result.jobId)
+        else {
+            logger.info("result of job '\(result.jobId)' ignored: no such job is out")
+            return
+        }
+        var changes: [String: Artefact?] = [:]
+        for (path, output) in result.outputs {
+            let artefact = Artefact(
+                sha256: output.sha256, size: output.size, mtime: output.mtime,
+                mode: files(of: run.project)[path]?.mode ?? 0o644, pod: chef.pod)
+            changes[path] = artefact
+            run.files.update(path, artefact)
+        }
+        record(changes, of: run.project)
+        let succeeded = result.result == .succeeded
+        let how =
+            result.details.isEmpty ? result.exitCode.map { "exit status \($0)" } ?? "\(result.result)" : result.details
+        run.scheduler.finished(job, succeeded: succeeded, message: how)
+        var view = run.runs[job.name] ?? Self.view(job, run.scheduler.graph, state: .running)
+        view.state = succeeded ? .succeeded : .failed
+        view.chef = chef.name
+        view.exitCode = result.exitCode
+        view.elapsed = result.elapsed
+        view.detail = succeeded ? nil : how
+        run.note(view)
+        await advance(run)
+    }
+
+    /// Sends the jobs waiting for a Chef whose rule is now offered.
+    func resumeWaitingBuilds() async {
+        for run in buildOrder.compactMap({ builds[$0] }) where run.state == .running && !run.waiting.isEmpty {
+            let waiting = run.waiting
+            run.waiting = []
+            for job in waiting { await dispatch(job, run) }
+            await advance(run)
+        }
+    }
+
+    /// Hands out what the scheduler can run now; ends the build when nothing is left.
+    func advance(_ run: BuildRun) async {
+        while run.state == .running {
+            let jobs = run.scheduler.next()
+            if jobs.isEmpty { break }
+            for job in jobs { await dispatch(job, run) }
+        }
+        guard run.state == .running, run.inFlight.isEmpty, run.waiting.isEmpty else { return }
+        run.state = run.scheduler.failures.isEmpty ? .succeeded : .failed
+        run.finished = Date().timeIntervalSince1970
+        logger.notice("build \(run.id) of project '\(run.project)' \(run.state.rawValue) after \(run.jobCount) jobs")
+    }
+
+    /// One job on the work queue of the kind of Chef that offers its rule, or waiting.
+    private func dispatch(_ job: Scheduler.Job, _ run: BuildRun) async {
+        let graph = run.scheduler.graph
+        let task = graph.tasks[Int(job.task)]
+        guard let kind = ruleKind(task.rule) else {
+            run.waiting.append(job)
+            var view = Self.view(job, graph, state: .waiting)
+            view.reason = "waiting for a Chef that offers rule '\(task.rule)'"
+            run.note(view)
+            return
+        }
+        run.jobCount += 1
+        let jobID = "\(run.id)-\(run.jobCount)"
+        let digest = { (id: Int32) in run.files.files[graph.artefacts[Int(id)]]?.sha256 }
+        var secondary: [String: String?] = [:]
+        for id in task.secondaryDependencies { secondary[graph.artefacts[Int(id)]] = .some(digest(id)) }
+        let root = projectRoot(run.project) ?? ""
+        let message = Job(
+            jobId: jobID, buildId: run.id, project: run.project, task: task.name, rule: task.rule,
+            inputs: Dictionary(task.dependencies.map { (graph.artefacts[Int($0)], digest($0) ?? "") }) { first, _ in
+                first
+            },
+            secondaryInputs: secondary, outputs: job.outputs, pass: job.pass,
+            source: .init(pod: projectPod(run.project) ?? configuration.pod, root: root))
+        // Out before the await: its result may come back while the queue answers.
+        run.inFlight[jobID] = job
+        jobOwners[jobID] = run.id
+        var view = Self.view(job, graph, state: .running)
+        view.jobId = jobID
+        run.note(view)
+        do {
+            guard let jobQueue else { throw MajorDomoError.failure("no work queue") }
+            try await jobQueue.submit(message, kind: kind)
+        } catch {
+            guard run.inFlight.removeValue(forKey: jobID) != nil else { return }
+            jobOwners[jobID] = nil
+            run.scheduler.finished(job, succeeded: false, message: "cannot queue the job: \(error)")
+            view.state = .failed
+            view.detail = "cannot queue the job: \(error)"
+            run.note(view)
+        }
+    }
+
+    static func view(_ job: Scheduler.Job, _ graph: BuildGraph, state: TaskState) -> TaskRunView {
+        TaskRunView(
+            task: job.name, rule: graph.tasks[Int(job.task)].rule, state: state, pass: job.pass, reason: job.reason)
+    }
+
+    /// The goals of `targets`: their outputs.
+    private func goals(of targets: [String], in name: String, _ graph: BuildGraph) throws(MajorDomoError) -> [Int32] {
+        let known = try self.targets(name)
+        var goals: [Int32] = []
+        for target in targets {
+            guard let found = known.first(where: { $0.name == target }) else {
+                throw .notFound(
+                    "project '\(name)' has no target '\(target)'"
+                        + (known.isEmpty ? "" : "; its targets: \(known.map(\.name).joined(separator: ", "))"))
+            }
+            goals += found.outputs.compactMap { graph.artefact($0) }
+        }
+        return goals
+    }
+
+    /// Project `name`'s task records.
+    private func records(_ name: String) throws(MajorDomoError) -> SQLiteBuildStateStore {
+        if let open = recordStores[name] { return open }
+        do {
+            let store = try SQLiteBuildStateStore(path: recordsPath(name))
+            recordStores[name] = store
+            return store
+        } catch {
+            throw .failure("cannot open the records of project '\(name)': \(error)")
+        }
+    }
+}

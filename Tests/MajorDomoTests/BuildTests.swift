@@ -1,0 +1,148 @@
+import CPProtocol
+import Foundation
+import Hashing
+import Logging
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import MajorDomo
+
+/// The work queue, in memory: jobs are kept until the test plays the Chef.
+final class QueuedJobs: JobQueue {
+    let jobs = Mutex<[(Job, String)]>([])
+
+    func submit(_ job: Job, kind: String) async throws { jobs.withLock { $0.append((job, kind)) } }
+
+    func take() -> [(Job, String)] {
+        jobs.withLock { queued in
+            defer { queued = [] }; return queued
+        }
+    }
+}
+
+/// Builds in the core, with the test as the Chef: jobs taken from an in-memory queue and run by
+/// `StandInChef` in the project's directory.
+@Suite struct BuildTests {
+    let scratch: TemporaryDirectory
+    let queue = QueuedJobs()
+    let chef = Sender(pod: "laptop", role: "chef", name: "c1")
+
+    init() throws { scratch = try TemporaryDirectory() }
+
+    func coordinator() async throws -> Coordinator {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return try await Coordinator(
+            statePath: scratch.file("state/majordomo.db"),
+            configuration: .init(rulePaths: [repository + "/rules"], pod: "laptop"), jobQueue: queue, logger: logger)
+    }
+
+    /// `examples/c-hello` added, with every file reported as a watcher would.
+    func helloProject(_ core: Coordinator) async throws -> String {
+        let root = scratch.file("hello")
+        if !FileManager.default.fileExists(atPath: root) {
+            try FileManager.default.copyItem(atPath: repository + "/examples/c-hello", toPath: root)
+        }
+        _ = try await core.addProject(directory: root, name: "hello", pod: nil)
+        for name in ["hello.c", "greet.c", "greet.h"] { try await report(core, root, name) }
+        return root
+    }
+
+    func report(_ core: Coordinator, _ root: String, _ path: String) async throws {
+        let absolute = root + "/" + path
+        try await core.apply(
+            FileChange(
+                reason: .rescanned, root: root, path: path, exists: true, isDir: false, size: 1, mtime: 1,
+                sha256: try SHA256Hasher.hex(ofFileAt: absolute), mode: 0o644), pod: "laptop")
+    }
+
+    func register(_ core: Coordinator, _ rules: [String], kind: String = "c") async throws {
+        for rule in rules {
+            try await core.register(
+                RegisterRule(
+                    chefName: "c1", chefKind: kind, ruleName: rule, theRule: .init(dependencies: [], outputs: [])))
+        }
+    }
+
+    /// Plays the Chef until the build ends; the tasks run, in order.
+    @discardableResult
+    func work(_ core: Coordinator, _ build: String) async throws -> [String] {
+        var ran: [String] = []
+        while try await core.build(build).build.state == .running {
+            let jobs = queue.take()
+            let state = try await core.build(build)
+            try #require(!jobs.isEmpty, "the build waits for nothing: \(state)")
+            for (job, kind) in jobs {
+                #expect(kind == "c")
+                ran.append(job.task)
+                await core.finished(StandInChef.run(job, rulePaths: [repository + "/rules"]), chef: chef)
+            }
+        }
+        return ran
+    }
+
+    @Test func aBuildRunsWhatThePlanNeedsThenNothingThenOnlyWhatAChangeReaches() async throws {
+        let core = try await coordinator()
+        let root = try await helloProject(core)
+        try await register(core, ["compile", "link"])
+        let first = try await core.startBuild("hello", targets: [])
+        #expect(Set(try await work(core, first.id)) == ["greet.o", "hello.o", "hello"])
+        let done = try await core.build(first.id)
+        #expect(done.build.state == .succeeded && done.build.jobs == 3 && done.build.failures.isEmpty)
+        #expect(done.tasks.allSatisfy { $0.state == .succeeded && $0.chef == "c1" && $0.exitCode == 0 })
+        #expect(try await runProcess(root + "/hello", []).stdout == "Hello, world!\n")
+        #expect(try await core.file("hello", "hello").artefact.sha256?.count == 64)  // outputs recorded
+        // Nothing changed: nothing runs, even for a MajorDomo started again on the same state.
+        let again = try await coordinator().startBuild("hello", targets: [])
+        #expect(again.state == .succeeded && again.jobs == 0)
+        // A comment in the header: both objects recompile, identical; the link does not run.
+        try (try String(contentsOfFile: root + "/greet.h", encoding: .utf8) + "/* comment */\n").write(
+            toFile: root + "/greet.h", atomically: true, encoding: .utf8)
+        try await report(core, root, "greet.h")
+        let third = try await core.startBuild("hello", targets: ["hello"])
+        #expect(Set(try await work(core, third.id)) == ["greet.o", "hello.o"])
+        #expect(try await core.build(third.id).build.state == .succeeded)
+    }
+
+    @Test func aTaskWaitsForAChefThatOffersItsRuleAndAFailureFailsTheBuild() async throws {
+        let core = try await coordinator()
+        let root = try await helloProject(core)
+        let build = try await core.startBuild("hello", targets: [])
+        let waiting = try await core.build(build.id)
+        #expect(waiting.build.state == .running && waiting.build.jobs == 0)
+        #expect(waiting.tasks.map(\.reason).contains("waiting for a Chef that offers rule 'compile'"))
+        #expect(waiting.tasks.allSatisfy { $0.state == .waiting })
+        await #expect(throws: MajorDomoError.conflict("build '\(build.id)' of project 'hello' is running; wait for it"))
+        {
+            try await core.startBuild("hello", targets: [])
+        }
+        try "int main( {".write(toFile: root + "/hello.c", atomically: true, encoding: .utf8)
+        try await report(core, root, "hello.c")
+        try await register(core, ["compile", "link"])  // the waiting jobs go out
+        try await work(core, build.id)
+        let failed = try await core.build(build.id)
+        #expect(failed.build.state == .failed)
+        #expect(failed.build.failures.contains { $0.hasPrefix("task 'hello.o' failed") })
+        #expect(failed.tasks.first { $0.task == "hello.o" }?.state == .failed)
+        #expect(failed.tasks.contains { $0.task == "hello" } == false)  // what needs it never ran
+    }
+
+    @Test func aLateOrDuplicateResultIsIgnoredAndAnUnknownTargetIsNamed() async throws {
+        let core = try await coordinator()
+        _ = try await helloProject(core)
+        try await register(core, ["compile", "link"])
+        await #expect(throws: MajorDomoError.notFound("project 'hello' has no target 'nope'; its targets: hello")) {
+            try await core.startBuild("hello", targets: ["nope"])
+        }
+        let build = try await core.startBuild("hello", targets: [])
+        let (job, _) = try #require(queue.take().first)
+        let result = StandInChef.run(job, rulePaths: [repository + "/rules"])
+        await core.finished(result, chef: chef)
+        let after = try await core.build(build.id)
+        await core.finished(result, chef: chef)  // the same again: nothing changes
+        #expect(try await core.build(build.id) == after)
+        await core.finished(JobResult(jobId: "b0-1", result: .succeeded, exitCode: 0, elapsed: 0), chef: chef)
+        #expect(try await core.build(build.id) == after)
+    }
+}
