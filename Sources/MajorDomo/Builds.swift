@@ -86,6 +86,10 @@ final class BuildRun {
     var runs: [String: TaskRunView] = [:]
     var order: [String] = []
     var jobCount = 0
+    /// The artefacts whose change it builds; nil: it checks every task.
+    var changed: [Int32]?
+    /// Newer changes came: no new job goes out, and once those out are back it ends, cancelled.
+    var superseded = false
 
     init(
         id: String, project: String, targets: [String], trigger: String, scheduler: Scheduler, files: ReportedFileStates
@@ -101,7 +105,8 @@ final class BuildRun {
     var summary: BuildSummary {
         BuildSummary(
             id: id, project: project, targets: targets, trigger: trigger, state: state, created: created,
-            finished: finished, jobs: jobCount, failures: scheduler.failures.map(\.description))
+            finished: finished, jobs: jobCount,
+            failures: scheduler.failures.map(\.description) + (superseded ? ["superseded by newer changes"] : []))
     }
 
     var detail: BuildDetail { BuildDetail(build: summary, tasks: order.compactMap { runs[$0] }) }

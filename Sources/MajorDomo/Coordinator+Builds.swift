@@ -11,6 +11,13 @@ extension Coordinator {
     public func startBuild(_ name: String, targets: [String], trigger: String = "request") async throws(MajorDomoError)
         -> BuildSummary
     {
+        try await startBuild(name, targets: targets, trigger: trigger, changed: nil)
+    }
+
+    /// A build of `targets` of project `name`; with `changed`, only what those artefacts reach.
+    func startBuild(_ name: String, targets: [String], trigger: String, changed: [Int32]?) async throws(MajorDomoError)
+        -> BuildSummary
+    {
         _ = try definition(name)
         guard let project = projectGraph(name) else {
             throw .unprocessable("project '\(name)' has no graph: its definitions did not load")
@@ -23,10 +30,12 @@ extension Coordinator {
         var graph = project.graph
         if !targets.isEmpty { graph.goals = try goals(of: targets, in: name, graph) }
         let files = ReportedFileStates(self.files(of: name))
-        let scheduler = Scheduler(graph: graph, components: project.components, store: try records(name), files: files)
+        let scheduler = Scheduler(
+            graph: graph, components: project.components, store: try records(name), files: files, changed: changed)
         let run = BuildRun(
             id: BuildRun.newID(after: buildOrder.last), project: name, targets: targets, trigger: trigger,
             scheduler: scheduler, files: files)
+        run.changed = changed
         builds[run.id] = run
         buildOrder.append(run.id)
         logger.notice("build \(run.id) of project '\(name)' started")
@@ -93,15 +102,17 @@ extension Coordinator {
 
     /// Hands out what the scheduler can run now; ends the build when nothing is left.
     func advance(_ run: BuildRun) async {
-        while run.state == .running {
+        while run.state == .running && !run.superseded {
             let jobs = run.scheduler.next()
             if jobs.isEmpty { break }
             for job in jobs { await dispatch(job, run) }
         }
         guard run.state == .running, run.inFlight.isEmpty, run.waiting.isEmpty else { return }
-        run.state = run.scheduler.failures.isEmpty ? .succeeded : .failed
+        run.state =
+            run.superseded ? .cancelled : run.scheduler.failures.isEmpty ? .succeeded : .failed
         run.finished = Date().timeIntervalSince1970
         logger.notice("build \(run.id) of project '\(run.project)' \(run.state.rawValue) after \(run.jobCount) jobs")
+        await buildEnded(run)
     }
 
     /// One job on the work queue of the kind of Chef that offers its rule, or waiting.

@@ -26,6 +26,10 @@ extension Coordinator {
                 for (path, artefact) in changes { run.files.update(path, artefact) }
             }
             touched[name] = changes.keys.sorted()
+            // Only a new content (or a file come or gone) is a change: a touch, or a report of
+            // what a task of ours just wrote, builds nothing.
+            noteChanges(
+                name, changes.filter { known[$0.key]?.sha256 != $0.value?.sha256 || known[$0.key] == nil }.map(\.key))
         }
         return touched
     }

@@ -29,6 +29,9 @@ public actor Coordinator {
         public var pod: String
         /// How long registrations must be quiet before `registered.*` is announced.
         public var registrationQuiet: Duration = .milliseconds(500)
+        /// How long a project's changes must be quiet before they become a build; nil: builds
+        /// only on request.
+        public var settle: Duration?
 
         public init(rulePaths: [String], pod: String) {
             self.rulePaths = rulePaths
@@ -64,6 +67,9 @@ public actor Coordinator {
     var jobOwners: [String: String] = [:]
     /// Each project's task records, opened on first use.
     var recordStores: [String: SQLiteBuildStateStore] = [:]
+    /// Paths whose content changed since the last build, by project, settling.
+    var pendingChanges: [String: Set<String>] = [:]
+    var settleTasks: [String: Task<Void, Never>] = [:]
 
     /// Opens the state in `statePath` and loads every project it names (a project whose
     /// definitions no longer load is kept, with the problem).

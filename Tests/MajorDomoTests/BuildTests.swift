@@ -30,12 +30,32 @@ final class QueuedJobs: JobQueue {
 
     init() throws { scratch = try TemporaryDirectory() }
 
-    func coordinator() async throws -> Coordinator {
+    func coordinator(settle: Duration? = nil) async throws -> Coordinator {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
+        var configuration = Coordinator.Configuration(rulePaths: [repository + "/rules"], pod: "laptop")
+        configuration.settle = settle
         return try await Coordinator(
-            statePath: scratch.file("state/majordomo.db"),
-            configuration: .init(rulePaths: [repository + "/rules"], pod: "laptop"), jobQueue: queue, logger: logger)
+            statePath: scratch.file("state/majordomo.db"), configuration: configuration, jobQueue: queue, logger: logger
+        )
+    }
+
+    /// Plays the Chef until no build runs and no change waits to become one; every build's
+    /// summary, oldest first.
+    func workUntilIdle(_ core: Coordinator) async throws -> [BuildSummary] {
+        try await waitUntil(deadline: .seconds(60), "the builds to end") {
+            for (job, _) in queue.take() {
+                await core.finished(StandInChef.run(job, rulePaths: [repository + "/rules"]), chef: chef)
+            }
+            return await core.isIdle
+        }
+        return await core.buildList().reversed()
+    }
+
+    /// `text` written into `path` of the project, and reported.
+    func edit(_ core: Coordinator, _ root: String, _ path: String, _ text: String) async throws {
+        try text.write(toFile: root + "/" + path, atomically: true, encoding: .utf8)
+        try await report(core, root, path)
     }
 
     /// `examples/c-hello` added, with every file reported as a watcher would.
@@ -144,5 +164,54 @@ final class QueuedJobs: JobQueue {
         #expect(try await core.build(build.id) == after)
         await core.finished(JobResult(jobId: "b0-1", result: .succeeded, exitCode: 0, elapsed: 0), chef: chef)
         #expect(try await core.build(build.id) == after)
+    }
+
+    @Test func changesSettleIntoOneIncrementalBuildAndATouchBuildsNothing() async throws {
+        let core = try await coordinator(settle: .milliseconds(300))
+        let root = try await helloProject(core)
+        try await register(core, ["compile", "link"])
+        #expect(await core.buildList().isEmpty)  // a project never built is not built on a change
+        let first = try await core.startBuild("hello", targets: [])
+        try await work(core, first.id)
+        // The same content again (a touch; what a task of ours just wrote): no change.
+        try await report(core, root, "greet.c")
+        try await report(core, root, "hello")
+        #expect(await core.isIdle)
+        // A burst of fifty saves: one build, of what the last content reaches.
+        let greet = try String(contentsOfFile: root + "/greet.c", encoding: .utf8)
+        for index in 1...50 {
+            try await edit(core, root, "greet.c", greet.replacingOccurrences(of: "Hello", with: "Hello \(index)"))
+        }
+        let builds = try await workUntilIdle(core)
+        #expect(builds.map(\.trigger) == ["request", "change"])
+        let change = try await core.build(builds[1].id)
+        #expect(change.build.state == .succeeded && Set(change.tasks.map(\.task)) == ["greet.o", "hello"])
+        #expect(try await runProcess(root + "/hello", []).stdout == "Hello 50, world!\n")
+    }
+
+    @Test func aChangeDuringABuildSupersedesItAndTheNextBuildCoversBoth() async throws {
+        let core = try await coordinator(settle: .milliseconds(200))
+        let root = try await helloProject(core)
+        try await register(core, ["compile", "link"])
+        try await work(core, try await core.startBuild("hello", targets: []).id)
+        let greet = try String(contentsOfFile: root + "/greet.c", encoding: .utf8)
+        try await edit(core, root, "greet.c", greet.replacingOccurrences(of: "Hello", with: "Goodbye"))
+        try await waitUntil(deadline: .seconds(30), "the change's build") { await core.buildList().count == 2 }
+        let superseded = try #require(await core.buildList().first)
+        #expect(superseded.state == .running && superseded.trigger == "change")
+        // While its job is out, another file changes.
+        let hello = try String(contentsOfFile: root + "/hello.c", encoding: .utf8)
+        try await edit(core, root, "hello.c", hello.replacingOccurrences(of: "\"world\"", with: "\"moon\""))
+        try await waitUntil(deadline: .seconds(30), "the running build to be superseded") {
+            await core.buildList().first?.failures == ["superseded by newer changes"]
+        }
+        let builds = try await workUntilIdle(core)
+        #expect(builds.count == 3)
+        #expect(builds[1].state == .cancelled && builds[1].failures == ["superseded by newer changes"])
+        #expect(builds[2].state == .succeeded && builds[2].trigger == "change")
+        // The files are what a clean build makes of the sources as they are.
+        #expect(try await runProcess(root + "/hello", []).stdout == "Goodbye, moon!\n")
+        let again = try await core.startBuild("hello", targets: [])
+        #expect(again.jobs == 0 && again.state == .succeeded)
     }
 }

@@ -36,6 +36,9 @@ extension Applets {
                             help: "require 'Authorization: Bearer TOKEN' of every request, TOKEN being FILE's text"),
                         CommonOptions.rules,
                         .value(
+                            "settle", .duration, metavar: "DURATION", default: "100ms",
+                            help: "build a project's changes once they have been quiet this long"),
+                        .value(
                             "pod", .string, metavar: "NAME", defaultNote: "the host name",
                             help: "this MajorDomo's pod: where a project's files are unless its request says"),
                     ] + CommonOptions.presence(role: "majordomo") + CommonOptions.nats,

@@ -41,11 +41,12 @@ enum MajorDomoCommand {
             NATSOptions(settings: settings, name: "cp-majordomo-\(name)"),
             sender: Sender(pod: pod, role: "majordomo", name: name), logger: logger)
         let nats = MajorDomoNATS(client: client, logger: logger)
+        var configuration = Coordinator.Configuration(
+            rulePaths: try BundledRules.resolve(settings.values("rules").compactMap(\.text)), pod: pod)
+        configuration.settle = settings.duration("settle")
         let coordinator = try await Coordinator(
-            statePath: state + "/majordomo.db",
-            configuration: .init(
-                rulePaths: try BundledRules.resolve(settings.values("rules").compactMap(\.text)), pod: pod),
-            watcher: nats, announcer: nats, jobQueue: nats, logger: logger)
+            statePath: state + "/majordomo.db", configuration: configuration, watcher: nats, announcer: nats,
+            jobQueue: nats, logger: logger)
         try await nats.prepareJobQueue()
         let readers = [
             try await MajorDomoReaders.registrations(client, coordinator, logger: logger),

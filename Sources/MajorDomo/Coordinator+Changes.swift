@@ -1,0 +1,79 @@
+import DependencyGraph
+import Foundation
+import RulesManager
+
+/// Builds driven by file changes (DESIGN §6): a project's changes settle (`settle` after the
+/// last), then one incremental build covers them, considering only what they reach
+/// (`Scheduler(changed:)`). A change that comes while a build of the project runs supersedes
+/// it: no new job goes out, those out come back, and one new build covers both. A changed
+/// definition file (`*.tyml`, `*.pyml`) loads the project again and checks every task.
+extension Coordinator {
+    /// Notes that `paths` of project `name` have new content; a build follows once quiet. A
+    /// project never built in this state directory (no records) is not built on a change:
+    /// its first build is asked for.
+    func noteChanges(_ name: String, _ paths: [String]) {
+        guard let settle = configuration.settle, !paths.isEmpty,
+            FileManager.default.fileExists(atPath: recordsPath(name))
+        else { return }
+        pendingChanges[name, default: []].formUnion(paths)
+        settleTasks[name]?.cancel()
+        settleTasks[name] = Task {
+            guard (try? await Task.sleep(for: settle)) != nil else { return }
+            await self.settled(name)
+        }
+    }
+
+    /// The changes of project `name` are quiet: build them, or supersede the running build.
+    func settled(_ name: String) async {
+        settleTasks[name] = nil
+        if let running = runningBuilds(of: name).first {
+            if !running.superseded {
+                running.superseded = true
+                running.waiting = []
+                logger.notice("build \(running.id) of project '\(name)' is superseded by newer changes")
+                await advance(running)
+            }
+            return  // the build that ends starts the next one
+        }
+        guard let paths = pendingChanges.removeValue(forKey: name), !paths.isEmpty else { return }
+        await buildChanges(name, paths: paths, after: lastBuild(of: name))
+    }
+
+    /// One build of project `name` for the changed `paths` (and what an unfinished `earlier`
+    /// build left).
+    private func buildChanges(_ name: String, paths: Set<String>, after earlier: BuildRun?) async {
+        let definitions = paths.contains {
+            DefinitionFiles.has($0, extension: "tyml") || DefinitionFiles.has($0, extension: "pyml")
+        }
+        if definitions { _ = try? await updateProject(name) }
+        guard let project = projectGraph(name) else { return }
+        var changed: [Int32]? = paths.compactMap { project.graph.artefact($0) }
+        if definitions || (earlier?.state == .cancelled && earlier?.changed == nil) {
+            changed = nil  // check every task
+        } else if let earlier, earlier.state == .cancelled, let left = earlier.changed {
+            changed = Array(Set(left + (changed ?? [])))
+        }
+        if let ids = changed, ids.isEmpty { return }  // nothing the graph knows
+        do {
+            _ = try await startBuild(name, targets: [], trigger: "change", changed: changed)
+        } catch {
+            logger.error("project '\(name)': cannot build the changes of \(paths.sorted().prefix(3)): \(error)")
+        }
+    }
+
+    /// Whether nothing is building or waiting to: no build runs, no change settles.
+    public var isIdle: Bool {
+        pendingChanges.isEmpty && settleTasks.isEmpty && builds.values.allSatisfy { $0.state != .running }
+    }
+
+    /// The newest build of project `name`.
+    func lastBuild(of name: String) -> BuildRun? {
+        buildOrder.reversed().lazy.compactMap { self.builds[$0] }.first { $0.project == name }
+    }
+
+    /// A build of `name` ended: the changes that came meanwhile are built now.
+    func buildEnded(_ run: BuildRun) async {
+        guard pendingChanges[run.project]?.isEmpty == false, settleTasks[run.project] == nil else { return }
+        await settled(run.project)
+    }
+}
