@@ -2,10 +2,13 @@ import CPProtocol
 import DependencyGraph
 import Foundation
 
-/// Puts jobs on the work queue Chefs take them from (`build.from.<kind>` on NATS).
+/// Puts jobs on the work queue Chefs take them from (`build.from.<kind>` on NATS), and tells
+/// the Chef running one to stop (`build.cancel.<jobId>`).
 public protocol JobQueue: Sendable {
     /// Queues `job` for the Chefs of `kind`; returns once the queue has stored it.
     func submit(_ job: Job, kind: String) async throws
+    /// Asks whoever runs job `jobID` to stop it.
+    func cancel(_ jobID: String, reason: JobCancel.Reason) async
 }
 
 /// Where a build is.
@@ -21,6 +24,8 @@ public enum TaskState: String, Codable, Sendable, CaseIterable {
     case running
     case succeeded
     case failed
+    /// Out with a Chef when its build was cancelled.
+    case cancelled
 }
 
 /// A task's run within a build, as `GET /builds/<id>` shows it.
@@ -90,6 +95,13 @@ final class BuildRun {
     var changed: [Int32]?
     /// Newer changes came: no new job goes out, and once those out are back it ends, cancelled.
     var superseded = false
+    /// The user cancelled it.
+    var cancelledByUser = false
+    /// Each task's output lines as its Chef streamed them, and their size.
+    var logs: [String: [String]] = [:]
+    var logBytes: [String: Int] = [:]
+    /// The most output kept of one task in one build; past it, lines are counted, not kept.
+    static let logLimit = 1 << 20
 
     init(
         id: String, project: String, targets: [String], trigger: String, scheduler: Scheduler, files: ReportedFileStates
@@ -106,7 +118,8 @@ final class BuildRun {
         BuildSummary(
             id: id, project: project, targets: targets, trigger: trigger, state: state, created: created,
             finished: finished, jobs: jobCount,
-            failures: scheduler.failures.map(\.description) + (superseded ? ["superseded by newer changes"] : []))
+            failures: scheduler.failures.map(\.description) + (superseded ? ["superseded by newer changes"] : [])
+                + (cancelledByUser ? ["cancelled by the user"] : []))
     }
 
     var detail: BuildDetail { BuildDetail(build: summary, tasks: order.compactMap { runs[$0] }) }
@@ -123,5 +136,26 @@ final class BuildRun {
         var id = "b" + String(UInt64(Date().timeIntervalSince1970 * 1000), radix: 36)
         if let previous, id <= previous { id = previous + "x" }
         return id
+    }
+
+    /// Keeps `lines` of `task`'s output, up to `logLimit` bytes; past it, says once how much
+    /// is dropped at the end.
+    func appendLog(_ lines: [String], of task: String) {
+        var kept = logs[task, default: []]
+        var size = logBytes[task, default: 0]
+        for line in lines {
+            size += line.utf8.count + 1
+            if size <= Self.logLimit { kept.append(line) }
+        }
+        logBytes[task] = size
+        logs[task] = kept
+    }
+
+    /// `task`'s output as kept, with a note of what was dropped.
+    func log(of task: String) -> [String] {
+        let kept = logs[task] ?? []
+        let size = logBytes[task] ?? 0
+        guard size > Self.logLimit else { return kept }
+        return kept + ["[cp: \(size - Self.logLimit) more bytes of output were not kept; the Chef keeps the whole log]"]
     }
 }

@@ -142,6 +142,7 @@ extension Coordinator {
         // Out before the await: its result may come back while the queue answers.
         run.inFlight[jobID] = job
         jobOwners[jobID] = run.id
+        jobTasks[jobID] = (run.id, task.name)
         var view = Self.view(job, graph, state: .running)
         view.jobId = jobID
         run.note(view)

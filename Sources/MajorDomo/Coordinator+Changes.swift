@@ -19,13 +19,19 @@ extension Coordinator {
         settleTasks[name]?.cancel()
         settleTasks[name] = Task {
             guard (try? await Task.sleep(for: settle)) != nil else { return }
-            await self.settled(name)
+            await self.settleTimeEnded(name)
         }
+    }
+
+    /// The quiet time of project `name` is over (the timer's own task: it is not cancelled).
+    private func settleTimeEnded(_ name: String) async {
+        settleTasks[name] = nil
+        await settled(name)
     }
 
     /// The changes of project `name` are quiet: build them, or supersede the running build.
     func settled(_ name: String) async {
-        settleTasks[name] = nil
+        settleTasks.removeValue(forKey: name)?.cancel()
         if let running = runningBuilds(of: name).first {
             if !running.superseded {
                 running.superseded = true

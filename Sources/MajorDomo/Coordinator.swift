@@ -65,6 +65,10 @@ public actor Coordinator {
     var buildOrder: [String] = []
     /// The build each job out with a Chef belongs to.
     var jobOwners: [String: String] = [:]
+    /// Every job sent in this run, with its build and task (its log lines may come late).
+    var jobTasks: [String: (build: String, task: String)] = [:]
+    /// The Chefs heard from, by name.
+    var chefs: [String: ChefPresence] = [:]
     /// Each project's task records, opened on first use.
     var recordStores: [String: SQLiteBuildStateStore] = [:]
     /// Paths whose content changed since the last build, by project, settling.

@@ -62,6 +62,17 @@ public enum MajorDomoRoutes {
         router.get("/builds/:id") { _, context in
             try JSONBody.response(try await coordinator.build(try context.parameters.require("id")))
         }
+        router.delete("/builds/:id") { _, context in
+            try JSONBody.response(try await coordinator.cancelBuild(try context.parameters.require("id")))
+        }
+        router.get("/builds/:id/log") { request, context in
+            let text = try await coordinator.log(
+                try context.parameters.require("id"), task: request.uri.queryParameters.get("task"))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        }
+        router.get("/chefs") { _, _ in try JSONBody.response(await coordinator.chefList()) }
         router.get("/graph/:project") { request, context in
             let name = try projectName(context)
             let text = request.uri.queryParameters.get("format") ?? "dot"

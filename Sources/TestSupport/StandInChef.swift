@@ -10,11 +10,19 @@ import ProcessRunner
 public enum StandInChef {
     /// Runs `job` with the rules in `rulePaths`; the result the Chef would publish.
     public static func run(_ job: Job, rulePaths: [String]) -> JobResult {
+        runWithOutput(job, rulePaths: rulePaths).result
+    }
+
+    /// Runs `job`; the result and the command's output lines (what a Chef streams on
+    /// `logger.<project>.<task>`).
+    public static func runWithOutput(_ job: Job, rulePaths: [String]) -> (result: JobResult, output: [String]) {
         let started = ContinuousClock.now
-        func failed(_ details: String, exitCode: Int32? = nil) -> JobResult {
-            JobResult(
+        var output: [String] = []
+        func failed(_ details: String, exitCode: Int32? = nil) -> (JobResult, [String]) {
+            let result = JobResult(
                 jobId: job.jobId, result: .failed, exitCode: exitCode,
                 elapsed: (ContinuousClock.now - started).inSeconds, details: details)
+            return (result, output)
         }
         guard let project = try? Project.load(root: job.source.root, rulePaths: rulePaths),
             let task = project.graph.task(named: job.task)
@@ -24,6 +32,7 @@ public enum StandInChef {
         let spec = CommandRunner.Spec(
             argv: argv, directory: job.source.root, environment: CommandRunner.cleanEnvironment(["CP_TASK": job.task]))
         guard let outcome = try? CommandRunner.run(spec) else { return failed("chef: cannot start \(argv[0])") }
+        output = outcome.lines.map(\.text)
         guard outcome.succeeded else {
             return failed(outcome.lines.suffix(5).map(\.text).joined(separator: "\n"), exitCode: outcome.status)
         }
@@ -37,9 +46,10 @@ public enum StandInChef {
                 size: (attributes[.size] as? NSNumber)?.uint64Value ?? 0,
                 mtime: (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0, sha256: digest)
         }
-        return JobResult(
+        let result = JobResult(
             jobId: job.jobId, result: .succeeded, exitCode: 0, elapsed: (ContinuousClock.now - started).inSeconds,
             outputs: outputs)
+        return (result, output)
     }
 }
 

@@ -367,6 +367,9 @@ struct RemovedReply: Codable { var removed: String }
             #expect(built.build.state == "succeeded" && built.build.jobs == 3, "\(built)")
             #expect(Set(built.tasks.map(\.task)) == ["greet.o", "hello.o", "hello"])
             #expect(built.tasks.allSatisfy { $0.chef == "stand-in" })
+            struct Chef: Codable { var name: String; var alive: Bool; var kinds: [String] }
+            let chefs = try await client.get("/chefs", as: [Chef].self)
+            #expect(chefs.map(\.name) == ["stand-in"] && chefs[0].alive && chefs[0].kinds == ["c"])
             #expect(try await runProcess(hello + "/hello", []).stdout == "Hello, world!\n")
             // Restarted on the same state, it rebuilds nothing that was up to date.
             #expect(try await majordomo.stop() == .exited(130))
@@ -401,6 +404,9 @@ final class WorkQueueChef: Sendable {
                     chefName: "stand-in", chefKind: kind, ruleName: rule, theRule: .init(dependencies: [], outputs: []))
             )
         }
+        try client.publish(
+            Subjects.heartbeat(role: "chef", name: "stand-in"),
+            HeartbeatPayload(load: [0, 0, 0], jobs: .init(running: 0, capacity: 1), startedAt: "now", version: "test"))
         let jetStream = try JetStream(client.bulk)
         let consumer = try await jetStream.pullConsumer(
             stream: "CP_JOBS", durable: "chef-\(kind)", filter: Subjects.buildFrom(kind: kind), maxDeliver: 5)

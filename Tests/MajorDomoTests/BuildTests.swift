@@ -11,8 +11,11 @@ import Testing
 /// The work queue, in memory: jobs are kept until the test plays the Chef.
 final class QueuedJobs: JobQueue {
     let jobs = Mutex<[(Job, String)]>([])
+    let cancelled = Mutex<[String]>([])
 
     func submit(_ job: Job, kind: String) async throws { jobs.withLock { $0.append((job, kind)) } }
+
+    func cancel(_ jobID: String, reason: JobCancel.Reason) async { cancelled.withLock { $0.append(jobID) } }
 
     func take() -> [(Job, String)] {
         jobs.withLock { queued in
@@ -167,7 +170,9 @@ final class QueuedJobs: JobQueue {
     }
 
     @Test func changesSettleIntoOneIncrementalBuildAndATouchBuildsNothing() async throws {
-        let core = try await coordinator(settle: .milliseconds(300))
+        // A settle time no test outlasts: the burst is all in, whatever the machine's load; the
+        // quiet time is then declared over by hand (the timer itself: the next test).
+        let core = try await coordinator(settle: .seconds(600))
         let root = try await helloProject(core)
         try await register(core, ["compile", "link"])
         #expect(await core.buildList().isEmpty)  // a project never built is not built on a change
@@ -177,11 +182,14 @@ final class QueuedJobs: JobQueue {
         try await report(core, root, "greet.c")
         try await report(core, root, "hello")
         #expect(await core.isIdle)
-        // A burst of fifty saves: one build, of what the last content reaches.
+        // A burst of fifty saves: one pending change, one build of what the last content reaches.
         let greet = try String(contentsOfFile: root + "/greet.c", encoding: .utf8)
         for index in 1...50 {
             try await edit(core, root, "greet.c", greet.replacingOccurrences(of: "Hello", with: "Hello \(index)"))
         }
+        let (pending, timers) = await (core.pendingChanges, core.settleTasks.count)
+        #expect(pending == ["hello": ["greet.c"]] && timers == 1)
+        await core.settled("hello")
         let builds = try await workUntilIdle(core)
         #expect(builds.map(\.trigger) == ["request", "change"])
         let change = try await core.build(builds[1].id)
@@ -213,5 +221,60 @@ final class QueuedJobs: JobQueue {
         #expect(try await runProcess(root + "/hello", []).stdout == "Goodbye, moon!\n")
         let again = try await core.startBuild("hello", targets: [])
         #expect(again.jobs == 0 && again.state == .succeeded)
+    }
+
+    @Test func aCancelledBuildStopsItsJobsAndTheirLateResultsAreIgnored() async throws {
+        let core = try await coordinator()
+        _ = try await helloProject(core)
+        try await register(core, ["compile", "link"])
+        let build = try await core.startBuild("hello", targets: [])
+        let out = queue.take()
+        #expect(out.count == 2)  // both objects, side by side
+        let cancelled = try await core.cancelBuild(build.id)
+        #expect(cancelled.state == .cancelled && cancelled.failures == ["cancelled by the user"])
+        #expect(Set(queue.cancelled.withLock { $0 }) == Set(out.map(\.0.jobId)))
+        #expect(try await core.build(build.id).tasks.allSatisfy { $0.state == .cancelled })
+        for (job, _) in out {
+            await core.finished(StandInChef.run(job, rulePaths: [repository + "/rules"]), chef: chef)
+        }
+        #expect(try await core.build(build.id).build == cancelled)  // too late: nothing recorded
+        await #expect(throws: MajorDomoError.conflict("build '\(build.id)' is not running: it cancelled")) {
+            try await core.cancelBuild(build.id)
+        }
+        // Nothing was recorded of the cancelled jobs: the next build runs them.
+        let next = try await core.startBuild("hello", targets: [])
+        #expect(Set(try await work(core, next.id)) == ["greet.o", "hello.o", "hello"])
+    }
+
+    @Test func aTasksOutputIsKeptWithItsBuildBoundedAndChefsAreListed() async throws {
+        let core = try await coordinator()
+        _ = try await helloProject(core)
+        try await register(core, ["compile", "link"])
+        let build = try await core.startBuild("hello", targets: [])
+        let (job, _) = try #require(queue.take().first)
+        await core.appendLog(
+            LogLines(jobId: job.jobId, task: job.task, stream: .stderr, lines: ["warning: one", "two"]))
+        await core.appendLog(LogLines(jobId: "someone-else", task: job.task, stream: .stdout, lines: ["dropped"]))
+        #expect(try await core.log(build.id, task: job.task) == "warning: one\ntwo\n")
+        #expect(try await core.log(build.id, task: nil) == "[\(job.task)] warning: one\n[\(job.task)] two\n")
+        let line = String(repeating: "x", count: 1023)
+        await core.appendLog(
+            LogLines(jobId: job.jobId, task: job.task, stream: .stdout, lines: Array(repeating: line, count: 1100)))
+        let long = try await core.log(build.id, task: job.task).split(separator: "\n")
+        #expect(
+            long.count < 1100 && long.last?.hasPrefix("[cp: ") == true
+                && long.last?.hasSuffix("the Chef keeps the whole log]") == true)
+        await #expect(throws: MajorDomoError.notFound("build '\(build.id)' ran no task 'nope'")) {
+            try await core.log(build.id, task: "nope")
+        }
+        // A Chef's heartbeat: alive, with what it registered.
+        await core.heartbeat(
+            from: chef,
+            HeartbeatPayload(
+                load: [0.5, 0.4, 0.3], jobs: .init(running: 1, capacity: 2), startedAt: "2026-12-04T10:00:00Z",
+                version: "0.1.0"))
+        let chefs = await core.chefList()
+        #expect(chefs.map(\.name) == ["c1"] && chefs[0].alive && chefs[0].kinds == ["c"])
+        #expect(chefs[0].rules == ["compile", "link"] && chefs[0].running == 1 && chefs[0].capacity == 2)
     }
 }

@@ -61,7 +61,8 @@ enum MajorDomoCommand {
             port: Int(listen.port), logger: logger
         ) { address in logger.notice("listening on \(address)") }
         let heartbeat = HeartbeatService(client: client, interval: settings.duration("heartbeat"))
-        let interrupted = try await RoleGroup.run([heartbeat] + readers + listeners, logger: logger)
+        let chefs = ChefListener(client: client, coordinator: coordinator)
+        let interrupted = try await RoleGroup.run([heartbeat, chefs] + readers + listeners, logger: logger)
         try? await client.drain()
         return interrupted ? .interrupted : .success
     }

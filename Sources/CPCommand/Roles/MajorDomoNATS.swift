@@ -36,6 +36,15 @@ struct MajorDomoNATS: ProjectWatcher, RegistrationAnnouncer, JobQueue {
         _ = try await JetStream(client.bulk).publish(Subjects.buildFrom(kind: kind), Array(body), messageID: job.jobId)
     }
 
+    /// `build.cancel.<jobId>` on core NATS: the Chef running it kills it.
+    func cancel(_ jobID: String, reason: JobCancel.Reason) async {
+        do {
+            try client.publishNow(Subjects.buildCancel(jobId: jobID), JobCancel(jobId: jobID, reason: reason))
+        } catch {
+            logger.error("cannot cancel job '\(jobID)': \(error)")
+        }
+    }
+
     /// `registered.<what>` with every name.
     func announce(_ what: Subjects.Announcement, names: [String]) async {
         do {
@@ -144,6 +153,30 @@ extension MajorDomoReaders {
         ) { message in
             let result = try DurableReader.decode(message, as: JobResult.self)
             await coordinator.finished(result.payload, chef: result.sender)
+        }
+    }
+}
+
+/// What the MajorDomo hears on core NATS (nothing there is kept by a stream): the Chefs'
+/// heartbeats (who is alive, with what load) and their jobs' output lines.
+struct ChefListener: Service {
+    let client: NATSClient
+    let coordinator: Coordinator
+
+    func run() async throws {
+        let beats = try client.messages("heartbeat.chef.>", as: HeartbeatPayload.self)
+        let logs = try client.messages("logger.>", as: LogLines.self)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await beat in beats.cancelOnGracefulShutdown() {
+                    await coordinator.heartbeat(from: beat.envelope.sender, beat.envelope.payload)
+                }
+            }
+            group.addTask {
+                for await lines in logs.cancelOnGracefulShutdown() {
+                    await coordinator.appendLog(lines.envelope.payload)
+                }
+            }
         }
     }
 }

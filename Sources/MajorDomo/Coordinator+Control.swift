@@ -1,0 +1,97 @@
+import CPProtocol
+import Foundation
+
+/// A Chef as the MajorDomo last heard of it (`heartbeat.chef.<name>`).
+struct ChefPresence {
+    var sender: Sender
+    var heartbeat: HeartbeatPayload
+    var lastSeen: Date
+}
+
+/// A Chef as `GET /chefs` shows it.
+public struct ChefView: Codable, Sendable, Equatable {
+    public var name: String
+    public var pod: String
+    /// Silent for three heartbeats (30 s): gone; its jobs come back through redelivery.
+    public var alive: Bool
+    /// Seconds since its last heartbeat.
+    public var silentFor: Double
+    /// The kinds and rules it registered.
+    public var kinds: [String]
+    public var rules: [String]
+    public var running: Int
+    public var capacity: Int
+    /// Load averages over 1, 5 and 15 minutes.
+    public var load: [Double]
+    public var startedAt: String
+    public var version: String
+}
+
+/// Cancelling builds, the Chefs' output and their presence.
+extension Coordinator {
+    /// How long a Chef may be silent before it is taken for gone: three default heartbeats.
+    static let chefSilence: Double = 30
+
+    /// Cancels build `id`: no new job goes out, each job out is told to stop
+    /// (`build.cancel.<jobId>`) and its result will be ignored; the build ends `cancelled`.
+    public func cancelBuild(_ id: String) async throws(MajorDomoError) -> BuildSummary {
+        guard let run = builds[id] else { throw .notFound("no build '\(id)'") }
+        guard run.state == .running else { throw .conflict("build '\(id)' is not running: it \(run.state.rawValue)") }
+        run.cancelledByUser = true
+        run.state = .cancelled
+        run.finished = Date().timeIntervalSince1970
+        let out = run.inFlight
+        run.inFlight = [:]
+        run.waiting = []
+        for (jobID, job) in out {
+            jobOwners[jobID] = nil
+            var view = run.runs[job.name] ?? Self.view(job, run.scheduler.graph, state: .cancelled)
+            view.state = .cancelled
+            run.note(view)
+        }
+        logger.notice("build \(id) of project '\(run.project)' cancelled")
+        for jobID in out.keys.sorted() { await jobQueue?.cancel(jobID, reason: .cancelledByUser) }
+        await buildEnded(run)
+        return run.summary
+    }
+
+    /// Output lines a Chef streamed (`logger.<project>.<task>`), kept with the job's build; those
+    /// of a job this MajorDomo did not send are dropped.
+    public func appendLog(_ lines: LogLines) {
+        guard let (buildID, task) = jobTasks[lines.jobId], let run = builds[buildID] else { return }
+        run.appendLog(lines.lines, of: task)
+    }
+
+    /// The output of build `id`: one task's, or every task's, each line after `[task] `.
+    public func log(_ id: String, task: String?) throws(MajorDomoError) -> String {
+        guard let run = builds[id] else { throw .notFound("no build '\(id)'") }
+        if let task {
+            guard run.runs[task] != nil else {
+                throw .notFound("build '\(id)' ran no task '\(task)'")
+            }
+            return run.log(of: task).map { $0 + "\n" }.joined()
+        }
+        return run.order.flatMap { task in run.log(of: task).map { "[\(task)] \($0)\n" } }.joined()
+    }
+
+    /// A heartbeat: who is alive, with what load and jobs.
+    public func heartbeat(from sender: Sender, _ beat: HeartbeatPayload) {
+        guard sender.role == "chef" else { return }
+        chefs[sender.name] = ChefPresence(sender: sender, heartbeat: beat, lastSeen: Date())
+    }
+
+    /// Every Chef heard from, by name, with what it registered.
+    public func chefList() -> [ChefView] {
+        let rules = (try? storeRules()) ?? []
+        return chefs.keys.sorted().compactMap { name -> ChefView? in
+            guard let chef = chefs[name] else { return nil }
+            let silent = Date().timeIntervalSince(chef.lastSeen)
+            let offered = rules.filter { $0.chefName == name }
+            return ChefView(
+                name: name, pod: chef.sender.pod, alive: silent < Self.chefSilence, silentFor: silent,
+                kinds: Array(Set(offered.map(\.kind))).sorted(), rules: offered.map(\.ruleName).sorted(),
+                running: chef.heartbeat.jobs.running, capacity: chef.heartbeat.jobs.capacity,
+                load: chef.heartbeat.load, startedAt: chef.heartbeat.startedAt, version: chef.heartbeat.version)
+        }
+    }
+}
