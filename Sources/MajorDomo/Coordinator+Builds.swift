@@ -39,6 +39,7 @@ extension Coordinator {
         builds[run.id] = run
         buildOrder.append(run.id)
         logger.notice("build \(run.id) of project '\(name)' started")
+        emitBuild(run)
         await advance(run)
         return run.summary
     }
@@ -76,6 +77,7 @@ extension Coordinator {
             run.files.update(path, artefact)
         }
         record(changes, of: run.project)
+        emitFiles(run.project, Array(changes.keys))
         let succeeded = result.result == .succeeded
         let how =
             result.details.isEmpty ? result.exitCode.map { "exit status \($0)" } ?? "\(result.result)" : result.details
@@ -86,7 +88,7 @@ extension Coordinator {
         view.exitCode = result.exitCode
         view.elapsed = result.elapsed
         view.detail = succeeded ? nil : how
-        run.note(view)
+        note(run, view)
         await advance(run)
     }
 
@@ -112,6 +114,7 @@ extension Coordinator {
             run.superseded ? .cancelled : run.scheduler.failures.isEmpty ? .succeeded : .failed
         run.finished = Date().timeIntervalSince1970
         logger.notice("build \(run.id) of project '\(run.project)' \(run.state.rawValue) after \(run.jobCount) jobs")
+        emitBuild(run)
         await buildEnded(run)
     }
 
@@ -123,7 +126,7 @@ extension Coordinator {
             run.waiting.append(job)
             var view = Self.view(job, graph, state: .waiting)
             view.reason = "waiting for a Chef that offers rule '\(task.rule)'"
-            run.note(view)
+            note(run, view)
             return
         }
         run.jobCount += 1
@@ -145,7 +148,7 @@ extension Coordinator {
         jobTasks[jobID] = (run.id, task.name)
         var view = Self.view(job, graph, state: .running)
         view.jobId = jobID
-        run.note(view)
+        note(run, view)
         do {
             guard let jobQueue else { throw MajorDomoError.failure("no work queue") }
             try await jobQueue.submit(message, kind: kind)
@@ -155,7 +158,7 @@ extension Coordinator {
             run.scheduler.finished(job, succeeded: false, message: "cannot queue the job: \(error)")
             view.state = .failed
             view.detail = "cannot queue the job: \(error)"
-            run.note(view)
+            note(run, view)
         }
     }
 

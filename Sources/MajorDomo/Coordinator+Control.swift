@@ -6,6 +6,8 @@ struct ChefPresence {
     var sender: Sender
     var heartbeat: HeartbeatPayload
     var lastSeen: Date
+    /// Whether subscribers were last told it is alive.
+    var announcedAlive = false
 }
 
 /// A Chef as `GET /chefs` shows it.
@@ -47,9 +49,10 @@ extension Coordinator {
             jobOwners[jobID] = nil
             var view = run.runs[job.name] ?? Self.view(job, run.scheduler.graph, state: .cancelled)
             view.state = .cancelled
-            run.note(view)
+            note(run, view)
         }
         logger.notice("build \(id) of project '\(run.project)' cancelled")
+        emitBuild(run)
         for jobID in out.keys.sorted() { await jobQueue?.cancel(jobID, reason: .cancelledByUser) }
         await buildEnded(run)
         return run.summary
@@ -77,7 +80,9 @@ extension Coordinator {
     /// A heartbeat: who is alive, with what load and jobs.
     public func heartbeat(from sender: Sender, _ beat: HeartbeatPayload) {
         guard sender.role == "chef" else { return }
-        chefs[sender.name] = ChefPresence(sender: sender, heartbeat: beat, lastSeen: Date())
+        let arrived = chefs[sender.name]?.announcedAlive != true
+        chefs[sender.name] = ChefPresence(sender: sender, heartbeat: beat, lastSeen: Date(), announcedAlive: true)
+        if arrived, let view = chefList().first(where: { $0.name == sender.name }) { events.emit(.chef, view) }
     }
 
     /// Every Chef heard from, by name, with what it registered.

@@ -26,6 +26,7 @@ extension Coordinator {
                 for (path, artefact) in changes { run.files.update(path, artefact) }
             }
             touched[name] = changes.keys.sorted()
+            emitFiles(name, Array(changes.keys))
             // Only a new content (or a file come or gone) is a change: a touch, or a report of
             // what a task of ours just wrote, builds nothing.
             noteChanges(

@@ -69,6 +69,8 @@ public actor Coordinator {
     var jobTasks: [String: (build: String, task: String)] = [:]
     /// The Chefs heard from, by name.
     var chefs: [String: ChefPresence] = [:]
+    /// What happened, for `GET /events`.
+    let events = EventLog()
     /// Each project's task records, opened on first use.
     var recordStores: [String: SQLiteBuildStateStore] = [:]
     /// Paths whose content changed since the last build, by project, settling.

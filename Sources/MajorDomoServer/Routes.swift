@@ -73,6 +73,7 @@ public enum MajorDomoRoutes {
                 body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         }
         router.get("/chefs") { _, _ in try JSONBody.response(await coordinator.chefList()) }
+        router.get("/events") { request, _ in try await EventStream.response(request, coordinator) }
         router.get("/graph/:project") { request, context in
             let name = try projectName(context)
             let text = request.uri.queryParameters.get("format") ?? "dot"

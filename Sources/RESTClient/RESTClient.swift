@@ -91,14 +91,15 @@ public final class RESTClient: Sendable {
     /// The events of the stream at `path`, in order. The sequence ends when the server ends
     /// the stream, throws `.streamInterrupted` if it ends in the middle of an event, and stops
     /// the transfer when the consumer stops iterating.
-    public func events(_ path: String) -> AsyncThrowingStream<ServerSentEvent, any Error> {
+    /// With `lastEventID`, the server replays the events after it (`Last-Event-ID`).
+    public func events(_ path: String, lastEventID: String? = nil) -> AsyncThrowingStream<ServerSentEvent, any Error> {
         let options = self.options
         return AsyncThrowingStream { continuation in
             let stream = EventStreamSink(continuation: continuation, path: path)
             continuation.onTermination = { _ in stream.cancel() }
             let thread = Thread {
                 do throws(RESTError) {
-                    try Self.runEventStream(stream, options, path: path)
+                    try Self.runEventStream(stream, options, path: path, lastEventID: lastEventID)
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error)
@@ -109,12 +110,13 @@ public final class RESTClient: Sendable {
         }
     }
 
-    private static func runEventStream(_ stream: EventStreamSink, _ options: RESTOptions, path: String)
-        throws(RESTError)
-    {
+    private static func runEventStream(
+        _ stream: EventStreamSink, _ options: RESTOptions, path: String, lastEventID: String?
+    ) throws(RESTError) {
         let transfer = try CurlTransfer()
         try configure(transfer, options, method: "GET", path: path, body: nil, streaming: true)
         try transfer.addHeader("Accept: text/event-stream")
+        if let lastEventID { try transfer.addHeader("Last-Event-ID: \(lastEventID)") }
         stream.transfer = transfer
         let context = Unmanaged.passRetained(stream)
         defer { context.release() }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NATSClient
 import RESTClient
+import Synchronization
 import TestSupport
 import Testing
 
@@ -371,8 +372,22 @@ struct RemovedReply: Codable { var removed: String }
             let chefs = try await client.get("/chefs", as: [Chef].self)
             #expect(chefs.map(\.name) == ["stand-in"] && chefs[0].alive && chefs[0].kinds == ["c"])
             #expect(try await runProcess(hello + "/hello", []).stdout == "Hello, world!\n")
+            // The events, numbered; a client coming back after one gets what followed it.
+            var first: [ServerSentEvent] = []
+            for try await event in client.events("/events?limit=3") { first.append(event) }
+            #expect(first.map(\.id) == ["1", "2", "3"] && first.allSatisfy { !$0.data.isEmpty })
+            var replayed: [ServerSentEvent] = []
+            for try await event in client.events("/events?limit=1", lastEventID: "2") { replayed.append(event) }
+            #expect(replayed == [first[2]])
+            // A stream left open does not hold the MajorDomo up when it stops.
+            let received = Counter()
+            let open = Task {
+                for try await _ in client.events("/events") { received.add() }
+            }
+            try await waitUntil(deadline: .seconds(30), "the open stream's replay") { received.value > 3 }
             // Restarted on the same state, it rebuilds nothing that was up to date.
             #expect(try await majordomo.stop() == .exited(130))
+            try await open.value  // ended with the MajorDomo
             let again = try await RunningMajorDomo.start(server, scratch: scratch)
             let second = try await again.overSocket.post("/builds", BuildBody(project: "c-hello"), as: Started.self)
             let nothing = try await finished(second.id, on: again.overSocket)
@@ -432,4 +447,11 @@ final class WorkQueueChef: Sendable {
     private init(task: Task<Void, Never>) { self.task = task }
 
     func stop() { task.cancel() }
+}
+
+/// A count shared with a task.
+final class Counter: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }

@@ -277,4 +277,37 @@ final class QueuedJobs: JobQueue {
         #expect(chefs.map(\.name) == ["c1"] && chefs[0].alive && chefs[0].kinds == ["c"])
         #expect(chefs[0].rules == ["compile", "link"] && chefs[0].running == 1 && chefs[0].capacity == 2)
     }
+
+    @Test func buildsTasksFilesAndChefsAreEventsNumberedAndReplayed() async throws {
+        let core = try await coordinator()
+        _ = try await helloProject(core)
+        try await register(core, ["compile", "link"])
+        let live = await core.subscribe(after: nil, keepAlive: .milliseconds(100))
+        let build = try await core.startBuild("hello", targets: [])
+        try await work(core, build.id)
+        var seen: [MajorDomoEvent] = []
+        var ticks = 0
+        for await delivery in live {
+            switch delivery {
+            case .event(let event): seen.append(event)
+            case .keepAlive: ticks += 1
+            }
+            if ticks > 0 && seen.contains(where: { $0.kind == .build && $0.data.contains("\"succeeded\"") }) { break }
+        }
+        #expect(seen.map(\.id) == Array(seen.indices.map { seen[0].id + $0 }))  // numbered in order
+        #expect(seen.first { $0.kind == .files }?.data.contains("\"project\":\"hello\"") == true)
+        let kinds = seen.map(\.kind)
+        // Three tasks out, three back.
+        #expect(kinds.first(where: { $0 != .files }) == .build && kinds.filter { $0 == .task }.count == 6)
+        // A subscriber that comes back after an event gets what followed it, first.
+        let resumed = await core.subscribe(after: seen[2].id, keepAlive: .seconds(60))
+        var iterator = resumed.makeAsyncIterator()
+        guard case .event(let next)? = await iterator.next() else {
+            Issue.record("no event replayed")
+            return
+        }
+        #expect(next == seen[3])
+        await core.endEventStreams()
+        while await iterator.next() != nil {}  // ends
+    }
 }

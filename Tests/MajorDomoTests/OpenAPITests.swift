@@ -168,6 +168,8 @@ struct OpenAPIDocument {
             ("DELETE", "/builds/nope", "/builds/{id}", nil, 404),
             ("GET", "/builds/nope/log", "/builds/{id}/log", nil, 404),
             ("GET", "/chefs", "/chefs", nil, 200),
+            ("GET", "/events?limit=2", "/events", nil, 200),
+            ("GET", "/events?limit=ten", "/events", nil, 400),
             ("POST", "/project/update", "/project/update", #"{"name": "hello"}"#, 200),
             ("POST", "/project/remove", "/project/remove", #"{"name": "hello"}"#, 200),
             ("POST", "/project/remove", "/project/remove", #"{"name": "hello"}"#, 404),

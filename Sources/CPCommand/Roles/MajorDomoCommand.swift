@@ -62,7 +62,9 @@ enum MajorDomoCommand {
         ) { address in logger.notice("listening on \(address)") }
         let heartbeat = HeartbeatService(client: client, interval: settings.duration("heartbeat"))
         let chefs = ChefListener(client: client, coordinator: coordinator)
-        let interrupted = try await RoleGroup.run([heartbeat, chefs] + readers + listeners, logger: logger)
+        let closer = EventStreamCloser(coordinator: coordinator)
+        let interrupted = try await RoleGroup.run(
+            [heartbeat, chefs, DurableReaders(readers: readers)] + listeners + [closer], logger: logger)
         try? await client.drain()
         return interrupted ? .interrupted : .success
     }

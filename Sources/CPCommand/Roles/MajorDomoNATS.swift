@@ -107,6 +107,19 @@ struct DurableReader: Service {
     }
 }
 
+/// Several readers as one service: they stop together at a graceful shutdown (each waits out
+/// its fetch; one after the other would add the waits up).
+struct DurableReaders: Service {
+    let readers: [DurableReader]
+
+    func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for reader in readers { group.addTask { try await reader.run() } }
+            try await group.waitForAll()
+        }
+    }
+}
+
 /// The MajorDomo's readers: registrations (`CP_REGISTER`, `register.>`) and file changes
 /// (`CP_CHANGES`, `fileChanged.>`).
 enum MajorDomoReaders {
@@ -177,7 +190,27 @@ struct ChefListener: Service {
                     await coordinator.appendLog(lines.envelope.payload)
                 }
             }
+            group.addTask {
+                // Chefs that fell silent are said to be gone.
+                try? await cancelWhenGracefulShutdown {
+                    while true {
+                        try await Task.sleep(for: .seconds(5))
+                        await coordinator.sweepChefs()
+                    }
+                }
+            }
         }
+    }
+}
+
+/// Ends the open event streams first at a graceful shutdown: a listener waits for every open
+/// response to end before it stops.
+struct EventStreamCloser: Service {
+    let coordinator: Coordinator
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await coordinator.endEventStreams()
     }
 }
 

@@ -1,0 +1,52 @@
+import Foundation
+import Hummingbird
+import MajorDomo
+import ServiceLifecycle
+
+/// `GET /events`: the MajorDomo's events as Server-Sent Events (`id:` numbered, `event:` the
+/// kind, `data:` its JSON). `Last-Event-ID` (or `?after=N`) replays what a reconnecting client
+/// missed, if the MajorDomo still holds it; `?limit=N` ends the stream after N events; a `:`
+/// comment every 15 s of quiet keeps proxies from closing it. The stream ends when the client
+/// goes or the MajorDomo stops.
+enum EventStream {
+    static func response(_ request: Request, _ coordinator: Coordinator) async throws -> Response {
+        let query = request.uri.queryParameters
+        let header = request.headers.first { $0.name.canonicalName == "last-event-id" }?.value
+        let after = try number(header ?? query.get("after").map { String($0) }, "Last-Event-ID")
+        let limit = try number(query.get("limit").map { String($0) }, "limit")
+        let deliveries = await coordinator.subscribe(after: after)
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                var sent = 0
+                try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    for await delivery in deliveries.cancelOnGracefulShutdown() {
+                        switch delivery {
+                        case .keepAlive:
+                            try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                        case .event(let event):
+                            try await writer.write(ByteBuffer(string: frame(event)))
+                            sent += 1
+                        }
+                        if let limit, sent >= limit { break }
+                    }
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// One event as `text/event-stream` lines.
+    static func frame(_ event: MajorDomoEvent) -> String {
+        "id: \(event.id)\nevent: \(event.kind.rawValue)\ndata: \(event.data)\n\n"
+    }
+
+    /// A whole number given as `what`, if given; a 400 if it is not one.
+    private static func number(_ text: String?, _ what: String) throws -> Int? {
+        guard let text else { return nil }
+        guard let value = Int(text), value >= 0 else {
+            throw MajorDomoError.badRequest("'\(what)' must be a whole number, not '\(text)'")
+        }
+        return value
+    }
+}
