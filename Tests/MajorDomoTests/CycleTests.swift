@@ -36,7 +36,8 @@ import Testing
         }
         for rule in offered {
             try await core.register(
-                RegisterRule(chefName: "c1", chefKind: "k", ruleName: rule, theRule: .init(dependencies: [], outputs: [])))
+                RegisterRule(
+                    chefName: "c1", chefKind: "k", ruleName: rule, theRule: .init(dependencies: [], outputs: [])))
         }
         return core
     }
@@ -86,7 +87,8 @@ import Testing
         try scratch.write("flipper/seed.txt", "go\n")
         try scratch.write(
             "flipper/tasks.tyml",
-            "tasks:\n  flip: {rule: flip, dependencies: [seed.txt], secondaryDependencies: [state.txt], outputs: [state.txt]}\n")
+            "tasks:\n  flip: {rule: flip, dependencies: [seed.txt], secondaryDependencies: [state.txt], outputs: [state.txt]}\n"
+        )
         let rules = scratch.file("rules")
         let core = try await core(rules: rules, project: scratch.file("flipper"), offered: ["flip"])
         let build = try await core.startBuild("p", targets: [])
