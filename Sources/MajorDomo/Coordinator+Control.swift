@@ -100,3 +100,21 @@ extension Coordinator {
         }
     }
 }
+
+extension Coordinator {
+    /// Job `jobID` was delivered `deliveries` times without a result (the work queue's limit,
+    /// DESIGN §3): a poison job. Its task fails with that said, and the build goes on without it.
+    public func poisoned(jobID: String, deliveries: Int) async {
+        guard let buildID = jobOwners.removeValue(forKey: jobID), let run = builds[buildID],
+            let job = run.inFlight.removeValue(forKey: jobID)
+        else { return }
+        let message = "poison job: delivered \(deliveries) times without a result, then removed from the queue"
+        logger.error("build \(buildID): task '\(job.name)': \(message)")
+        run.scheduler.finished(job, succeeded: false, message: message)
+        var view = run.runs[job.name] ?? Self.view(job, run.scheduler.graph, state: .failed)
+        view.state = .failed
+        view.detail = message
+        note(run, view)
+        await advance(run)
+    }
+}

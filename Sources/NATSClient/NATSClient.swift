@@ -88,6 +88,16 @@ public final class NATSClient: Sendable {
         }
     }
 
+    /// Sends `body` as it is (no envelope) and returns the reply as it is: for the servers' own
+    /// APIs (`$JS.API.…`), whose bodies are theirs.
+    public func requestRaw(_ subject: String, _ body: [UInt8], timeout: Duration = .seconds(5)) async throws(NATSError)
+        -> NATSMessage
+    {
+        try await inbox.request(subject: subject, timeout: timeout) { (replyTo) throws(NATSError) in
+            try control.publish(subject, body, replyTo: replyTo)
+        }
+    }
+
     /// Answers requests on `subject` with `handler` until the returned task is cancelled or
     /// the connection closes. When the handler throws (or the request is malformed), the
     /// requester gets a `FailedMessage` and the failure goes to `failed.<subject>`.

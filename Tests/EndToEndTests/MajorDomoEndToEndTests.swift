@@ -399,13 +399,59 @@ struct RemovedReply: Codable { var removed: String }
     }
 }
 
+extension MajorDomoEndToEndTests {
+    /// A job no Chef completes is delivered five times, then the server's advisory makes it a
+    /// poison job: its task fails saying so and the message leaves the work queue.
+    @Test func aJobNoChefCompletesIsAPoisonJobAndLeavesTheQueue() async throws {
+        try await withWatchedHello(expecting: ["hello.c", "greet.c", "greet.h"]) {
+            server, scratch, hello, watch, majordomo in
+            let client = majordomo.overSocket
+            let broken = try await WorkQueueChef.start(server, kind: "c", rules: ["compile", "link"], refusing: true)
+            defer { broken.stop() }
+            struct Started: Codable { var id: String }
+            struct BuildBody: Codable { var project: String }
+            struct Detail: Codable {
+                struct Summary: Codable { var state: String }
+                struct TaskRun: Codable { var task: String; var state: String; var detail: String? }
+                var build: Summary
+                var tasks: [TaskRun]
+            }
+            let started = try await client.post("/builds", BuildBody(project: "c-hello"), as: Started.self)
+            var detail = try await client.get("/builds/\(started.id)", as: Detail.self)
+            try await waitUntil(deadline: .seconds(60), "the poisoned build to end") {
+                detail = (try? await client.get("/builds/\(started.id)", as: Detail.self)) ?? detail
+                return detail.build.state != "running"
+            }
+            #expect(detail.build.state == "failed")
+            let poisoned = detail.tasks.filter { $0.detail?.hasPrefix("poison job: delivered 5 times") == true }
+            #expect(Set(poisoned.map(\.task)) == ["greet.o", "hello.o"], "\(detail.tasks)")
+            // Nothing is left in the work queue.
+            var logger = Logger(label: "test")
+            logger.logLevel = .critical
+            let raw = try await NATSClient.connect(
+                NATSOptions(urls: [server.url], name: "probe"), sender: Sender(pod: "t", role: "test", name: "t"),
+                logger: logger)
+            struct Info: Decodable { struct State: Decodable { var messages: Int }; var state: State }
+            let info = try await raw.requestRaw("$JS.API.STREAM.INFO.CP_JOBS", [])
+            #expect(try JSONDecoder().decode(Info.self, from: Data(info.payload)).state.messages == 0)
+            try await raw.drain()
+            #expect(try await majordomo.stop() == .exited(130))
+            watch.send(signal: SIGTERM)
+            _ = try await watch.waitForExit()
+        }
+    }
+}
+
 /// A Chef for tests, before `cp chef` exists: registers its rules for `kind`, takes jobs from
 /// the kind's durable pull consumer on the work queue one at a time, runs them with
 /// `StandInChef` and publishes each result into the results stream.
 final class WorkQueueChef: Sendable {
     let task: Task<Void, Never>
 
-    static func start(_ server: NATSTestServer, kind: String, rules: [String]) async throws -> WorkQueueChef {
+    /// `refusing`: a broken Chef that refuses (naks) every job it is given.
+    static func start(_ server: NATSTestServer, kind: String, rules: [String], refusing: Bool = false) async throws
+        -> WorkQueueChef
+    {
         var logger = Logger(label: "stand-in")
         logger.logLevel = .critical
         let client = try await NATSClient.connect(
@@ -424,11 +470,16 @@ final class WorkQueueChef: Sendable {
             HeartbeatPayload(load: [0, 0, 0], jobs: .init(running: 0, capacity: 1), startedAt: "now", version: "test"))
         let jetStream = try JetStream(client.bulk)
         let consumer = try await jetStream.pullConsumer(
-            stream: "CP_JOBS", durable: "chef-\(kind)", filter: Subjects.buildFrom(kind: kind), maxDeliver: 5)
+            stream: "CP_JOBS", durable: "chef-\(kind)", filter: Subjects.buildFrom(kind: kind), ackWait: .seconds(30),
+            maxDeliver: 5)
         let task = Task {
             while !Task.isCancelled {
                 guard let messages = try? await consumer.fetch(batch: 1, timeout: .milliseconds(200)) else { continue }
                 for message in messages {
+                    if refusing {
+                        try? message.nak()
+                        continue
+                    }
                     guard let job = try? JSONDecoder().decode(Envelope<Job>.self, from: Data(message.payload)).payload
                     else { continue }
                     let result = StandInChef.run(job, rulePaths: [GraphEndToEndTests.repository + "/rules"])

@@ -64,7 +64,10 @@ enum MajorDomoCommand {
         let chefs = ChefListener(client: client, coordinator: coordinator)
         let closer = EventStreamCloser(coordinator: coordinator)
         let interrupted = try await RoleGroup.run(
-            [heartbeat, chefs, DurableReaders(readers: readers)] + listeners + [closer], logger: logger)
+            [
+                heartbeat, chefs, PoisonJobs(client: client, coordinator: coordinator, logger: logger),
+                DurableReaders(readers: readers),
+            ] + listeners + [closer], logger: logger)
         try? await client.drain()
         return interrupted ? .interrupted : .success
     }

@@ -4,9 +4,12 @@ import Logging
 import MajorDomo
 import NATSClient
 import ServiceLifecycle
+import Synchronization
 
 /// The MajorDomo's requests, announcements and jobs on NATS, for its core.
 struct MajorDomoNATS: ProjectWatcher, RegistrationAnnouncer, JobQueue {
+    /// The kinds whose consumer is made.
+    let preparedKinds = SharedSet()
     /// The work-queue stream of jobs (`build.from.>`): each job is stored until one Chef of
     /// its kind acknowledges it.
     static let jobStream = "CP_JOBS"
@@ -32,9 +35,31 @@ struct MajorDomoNATS: ProjectWatcher, RegistrationAnnouncer, JobQueue {
     /// `build.from.<kind>`, stored in the work queue; the job id is its `Nats-Msg-Id`, so a job
     /// sent again (after a lost acknowledgement) is stored once.
     func submit(_ job: Job, kind: String) async throws {
+        try await prepareConsumer(of: kind)
         let body = try JSONEncoder().encode(Envelope(sender: client.sender, payload: job))
         _ = try await JetStream(client.bulk).publish(Subjects.buildFrom(kind: kind), Array(body), messageID: job.jobId)
     }
+
+    /// The durable consumer the Chefs of `kind` share, made by the MajorDomo before its first
+    /// job so the queue's terms are its own: an acknowledgement within `ackWait` or the job goes
+    /// to another Chef, and at most `maxDeliver` deliveries (then it is a poison job).
+    func prepareConsumer(of kind: String) async throws {
+        guard preparedKinds.withLock({ $0.insert(kind).inserted }) else { return }
+        do {
+            let consumer = try await JetStream(client.bulk).pullConsumer(
+                stream: Self.jobStream, durable: Self.consumer(of: kind), filter: Subjects.buildFrom(kind: kind),
+                ackWait: Self.ackWait, maxDeliver: Self.maxDeliver)
+            consumer.close()
+        } catch {
+            preparedKinds.withLock { _ = $0.remove(kind) }
+            throw error
+        }
+    }
+
+    /// The durable consumer of the Chefs of `kind`.
+    static func consumer(of kind: String) -> String { "chef-" + SubjectToken.escape(kind) }
+    static let ackWait: Duration = .seconds(30)
+    static let maxDeliver = 5
 
     /// `build.cancel.<jobId>` on core NATS: the Chef running it kills it.
     func cancel(_ jobID: String, reason: JobCancel.Reason) async {
@@ -211,6 +236,58 @@ struct EventStreamCloser: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await coordinator.endEventStreams()
+    }
+}
+
+/// A set shared by copies of a value.
+final class SharedSet: Sendable {
+    private let members = Mutex<Set<String>>([])
+    func withLock<T>(_ body: (inout Set<String>) -> T) -> T { members.withLock { body(&$0) } }
+}
+
+/// Poison jobs (DESIGN §3): a job delivered `maxDeliver` times without a result stays in the
+/// work-queue stream forever, and the server's only word of it is the advisory
+/// `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.CP_JOBS.<consumer>`. On it, the job is read from
+/// the stream, removed, and its task failed.
+struct PoisonJobs: Service {
+    let client: NATSClient
+    let coordinator: Coordinator
+    let logger: Logger
+
+    /// The advisory's fields used here.
+    struct Advisory: Decodable {
+        var stream_seq: UInt64
+        var deliveries: Int
+    }
+
+    /// `$JS.API.STREAM.MSG.GET`'s answer.
+    struct StoredMessage: Decodable {
+        struct Message: Decodable { var data: String? }
+        var message: Message?
+    }
+
+    func run() async throws {
+        let advisories = try client.subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.\(MajorDomoNATS.jobStream).>")
+        for await message in advisories.cancelOnGracefulShutdown() {
+            guard let advisory = try? JSONDecoder().decode(Advisory.self, from: Data(message.payload)) else { continue }
+            do {
+                try await remove(advisory)
+            } catch {
+                logger.error("cannot remove poison job \(advisory.stream_seq) from the queue: \(error)")
+            }
+        }
+    }
+
+    private func remove(_ advisory: Advisory) async throws {
+        let stream = MajorDomoNATS.jobStream
+        let sequence = Array(#"{"seq":\#(advisory.stream_seq)}"#.utf8)
+        let stored = try await client.requestRaw("$JS.API.STREAM.MSG.GET.\(stream)", sequence)
+        let data = (try? JSONDecoder().decode(StoredMessage.self, from: Data(stored.payload)))?.message?.data
+        _ = try await client.requestRaw("$JS.API.STREAM.MSG.DELETE.\(stream)", sequence)
+        guard let data, let body = Data(base64Encoded: data),
+            let job = try? JSONDecoder().decode(Envelope<Job>.self, from: body)
+        else { return }
+        await coordinator.poisoned(jobID: job.payload.jobId, deliveries: advisory.deliveries)
     }
 }
 
