@@ -152,10 +152,11 @@ final class BuildRun {
     }
 
     /// `task`'s output as kept, with a note of what was dropped.
-    func log(of task: String) -> [String] {
-        let kept = logs[task] ?? []
-        let size = logBytes[task] ?? 0
-        guard size > Self.logLimit else { return kept }
-        return kept + ["[cp: \(size - Self.logLimit) more bytes of output were not kept; the Chef keeps the whole log]"]
+    func log(of task: String) -> [String] { Self.kept(logs[task] ?? [], of: logBytes[task] ?? 0) }
+
+    /// `lines` kept of `bytes` of output, with a note of what was dropped.
+    static func kept(_ lines: [String], of bytes: Int) -> [String] {
+        guard bytes > logLimit else { return lines }
+        return lines + ["[cp: \(bytes - logLimit) more bytes of output were not kept; the Chef keeps the whole log]"]
     }
 }

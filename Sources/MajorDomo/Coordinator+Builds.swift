@@ -49,13 +49,16 @@ extension Coordinator {
         builds.values.filter { $0.project == name && $0.state == .running }
     }
 
-    /// Every build, newest first.
-    public func buildList() -> [BuildSummary] { buildOrder.reversed().compactMap { builds[$0]?.summary } }
+    /// Every build, newest first (those of earlier runs of the MajorDomo too).
+    public func buildList() -> [BuildSummary] {
+        buildOrder.reversed().compactMap { builds[$0]?.summary ?? history[$0]?.build }
+    }
 
     /// Build `id` with its tasks.
     public func build(_ id: String) throws(MajorDomoError) -> BuildDetail {
-        guard let run = builds[id] else { throw .notFound("no build '\(id)'") }
-        return run.detail
+        if let run = builds[id] { return run.detail }
+        guard let old = history[id] else { throw .notFound("no build '\(id)'") }
+        return old
     }
 
     /// A Chef's result for a job (`build.results.<jobId>`): its outputs recorded, its task

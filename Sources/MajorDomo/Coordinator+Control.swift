@@ -67,14 +67,21 @@ extension Coordinator {
 
     /// The output of build `id`: one task's, or every task's, each line after `[task] `.
     public func log(_ id: String, task: String?) throws(MajorDomoError) -> String {
-        guard let run = builds[id] else { throw .notFound("no build '\(id)'") }
+        let detail = try build(id)
+        let lines: (String) -> [String]
+        if let run = builds[id] {
+            lines = { run.log(of: $0) }
+        } else {
+            let stored = storeLogs(of: id)
+            lines = { task in stored[task].map { BuildRun.kept($0.lines, of: $0.bytes) } ?? [] }
+        }
         if let task {
-            guard run.runs[task] != nil else {
+            guard detail.tasks.contains(where: { $0.task == task }) else {
                 throw .notFound("build '\(id)' ran no task '\(task)'")
             }
-            return run.log(of: task).map { $0 + "\n" }.joined()
+            return lines(task).map { $0 + "\n" }.joined()
         }
-        return run.order.flatMap { task in run.log(of: task).map { "[\(task)] \($0)\n" } }.joined()
+        return detail.tasks.flatMap { run in lines(run.task).map { "[\(run.task)] \($0)\n" } }.joined()
     }
 
     /// A heartbeat: who is alive, with what load and jobs.

@@ -18,11 +18,15 @@ extension Coordinator {
     /// A task's run changed: noted in its build and told to subscribers.
     func note(_ run: BuildRun, _ view: TaskRunView) {
         run.note(view)
+        persistRun(run, view)
         events.emit(.task, TaskEvent(build: run.id, project: run.project, run: view))
     }
 
     /// A build started or ended.
-    func emitBuild(_ run: BuildRun) { events.emit(.build, run.summary) }
+    func emitBuild(_ run: BuildRun) {
+        persistBuild(run)
+        events.emit(.build, run.summary)
+    }
 
     /// Files of project `name` changed.
     func emitFiles(_ name: String, _ paths: [String]) {

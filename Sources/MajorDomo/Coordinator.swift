@@ -71,6 +71,10 @@ public actor Coordinator {
     var chefs: [String: ChefPresence] = [:]
     /// What happened, for `GET /events`.
     let events = EventLog()
+    /// Builds of earlier runs of the MajorDomo (in `buildOrder` with the live ones).
+    var history: [String: BuildDetail] = [:]
+    /// Projects whose build was running when the MajorDomo stopped: built again at start.
+    var interrupted: [String] = []
     /// Each project's task records, opened on first use.
     var recordStores: [String: SQLiteBuildStateStore] = [:]
     /// Paths whose content changed since the last build, by project, settling.
@@ -94,6 +98,7 @@ public actor Coordinator {
             projects[record.name] = await Self.load(record, rulePaths: configuration.rulePaths)
             artefacts[record.name] = try store.artefacts(of: record.name)
         }
+        try loadHistory()
     }
 
     // MARK: Projects
@@ -183,6 +188,13 @@ public actor Coordinator {
     }
 
     func storeTypes() throws -> [RegisterType] { try store.types() }
+    /// Runs `body` on the store, logging a failure: what it records is history, and a build
+    /// must not stop because its history could not be written.
+    func persist(_ what: String, _ body: (MajorDomoStore) throws -> Void) {
+        do { try body(store) } catch { logger.error("cannot record \(what): \(error)") }
+    }
+    func storeBuilds() throws -> [BuildDetail] { try store.builds() }
+    func storeLogs(of build: String) -> [String: (lines: [String], bytes: Int)] { (try? store.logs(of: build)) ?? [:] }
     func projectNames(on pod: String) -> [String] { projects.values.filter { $0.record.pod == pod }.map(\.record.name) }
     func projectRoot(_ name: String) -> String? { projects[name]?.record.root }
     func projectGraph(_ name: String) -> Project? { projects[name]?.project }

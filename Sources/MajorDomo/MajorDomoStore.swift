@@ -23,7 +23,7 @@ public struct ProjectRecord: Sendable, Equatable, Codable {
 public final class MajorDomoStore {
     public static let schema = Schema(
         name: "a MajorDomo's state", applicationID: 0x6370_4D44,  // "cpMD"
-        version: 3, remedy: "start it with another --state directory, or move the file away"
+        version: 4, remedy: "start it with another --state directory, or move the file away"
     ) { database, from in
         if from < 1 {
             try database.execute(
@@ -47,6 +47,21 @@ public final class MajorDomoStore {
         if from < 3 {
             // Version 3: the kind of Chef a rule's jobs go to.
             try database.execute("ALTER TABLE chef_rules ADD COLUMN kind TEXT")
+        }
+        if from < 4 {
+            // Version 4: builds, their task runs and the output kept of each.
+            try database.execute(
+                """
+                CREATE TABLE builds(id TEXT PRIMARY KEY, project TEXT NOT NULL, targets TEXT NOT NULL,
+                    trigger TEXT NOT NULL, state TEXT NOT NULL, created REAL NOT NULL, finished REAL,
+                    jobs INTEGER NOT NULL, failures TEXT NOT NULL);
+                CREATE TABLE task_runs(build TEXT NOT NULL, position INTEGER NOT NULL, task TEXT NOT NULL,
+                    rule TEXT NOT NULL, state TEXT NOT NULL, pass INTEGER NOT NULL, reason TEXT NOT NULL,
+                    job_id TEXT, chef TEXT, exit_code INTEGER, elapsed REAL, detail TEXT,
+                    PRIMARY KEY(build, task));
+                CREATE TABLE run_logs(build TEXT NOT NULL, task TEXT NOT NULL, lines TEXT NOT NULL,
+                    bytes INTEGER NOT NULL, PRIMARY KEY(build, task));
+                """)
         }
     }
 
@@ -175,5 +190,86 @@ public final class MajorDomoStore {
 
     private static func list(_ text: String?) -> [String] {
         text.flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
+    }
+
+    // MARK: Builds
+
+    /// Records a build as it is now.
+    public func save(_ build: BuildSummary) throws {
+        try database.run(
+            """
+            INSERT OR REPLACE INTO builds(id, project, targets, trigger, state, created, finished, jobs, failures)
+            VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .text(build.id), .text(build.project), .text(Self.list(build.targets)), .text(build.trigger),
+                .text(build.state.rawValue), .real(build.created), build.finished.map { .real($0) } ?? .null,
+                .integer(Int64(build.jobs)), .text(Self.list(build.failures)),
+            ])
+    }
+
+    /// Records a task's run in build `build`, `position` being its place in the build's list.
+    public func save(_ run: TaskRunView, of build: String, at position: Int) throws {
+        try database.run(
+            """
+            INSERT OR REPLACE INTO task_runs(build, position, task, rule, state, pass, reason, job_id, chef,
+                exit_code, elapsed, detail) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .text(build), .integer(Int64(position)), .text(run.task), .text(run.rule), .text(run.state.rawValue),
+                .integer(Int64(run.pass)), .text(run.reason), run.jobId.map { .text($0) } ?? .null,
+                run.chef.map { .text($0) } ?? .null, run.exitCode.map { .integer(Int64($0)) } ?? .null,
+                run.elapsed.map { .real($0) } ?? .null, run.detail.map { .text($0) } ?? .null,
+            ])
+    }
+
+    /// Records what was kept of each task's output in build `build`.
+    public func saveLogs(_ logs: [String: (lines: [String], bytes: Int)], of build: String) throws {
+        try database.transaction {
+            for (task, log) in logs {
+                try database.run(
+                    "INSERT OR REPLACE INTO run_logs(build, task, lines, bytes) VALUES(?, ?, ?, ?)",
+                    [.text(build), .text(task), .text(Self.list(log.lines)), .integer(Int64(log.bytes))])
+            }
+        }
+    }
+
+    /// Every build recorded, oldest first, with its task runs.
+    public func builds() throws -> [BuildDetail] {
+        var runs: [String: [TaskRunView]] = [:]
+        _ = try database.query(
+            """
+            SELECT build, task, rule, state, pass, reason, job_id, chef, exit_code, elapsed, detail
+            FROM task_runs ORDER BY build, position
+            """
+        ) { row in
+            let view = TaskRunView(
+                task: row.text(1) ?? "", rule: row.text(2) ?? "",
+                state: TaskState(rawValue: row.text(3) ?? "") ?? .failed, pass: Int(row.int64(4)),
+                reason: row.text(5) ?? "", jobId: row.text(6), chef: row.text(7),
+                exitCode: row.isNull(8) ? nil : Int32(truncatingIfNeeded: row.int64(8)),
+                elapsed: row.isNull(9) ? nil : row.double(9), detail: row.text(10))
+            runs[row.text(0) ?? "", default: []].append(view)
+        }
+        return try database.query(
+            "SELECT id, project, targets, trigger, state, created, finished, jobs, failures FROM builds ORDER BY created, id"
+        ) { row in
+            let id = row.text(0) ?? ""
+            let summary = BuildSummary(
+                id: id, project: row.text(1) ?? "", targets: Self.list(row.text(2)), trigger: row.text(3) ?? "",
+                state: BuildState(rawValue: row.text(4) ?? "") ?? .failed, created: row.double(5),
+                finished: row.isNull(6) ? nil : row.double(6), jobs: Int(row.int64(7)), failures: Self.list(row.text(8))
+            )
+            return BuildDetail(build: summary, tasks: runs[id] ?? [])
+        }
+    }
+
+    /// The output kept of each task of build `build`, and how many bytes there were.
+    public func logs(of build: String) throws -> [String: (lines: [String], bytes: Int)] {
+        var found: [String: (lines: [String], bytes: Int)] = [:]
+        _ = try database.query("SELECT task, lines, bytes FROM run_logs WHERE build = ?", [.text(build)]) { row in
+            found[row.text(0) ?? ""] = (Self.list(row.text(1)), Int(row.int64(2)))
+        }
+        return found
     }
 }

@@ -310,4 +310,44 @@ final class QueuedJobs: JobQueue {
         await core.endEventStreams()
         while await iterator.next() != nil {}  // ends
     }
+
+    @Test func buildsTheirRunsAndOutputAreKeptForTheNextMajorDomo() async throws {
+        let core = try await coordinator()
+        _ = try await helloProject(core)
+        try await register(core, ["compile", "link"])
+        let build = try await core.startBuild("hello", targets: [])
+        let out = queue.take().map(\.0)
+        let job = try #require(out.first)
+        await core.appendLog(LogLines(jobId: job.jobId, task: job.task, stream: .stdout, lines: ["compiling"]))
+        for each in out { await core.finished(StandInChef.run(each, rulePaths: [repository + "/rules"]), chef: chef) }
+        try await work(core, build.id)
+        let done = try await core.build(build.id)
+        // A MajorDomo started again on the state lists it, with its runs and their output.
+        let next = try await coordinator()
+        #expect(await next.buildList().map(\.id) == [build.id])
+        #expect(try await next.build(build.id) == done)
+        #expect(try await next.log(build.id, task: job.task) == "compiling\n")
+    }
+
+    @Test func aBuildInterruptedByAStopIsMarkedAndBuiltAgainWithoutWhatWasUpToDate() async throws {
+        let core = try await coordinator()
+        _ = try await helloProject(core)
+        try await register(core, ["compile", "link"])
+        let build = try await core.startBuild("hello", targets: [])
+        let out = queue.take()
+        let greet = try #require(out.first { $0.0.task == "greet.o" }?.0)
+        await core.finished(StandInChef.run(greet, rulePaths: [repository + "/rules"]), chef: chef)
+        // The MajorDomo stops here (hello.o still out) and a new one starts on the state.
+        let next = try await coordinator()
+        let stopped = try await next.build(build.id)
+        #expect(stopped.build.state == .cancelled && stopped.build.failures == ["the MajorDomo stopped during it"])
+        #expect(stopped.tasks.first { $0.task == "hello.o" }?.state == .cancelled)
+        _ = queue.take()
+        await next.resumeInterruptedBuilds()
+        let resumed = try #require(await next.buildList().first)
+        #expect(resumed.trigger == "resume")
+        // Only what was in flight, and what needs it, runs: greet.o was recorded.
+        #expect(Set(try await work(next, resumed.id)) == ["hello.o", "hello"])
+        #expect(try await next.build(resumed.id).build.state == .succeeded)
+    }
 }

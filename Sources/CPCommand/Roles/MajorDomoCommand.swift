@@ -48,6 +48,7 @@ enum MajorDomoCommand {
             statePath: state + "/majordomo.db", configuration: configuration, watcher: nats, announcer: nats,
             jobQueue: nats, logger: logger)
         try await nats.prepareJobQueue()
+        await coordinator.resumeInterruptedBuilds()
         let readers = [
             try await MajorDomoReaders.registrations(client, coordinator, logger: logger),
             try await MajorDomoReaders.changes(client, coordinator, logger: logger),
