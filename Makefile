@@ -76,6 +76,7 @@ bench: setup-bench release
 	./bench/graph-scc
 	./bench/graph-dot
 	./bench/graph-latex $(RELEASE_BIN)
+	./bench/majordomo-change
 
 lint: build
 	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests

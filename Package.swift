@@ -22,6 +22,10 @@ let package = Package(
         .executableTarget(
             name: "nats-bench",
             dependencies: ["NATSClient", "CPProtocol", .product(name: "Logging", package: "swift-log")]),
+        // bench/majordomo-change's Swift side.
+        .executableTarget(
+            name: "majordomo-bench",
+            dependencies: ["MajorDomo", "CPProtocol", "Hashing", .product(name: "Logging", package: "swift-log")]),
         // bench/graph-*'s Swift side.
         .executableTarget(
             name: "graph-bench", dependencies: ["DependencyGraph", "RulesManager", "CPModel", "Hashing"]),

@@ -18,7 +18,7 @@ extension Coordinator {
     func startBuild(_ name: String, targets: [String], trigger: String, changed: [Int32]?) async throws(MajorDomoError)
         -> BuildSummary
     {
-        _ = try definition(name)
+        try requireProject(name)
         guard let project = projectGraph(name) else {
             throw .unprocessable("project '\(name)' has no graph: its definitions did not load")
         }
@@ -29,7 +29,7 @@ extension Coordinator {
         }
         var graph = project.graph
         if !targets.isEmpty { graph.goals = try goals(of: targets, in: name, graph) }
-        let files = ReportedFileStates(self.files(of: name))
+        let files = table(of: name)
         let scheduler = Scheduler(
             graph: graph, components: project.components, store: try records(name), files: files, changed: changed)
         let run = BuildRun(
@@ -77,7 +77,6 @@ extension Coordinator {
                 sha256: output.sha256, size: output.size, mtime: output.mtime,
                 mode: files(of: run.project)[path]?.mode ?? 0o644, pod: chef.pod)
             changes[path] = artefact
-            run.files.update(path, artefact)
         }
         record(changes, of: run.project)
         emitFiles(run.project, Array(changes.keys))

@@ -13,31 +13,36 @@ extension Coordinator {
         }
         var touched: [String: [String]] = [:]
         for name in projectNames(on: pod) {
-            guard let root = projectRoot(name) else { continue }
-            let known = files(of: name)
-            guard let changes = ChangeMapping.changes(of: change, pod: pod, inProjectAt: root, known: known),
-                !changes.isEmpty
+            guard let root = projectRoot(name), let (changes, fresh) = mapped(change, pod: pod, name: name, root: root)
             else { continue }
             try record("the files of project '\(name)'") { try $0.apply(changes, to: name) }
             setFiles(of: name) { files in
                 for (path, artefact) in changes { files[path] = artefact }
             }
-            for run in runningBuilds(of: name) {
-                for (path, artefact) in changes { run.files.update(path, artefact) }
-            }
             touched[name] = changes.keys.sorted()
             emitFiles(name, Array(changes.keys))
-            // Only a new content (or a file come or gone) is a change: a touch, or a report of
-            // what a task of ours just wrote, builds nothing.
-            noteChanges(
-                name, changes.filter { known[$0.key]?.sha256 != $0.value?.sha256 || known[$0.key] == nil }.map(\.key))
+            noteChanges(name, fresh)
         }
         return touched
     }
 
+    /// What `change` does to project `name`'s files, and which paths it gave a new content (or
+    /// made come or go): only those are changes to build; a touch, or the report of what a
+    /// task of ours just wrote, is not. The known files are let go before they are changed.
+    private func mapped(_ change: FileChange, pod: String, name: String, root: String) -> (
+        [String: Artefact?], [String]
+    )? {
+        let known = files(of: name)
+        guard let changes = ChangeMapping.changes(of: change, pod: pod, inProjectAt: root, known: known),
+            !changes.isEmpty
+        else { return nil }
+        let fresh = changes.filter { known[$0.key]?.sha256 != $0.value?.sha256 || known[$0.key] == nil }.map(\.key)
+        return (changes, fresh)
+    }
+
     /// Every file of project `name` that a watcher reported, by path.
     public func files(_ name: String) throws(MajorDomoError) -> [ArtefactView] {
-        _ = try definition(name)  // the project exists
+        try requireProject(name)
         return files(of: name).sorted { $0.key < $1.key }.map { ArtefactView(path: $0.key, artefact: $0.value) }
     }
 

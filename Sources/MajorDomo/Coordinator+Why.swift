@@ -5,20 +5,29 @@ import Foundation
 import Hashing
 
 /// A project's files as the watchers and the Chefs reported them, for the scheduler, looked at
-/// by path (the MajorDomo never reads a project's directory: it may be on another pod). A
-/// build's copy is kept up to date as reports come; the scheduler itself looks at a file once
-/// until a task that writes it has run.
+/// by path (the MajorDomo never reads a project's directory: it may be on another pod). The
+/// coordinator keeps one per project and its builds read it as reports come; the scheduler
+/// itself looks at a file once until a task that writes it has run.
 final class ReportedFileStates: FileStates {
     private(set) var files: [String: Artefact]
+    /// Digests parsed from their hex, by path, with the hex they came from (a large project's
+    /// build looks at tens of thousands of files, most of them unchanged since the last).
+    private var parsed: [String: (hex: String, digest: SHA256Digest)] = [:]
 
     init(_ files: [String: Artefact]) { self.files = files }
 
-    func digest(_ path: String) -> SHA256Digest? { files[path]?.sha256.flatMap { SHA256Digest(hex: $0) } }
+    func digest(_ path: String) -> SHA256Digest? {
+        guard let hex = files[path]?.sha256 else { return nil }
+        if let known = parsed[path], known.hex == hex { return known.digest }
+        guard let digest = SHA256Digest(hex: hex) else { return nil }
+        parsed[path] = (hex, digest)
+        return digest
+    }
 
     func invalidate(_ path: String) {}
 
-    /// What a report says of `path` now (nil: gone).
-    func update(_ path: String, _ artefact: Artefact?) { files[path] = artefact }
+    /// Changes the files in place.
+    func mutate(_ change: (inout [String: Artefact]) -> Void) { change(&files) }
 }
 
 /// What `GET /why/<p>/<path>` answers.
@@ -38,7 +47,7 @@ extension Coordinator {
 
     /// Why `path` of project `name` would be rebuilt, or that it is up to date.
     public func why(_ name: String, _ path: String) async throws(MajorDomoError) -> WhyReply {
-        _ = try definition(name)
+        try requireProject(name)
         guard let project = projectGraph(name) else {
             throw .unprocessable("project '\(name)' has no graph: its definitions did not load")
         }

@@ -53,8 +53,9 @@ public actor Coordinator {
     /// Where the state database is.
     let storePath: String
     private var projects: [String: Loaded] = [:]
-    /// Each project's files as the watchers reported them (the store's, kept in memory).
-    private var artefacts: [String: [String: Artefact]] = [:]
+    /// Each project's files as the watchers and Chefs reported them (the store's, kept in
+    /// memory), one table per project that its builds' schedulers read too.
+    private var artefacts: [String: ReportedFileStates] = [:]
     private let watcher: (any ProjectWatcher)?
     let announcerOrNil: (any RegistrationAnnouncer)?
     var pendingAnnouncementTask: Task<Void, Never>?
@@ -96,7 +97,7 @@ public actor Coordinator {
         self.logger = logger
         for record in try store.projects() {
             projects[record.name] = await Self.load(record, rulePaths: configuration.rulePaths)
-            artefacts[record.name] = try store.artefacts(of: record.name)
+            artefacts[record.name] = ReportedFileStates(try store.artefacts(of: record.name))
         }
         try loadHistory()
     }
@@ -130,7 +131,7 @@ public actor Coordinator {
             throw .failure("cannot record project '\(name)': \(error)")
         }
         projects[name] = loaded
-        artefacts[name] = [:]
+        artefacts[name] = ReportedFileStates([:])
         await requestWatch(record)
         logger.notice("project '\(name)' added: \(root)")
         return Self.summary(loaded)
@@ -213,13 +214,25 @@ public actor Coordinator {
             for (path, artefact) in changes { files[path] = artefact }
         }
     }
-    func files(of name: String) -> [String: Artefact] { artefacts[name] ?? [:] }
+    func files(of name: String) -> [String: Artefact] { artefacts[name]?.files ?? [:] }
+    /// Project `name`'s table of files (made empty if it has none).
+    func table(of name: String) -> ReportedFileStates {
+        if let table = artefacts[name] { return table }
+        let table = ReportedFileStates([:])
+        artefacts[name] = table
+        return table
+    }
+    /// Changes project `name`'s files in place (nothing else may hold the dictionary: a copy of
+    /// a large project's files per change was most of a change's cost).
     func setFiles(of name: String, _ change: (inout [String: Artefact]) -> Void) {
-        change(&artefacts[name, default: [:]])
+        table(of: name).mutate(change)
     }
     func storeRules() throws -> [RegisterRule] { try store.rules() }
     func projectsTasks() -> [[String]] { projects.values.map { $0.project?.graph.tasks.map(\.name) ?? [] } }
     func projectsArtefacts() -> [[String]] { projects.values.map { $0.project?.graph.artefacts ?? [] } }
+
+    /// Throws `.notFound` unless project `name` exists (cheaply: nothing is built of it).
+    func requireProject(_ name: String) throws(MajorDomoError) { _ = try loaded(name) }
 
     private func loaded(_ name: String) throws(MajorDomoError) -> Loaded {
         guard let loaded = projects[name] else {

@@ -1,0 +1,119 @@
+// bench/majordomo-change's Swift side: the MajorDomo's decision after one header changed, on a
+// generated project (bench/lib/graph.sh), from the watcher's report of the change to the first
+// job on the work queue (the settle time set to zero, so it is not counted).
+//
+//   majordomo-bench change DIR RULES ROUNDS
+//
+// The core runs in this process with an in-memory work queue; jobs are "run" by answering
+// each at once with new digests for its outputs. Setup (every file reported, a first build
+// of every task) is not timed. Prints one line: rounds, median and p99 in milliseconds.
+import CPProtocol
+import Foundation
+import Hashing
+import Logging
+import MajorDomo
+import Synchronization
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("majordomo-bench: \(message)\n".utf8))
+    exit(1)
+}
+
+/// The work queue: notes when each job arrives; the bench answers them.
+final class Queue: JobQueue {
+    let jobs = Mutex<[Job]>([])
+    let firstArrival = Mutex<ContinuousClock.Instant?>(nil)
+
+    func submit(_ job: Job, kind: String) async throws {
+        let now = ContinuousClock.now
+        firstArrival.withLock { $0 = $0 ?? now }
+        jobs.withLock { $0.append(job) }
+    }
+
+    func cancel(_ jobID: String, reason: JobCancel.Reason) async {}
+
+    func take() -> [Job] {
+        jobs.withLock { taken in
+            defer { taken = [] }; return taken
+        }
+    }
+}
+
+/// A digest for `path` in `round`.
+func digest(_ path: String, _ round: Int) -> String {
+    (try? SHA256Hasher.hex(of: Array("\(path) \(round)".utf8))) ?? ""
+}
+
+/// Answers every queued job until no build runs.
+func drain(_ core: Coordinator, _ queue: Queue, round: Int) async {
+    let chef = Sender(pod: "bench", role: "chef", name: "bench")
+    while true {
+        let jobs = queue.take()
+        if jobs.isEmpty {
+            if await core.isIdle { return }
+            await Task.yield()
+            continue
+        }
+        for job in jobs {
+            var outputs: [String: JobResult.Output] = [:]
+            for path in job.outputs { outputs[path] = .init(size: 1, mtime: 1, sha256: digest(path, round)) }
+            await core.finished(
+                JobResult(jobId: job.jobId, result: .succeeded, exitCode: 0, elapsed: 0, outputs: outputs), chef: chef)
+        }
+    }
+}
+
+func report(_ core: Coordinator, _ root: String, _ path: String, _ round: Int) async throws {
+    try await core.apply(
+        FileChange(
+            reason: .changed, root: root, path: path, exists: true, isDir: false, size: 1, mtime: Double(round),
+            sha256: digest(path, round), mode: 0o644), pod: "bench")
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count == 5, arguments[1] == "change", let rounds = Int(arguments[4]) else {
+    fail("usage: majordomo-bench change DIR RULES ROUNDS")
+}
+let (root, rules) = (arguments[2], arguments[3])
+let state = NSTemporaryDirectory() + "/majordomo-bench-\(getpid())"
+defer { try? FileManager.default.removeItem(atPath: state) }
+var logger = Logger(label: "bench")
+logger.logLevel = .error
+var configuration = Coordinator.Configuration(rulePaths: [rules], pod: "bench")
+configuration.settle = .zero
+let queue = Queue()
+let core = try await Coordinator(
+    statePath: state + "/md.db", configuration: configuration, jobQueue: queue, logger: logger)
+_ = try await core.addProject(directory: root, name: "bench", pod: nil)
+for rule in ["cc", "link"] {
+    try await core.register(
+        RegisterRule(chefName: "bench", chefKind: "k", ruleName: rule, theRule: .init(dependencies: [], outputs: [])))
+}
+let sources = try FileManager.default.subpathsOfDirectory(atPath: root).filter {
+    $0.hasSuffix(".c") || $0.hasSuffix(".h")
+}
+for path in sources { try await report(core, root, path, 0) }
+let headers = sources.filter { $0.hasSuffix(".h") }.sorted()
+let first = try await core.startBuild("bench", targets: [])
+await drain(core, queue, round: 0)
+guard try await core.build(first.id).build.state == .succeeded else { fail("the first build failed") }
+var times: [Double] = []
+var generator = SystemRandomNumberGenerator()
+for round in 1...rounds {
+    let header = headers.randomElement(using: &generator) ?? ""
+    queue.firstArrival.withLock { $0 = nil }
+    let started = ContinuousClock.now
+    try await report(core, root, header, round)
+    while queue.firstArrival.withLock({ $0 }) == nil { await Task.yield() }
+    let arrival = queue.firstArrival.withLock { $0 } ?? started
+    times.append((arrival - started).inSeconds * 1000)
+    await drain(core, queue, round: round)
+}
+times.sort()
+let median = times[times.count / 2]
+let p99 = times[min(times.count - 1, Int(Double(times.count) * 0.99))]
+print(String(format: "rounds %d median_ms %.2f p99_ms %.2f", rounds, median, p99))
+
+extension Duration {
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
