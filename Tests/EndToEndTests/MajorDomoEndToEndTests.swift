@@ -442,6 +442,74 @@ extension MajorDomoEndToEndTests {
     }
 }
 
+extension MajorDomoEndToEndTests {
+    /// The MajorDomo killed with -9 in the middle of a build and started again: the build is
+    /// marked, built again, and ends as a clean build would, with what changed meanwhile.
+    @Test func aMajorDomoKilledMidBuildFinishesTheBuildWhenItIsBack() async throws {
+        try await withNATSServer(jetStream: true) { server in
+            let scratch = try TemporaryDirectory()
+            defer { scratch.remove() }
+            try scratch.write(
+                "rules/steps.ryml",
+                """
+                rules:
+                  first: {dependencies: [], outputs: [], build: [/bin/cp, "{{input}}", "{{output}}"]}
+                  slow: {dependencies: [], outputs: [], build: [sh, -c, "sleep 2; cat one.txt one.txt > two.txt"]}
+                """)
+            try scratch.write("p/in.txt", "v1\n")
+            try scratch.write(
+                "p/tasks.tyml",
+                """
+                tasks:
+                  one: {rule: first, dependencies: [in.txt], outputs: [one.txt]}
+                  two: {rule: slow, dependencies: [one.txt], outputs: [two.txt]}
+                """)
+            let project = scratch.file("p")
+            let rules = scratch.file("rules")
+            let watch = try await startWatcher(server, scratch)
+            let majordomo = try await RunningMajorDomo.start(server, scratch: scratch, extra: ["--rules", rules])
+            try await addWatched(project, majordomo.overSocket, expecting: ["in.txt", "tasks.tyml"])
+            let chef = try await WorkQueueChef.start(server, kind: "s", rules: ["first", "slow"], ruleDirectory: rules)
+            defer { chef.stop() }
+            struct Started: Codable { var id: String }
+            struct BuildBody: Codable { var project: String }
+            struct Detail: Codable {
+                struct Summary: Codable {
+                    var id: String; var state: String; var trigger: String; var failures: [String]
+                }
+                struct TaskRun: Codable { var task: String; var state: String }
+                var build: Summary
+                var tasks: [TaskRun]
+            }
+            let started = try await majordomo.overSocket.post("/builds", BuildBody(project: "p"), as: Started.self)
+            try await waitUntil(deadline: .seconds(30), "the slow task to be out") {
+                let detail = try? await majordomo.overSocket.get("/builds/\(started.id)", as: Detail.self)
+                return detail?.tasks.contains { $0.task == "two" && $0.state == "running" } == true
+            }
+            _ = try await majordomo.process.kill9()
+            try "v2\n".write(toFile: project + "/in.txt", atomically: true, encoding: .utf8)  // while it is down
+            let again = try await RunningMajorDomo.start(server, scratch: scratch, extra: ["--rules", rules])
+            let client = again.overSocket
+            var builds: [Detail.Summary] = []
+            try await waitUntil(deadline: .seconds(60), "the build to be done again") {
+                builds = (try? await client.get("/builds", as: [Detail.Summary].self)) ?? []
+                return builds.contains { $0.trigger != "request" && $0.state == "succeeded" }
+                    && !builds.contains { $0.state == "running" }
+            }
+            let killed = try #require(builds.first { $0.id == started.id })
+            #expect(killed.state == "cancelled" && killed.failures == ["the MajorDomo stopped during it"])
+            // What a clean build of the sources as they are now makes.
+            try await waitUntil(deadline: .seconds(30), "the files to settle") {
+                (try? String(contentsOfFile: project + "/two.txt", encoding: .utf8)) == "v2\nv2\n"
+            }
+            #expect(try String(contentsOfFile: project + "/one.txt", encoding: .utf8) == "v2\n")
+            #expect(try await again.stop() == .exited(130))
+            watch.send(signal: SIGTERM)
+            _ = try await watch.waitForExit()
+        }
+    }
+}
+
 /// A Chef for tests, before `cp chef` exists: registers its rules for `kind`, takes jobs from
 /// the kind's durable pull consumer on the work queue one at a time, runs them with
 /// `StandInChef` and publishes each result into the results stream.
@@ -449,9 +517,10 @@ final class WorkQueueChef: Sendable {
     let task: Task<Void, Never>
 
     /// `refusing`: a broken Chef that refuses (naks) every job it is given.
-    static func start(_ server: NATSTestServer, kind: String, rules: [String], refusing: Bool = false) async throws
-        -> WorkQueueChef
-    {
+    static func start(
+        _ server: NATSTestServer, kind: String, rules: [String], refusing: Bool = false,
+        ruleDirectory: String = GraphEndToEndTests.repository + "/rules"
+    ) async throws -> WorkQueueChef {
         var logger = Logger(label: "stand-in")
         logger.logLevel = .critical
         let client = try await NATSClient.connect(
@@ -482,7 +551,7 @@ final class WorkQueueChef: Sendable {
                     }
                     guard let job = try? JSONDecoder().decode(Envelope<Job>.self, from: Data(message.payload)).payload
                     else { continue }
-                    let result = StandInChef.run(job, rulePaths: [GraphEndToEndTests.repository + "/rules"])
+                    let result = StandInChef.run(job, rulePaths: [ruleDirectory])
                     let body = try? JSONEncoder().encode(Envelope(sender: client.sender, payload: result))
                     _ = try? await jetStream.publish(
                         Subjects.buildResults(jobId: job.jobId), Array(body ?? Data()), messageID: job.jobId)
