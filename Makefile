@@ -77,6 +77,7 @@ bench: setup-bench release
 	./bench/graph-dot
 	./bench/graph-latex $(RELEASE_BIN)
 	./bench/majordomo-change
+	./bench/majordomo-ingest 20000 $(RELEASE_BIN)
 
 lint: build
 	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests

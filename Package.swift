@@ -25,7 +25,10 @@ let package = Package(
         // bench/majordomo-change's Swift side.
         .executableTarget(
             name: "majordomo-bench",
-            dependencies: ["MajorDomo", "CPProtocol", "Hashing", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "MajorDomo", "CPProtocol", "Hashing", "NATSClient", "RESTClient",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // bench/graph-*'s Swift side.
         .executableTarget(
             name: "graph-bench", dependencies: ["DependencyGraph", "RulesManager", "CPModel", "Hashing"]),

@@ -3,6 +3,11 @@
 // job on the work queue (the settle time set to zero, so it is not counted).
 //
 //   majordomo-bench change DIR RULES ROUNDS
+//   majordomo-bench ingest NATS-URL SOCKET ROOT PROJECT N
+//
+// `ingest` publishes N file changes under ROOT in a burst, as a watcher of pod "bench" would
+// (each with its Nats-Msg-Id), then asks the MajorDomo at SOCKET until project PROJECT holds
+// all N: the publishing time and the time until all were applied, in seconds.
 //
 // The core runs in this process with an in-memory work queue; jobs are "run" by answering
 // each at once with new digests for its outputs. Setup (every file reported, a first build
@@ -12,6 +17,8 @@ import Foundation
 import Hashing
 import Logging
 import MajorDomo
+import NATSClient
+import RESTClient
 import Synchronization
 
 func fail(_ message: String) -> Never {
@@ -71,8 +78,12 @@ func report(_ core: Coordinator, _ root: String, _ path: String, _ round: Int) a
 }
 
 let arguments = CommandLine.arguments
+if arguments.count == 7, arguments[1] == "ingest", let count = Int(arguments[6]) {
+    try await ingest(url: arguments[2], socket: arguments[3], root: arguments[4], project: arguments[5], count: count)
+    exit(0)
+}
 guard arguments.count == 5, arguments[1] == "change", let rounds = Int(arguments[4]) else {
-    fail("usage: majordomo-bench change DIR RULES ROUNDS")
+    fail("usage: majordomo-bench change DIR RULES ROUNDS | ingest NATS-URL SOCKET ROOT PROJECT N")
 }
 let (root, rules) = (arguments[2], arguments[3])
 let state = NSTemporaryDirectory() + "/majordomo-bench-\(getpid())"
@@ -113,6 +124,38 @@ times.sort()
 let median = times[times.count / 2]
 let p99 = times[min(times.count - 1, Int(Double(times.count) * 0.99))]
 print(String(format: "rounds %d median_ms %.2f p99_ms %.2f", rounds, median, p99))
+
+/// The ingest measurement (see the header).
+func ingest(url: String, socket: String, root: String, project: String, count: Int) async throws {
+    var logger = Logger(label: "bench")
+    logger.logLevel = .error
+    let client = try await NATSClient.connect(
+        NATSOptions(urls: [url], name: "bench-watch"), sender: Sender(pod: "bench", role: "watch", name: "bench"),
+        logger: logger)
+    let rest = RESTClient(RESTOptions(endpoint: .unixSocket(socket)))
+    let started = ContinuousClock.now
+    for index in 0..<count {
+        let path = String(format: "f%06d.txt", index)
+        let change = FileChange(
+            reason: .created, root: root, path: path, exists: true, isDir: false, size: 1, mtime: 1,
+            sha256: digest(path, 0), mode: 0o644)
+        try client.publishNow(
+            Subjects.fileChanged(.created, pod: "bench", path: path), change, messageID: "bench:\(index)")
+    }
+    try await client.flush()
+    let published = ContinuousClock.now - started
+    struct File: Decodable { var path: String }
+    // The stream hands the changes over in order: the last one there means all were read.
+    let last = String(format: "f%06d.txt", count - 1)
+    while (try? await rest.get("/files/\(project)/\(last)", as: File.self)) == nil {
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    let applied = ContinuousClock.now - started
+    let held = try await rest.get("/files/\(project)", as: [File].self).filter { $0.path.hasPrefix("f") }.count
+    guard held == count else { fail("the MajorDomo holds \(held) of the \(count) changes") }
+    print(String(format: "published_s %.3f applied_s %.3f", published.inSeconds, applied.inSeconds))
+    try await client.drain()
+}
 
 extension Duration {
     var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
