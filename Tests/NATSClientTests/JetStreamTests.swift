@@ -37,6 +37,42 @@ func workQueue(on server: NATSTestServer) async throws -> (NATSClient, JetStream
 }
 
 @Suite(.serialized) struct JetStreamTests {
+    /// A push consumer sends in order; it outlives its subscription, and what was not
+    /// acknowledged comes again to the next one bound to it.
+    @Test func aPushConsumerDeliversInOrderAndOutlivesItsSubscription() async throws {
+        try await withNATSServer(jetStream: true) { server in
+            let client = try await connect(server)
+            let jetStream = try JetStream(client.bulk)
+            var config = StreamConfig(name: "EVENTS", subjects: ["events.>"])
+            config.retention = .interest
+            try await jetStream.createOrUpdateStream(config)
+            let first = try await jetStream.pushConsumer(
+                stream: "EVENTS", durable: "reader", filter: "events.>", deliverSubject: "_test.reader")
+            for index in 0..<500 { _ = try await jetStream.publish("events.e", Array("\(index)".utf8)) }
+            var seen: [String] = []
+            for await message in first {
+                seen.append(message.text)
+                if seen.count <= 300 { try message.ack() }  // the rest left unacknowledged
+                if seen.count == 500 { break }
+            }
+            #expect(seen == (0..<500).map(String.init))
+            first.close()
+            // Bound again (as a restarted reader is): the 200 left come again, in order.
+            let again = try await jetStream.pushConsumer(
+                stream: "EVENTS", durable: "reader", filter: "events.>", deliverSubject: "_test.reader",
+                ackWait: .seconds(2))
+            var redelivered: [String] = []
+            for await message in again {
+                redelivered.append(message.text)
+                try message.ack()
+                if redelivered.count == 200 { break }
+            }
+            #expect(redelivered == (300..<500).map(String.init))
+            again.close()
+            try await client.drain()
+        }
+    }
+
     @Test func aRepeatedMessageIdIsStoredOnce() async throws {
         try await withNATSServer(jetStream: true) { server in
             let client = try await connect(server)

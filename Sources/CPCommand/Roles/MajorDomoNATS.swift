@@ -80,20 +80,23 @@ struct MajorDomoNATS: ProjectWatcher, RegistrationAnnouncer, JobQueue {
     }
 }
 
-/// A JetStream stream read through a durable pull consumer (DESIGN §3: nothing is lost while
-/// the MajorDomo is down): each message is handed to `handle` and acknowledged; one that does
-/// not decode or cannot be applied is answered on `failed.<subject>` with one line, and dropped.
-/// It ends at a graceful shutdown, within one fetch's wait.
+/// A JetStream stream read through a durable push consumer (DESIGN §3: nothing is lost while
+/// the MajorDomo is down; the server sends the messages in order, no round trip each): each
+/// message is handed to `handle` and acknowledged; one that does not decode or cannot be
+/// applied is answered on `failed.<subject>` with one line, and dropped. It ends at a graceful
+/// shutdown.
 struct DurableReader: Service {
     let client: NATSClient
-    let consumer: PullConsumer
+    let consumer: PushConsumer
     let logger: Logger
     let handle: @Sendable (JetStreamMessage) async throws -> Void
 
     /// Creates `stream` capturing `subjects` (interest retention: a message stays until the
-    /// consumer has it) and the durable consumer `durable`, or finds them.
+    /// consumer has it) and the durable consumer `durable`, or finds them, and binds to it.
+    /// `retired` is the pull consumer an earlier `cp` read the stream with: it is deleted, as
+    /// it would hold every message for a reader that never comes.
     static func start(
-        _ client: NATSClient, stream: String, subjects: [String], durable: String, logger: Logger,
+        _ client: NATSClient, stream: String, subjects: [String], durable: String, retired: String, logger: Logger,
         handle: @escaping @Sendable (JetStreamMessage) async throws -> Void
     ) async throws -> DurableReader {
         let jetStream = try JetStream(client.bulk)
@@ -105,24 +108,24 @@ struct DurableReader: Service {
             throw MajorDomoError.failure(
                 "the NATS server gives no JetStream (start nats-server with -js, or its 'jetstream' block): \(error)")
         }
-        let consumer = try await jetStream.pullConsumer(
-            stream: stream, durable: durable, filter: subjects.count == 1 ? subjects[0] : ">", ackWait: .seconds(30))
+        await jetStream.deleteConsumer(stream: stream, durable: retired)
+        let consumer = try await jetStream.pushConsumer(
+            stream: stream, durable: durable, filter: subjects.count == 1 ? subjects[0] : ">",
+            deliverSubject: "_CP.deliver.\(durable)")
         return DurableReader(client: client, consumer: consumer, logger: logger, handle: handle)
     }
 
     func run() async throws {
         defer { consumer.close() }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            for message in try await consumer.fetch(batch: 1, timeout: .milliseconds(500)) {
-                do {
-                    try await handle(message)
-                } catch {
-                    client.reportFailure(
-                        of: NATSMessage(subject: message.subject, payload: message.payload),
-                        reason: DecodingProblem.describe(error))
-                }
-                try message.ack()
+        for await message in consumer.cancelOnGracefulShutdown() {
+            do {
+                try await handle(message)
+            } catch {
+                client.reportFailure(
+                    of: NATSMessage(subject: message.subject, payload: message.payload),
+                    reason: DecodingProblem.describe(error))
             }
+            try message.ack()
         }
     }
 
@@ -132,8 +135,7 @@ struct DurableReader: Service {
     }
 }
 
-/// Several readers as one service: they stop together at a graceful shutdown (each waits out
-/// its fetch; one after the other would add the waits up).
+/// Several readers as one service: they stop together at a graceful shutdown.
 struct DurableReaders: Service {
     let readers: [DurableReader]
 
@@ -152,8 +154,8 @@ enum MajorDomoReaders {
         -> DurableReader
     {
         try await DurableReader.start(
-            client, stream: "CP_REGISTER", subjects: [Subjects.registerAll], durable: "majordomo-register",
-            logger: logger
+            client, stream: "CP_REGISTER", subjects: [Subjects.registerAll], durable: "md-register",
+            retired: "majordomo-register", logger: logger
         ) { message in
             switch message.subject {
             case Subjects.register(.types):
@@ -171,8 +173,8 @@ enum MajorDomoReaders {
         -> DurableReader
     {
         try await DurableReader.start(
-            client, stream: "CP_CHANGES", subjects: [Subjects.fileChangedAll], durable: "majordomo-changes",
-            logger: logger
+            client, stream: "CP_CHANGES", subjects: [Subjects.fileChangedAll], durable: "md-changes",
+            retired: "majordomo-changes", logger: logger
         ) { message in
             let change = try DurableReader.decode(message, as: FileChange.self)
             try await coordinator.apply(change.payload, pod: change.sender.pod)
@@ -186,8 +188,8 @@ extension MajorDomoReaders {
         -> DurableReader
     {
         try await DurableReader.start(
-            client, stream: "CP_RESULTS", subjects: [Subjects.buildResultsAll], durable: "majordomo-results",
-            logger: logger
+            client, stream: "CP_RESULTS", subjects: [Subjects.buildResultsAll], durable: "md-results",
+            retired: "majordomo-results", logger: logger
         ) { message in
             let result = try DurableReader.decode(message, as: JobResult.self)
             await coordinator.finished(result.payload, chef: result.sender)
