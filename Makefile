@@ -19,7 +19,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PACKAGES := pkg-config libnats-dev libssh-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev \
 	nats-server openssh-server openssh-sftp-server openssh-client openssl groff-base util-linux \
 	sqlite3 graphviz gcc texlive-latex-base latexmk poppler-utils
-BENCH_PACKAGES := hyperfine python3 inotify-tools watchman ninja-build make
+BENCH_PACKAGES := hyperfine python3 inotify-tools watchman ninja-build make curl
 
 ROLE_LINKS := inotify2nats majordomo cpchef cpctrl
 RELEASE_FLAGS := -c release --static-swift-stdlib
@@ -78,6 +78,7 @@ bench: setup-bench release
 	./bench/graph-latex $(RELEASE_BIN)
 	./bench/majordomo-change
 	./bench/majordomo-ingest 20000 $(RELEASE_BIN)
+	./bench/majordomo-rest 100 2000 $(RELEASE_BIN)
 
 lint: build
 	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests

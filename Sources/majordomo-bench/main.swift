@@ -4,6 +4,10 @@
 //
 //   majordomo-bench change DIR RULES ROUNDS
 //   majordomo-bench ingest NATS-URL SOCKET ROOT PROJECT N
+//   majordomo-bench rest SOCKET PATH N
+//
+// `rest` sends N GET requests for PATH one after the other and prints the p50 and p99 of
+// their round trips in milliseconds.
 //
 // `ingest` publishes N file changes under ROOT in a burst, as a watcher of pod "bench" would
 // (each with its Nats-Msg-Id), then asks the MajorDomo at SOCKET until project PROJECT holds
@@ -78,6 +82,21 @@ func report(_ core: Coordinator, _ root: String, _ path: String, _ round: Int) a
 }
 
 let arguments = CommandLine.arguments
+if arguments.count == 5, arguments[1] == "rest", let count = Int(arguments[4]) {
+    let rest = RESTClient(RESTOptions(endpoint: .unixSocket(arguments[2])))
+    var times: [Double] = []
+    for _ in 0..<count {
+        let started = ContinuousClock.now
+        _ = try await rest.send("GET", arguments[3])
+        times.append((ContinuousClock.now - started).inSeconds * 1000)
+    }
+    times.sort()
+    print(
+        String(
+            format: "p50_ms %.3f p99_ms %.3f", times[times.count / 2],
+            times[min(times.count - 1, times.count * 99 / 100)]))
+    exit(0)
+}
 if arguments.count == 7, arguments[1] == "ingest", let count = Int(arguments[6]) {
     try await ingest(url: arguments[2], socket: arguments[3], root: arguments[4], project: arguments[5], count: count)
     exit(0)
