@@ -18,9 +18,13 @@ public struct Project: Sendable {
     /// Loads the project in `root` with the rules under `rulePaths`; `targets` limits the
     /// goals to those targets. With `useCache`, a graph cached in `.cp/graph.cache` for exactly
     /// these definitions, files and targets is used, and a newly built one is cached.
+    /// `extraTasks` are tasks not in the project's files (registered by a tool that discovered
+    /// them); with any, the graph cache is not used.
     public static func load(
-        root: String, rulePaths: [String], targets: [String] = [], useCache: Bool = false
+        root: String, rulePaths: [String], targets: [String] = [], useCache: Bool = false,
+        extraTasks: [TaskDefinition] = []
     ) throws(DefinitionError) -> Project {
+        let useCache = useCache && extraTasks.isEmpty
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw DefinitionError(what: "project", file: root, "not a directory")
@@ -50,7 +54,7 @@ public struct Project: Sendable {
                 components: Components(cached.graph), fromCache: true)
         }
         let rules = try RuleBook.load(ruleFiles)
-        let tasks = try TaskDefinition.load(taskFiles)
+        let tasks = try TaskDefinition.load(taskFiles) + extraTasks
         let definitions = try ProjectDefinition.load(projectFiles)
         let graph = try GraphBuilder.build(
             rules: rules, tasks: tasks, projects: definitions, files: files, targets: targets)

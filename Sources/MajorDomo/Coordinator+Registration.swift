@@ -1,4 +1,5 @@
 import CPProtocol
+import RulesManager
 
 /// What the Chefs registered (DESIGN §3): kept in the store with the Chef that offers each
 /// type and rule, and announced on `registered.*` once registrations have been quiet for
@@ -39,8 +40,28 @@ extension Coordinator {
         do { return try storeRules() } catch { throw .failure("cannot read the registered rules: \(error)") }
     }
 
+    /// Adds a task a tool registered (a step it discovered, as a tasks file would hold it) to
+    /// its project, whose graph is loaded again with it; refused, with nothing kept, when a path
+    /// is not clean or the project does not load with it.
+    public func register(_ task: RegisterTask) async throws(MajorDomoError) {
+        try requireProject(task.project)
+        let paths = task.theTask.dependencies + task.theTask.secondaryDependencies + task.theTask.outputs
+        if let bad = paths.first(where: { ProjectPath.normalize($0) != $0 }) {
+            throw .badRequest("task '\(task.taskName)': '\(bad)' is not a clean path relative to the project")
+        }
+        guard !task.theTask.outputs.isEmpty else { throw .badRequest("task '\(task.taskName)' has no outputs") }
+        guard let record = projectRecord(task.project) else { return }
+        let registered = registeredTasks(of: task.project).filter { $0.taskName != task.taskName } + [task]
+        let loaded = await Self.load(record, rulePaths: configuration.rulePaths, registered: registered)
+        if let problem = loaded.problem { throw .unprocessable(problem) }
+        try self.record("task '\(task.taskName)' of project '\(task.project)'") { try $0.save(task) }
+        replace(loaded)
+        announceSoon(.tasks)
+        announceSoon(.artefacts)
+    }
+
     /// Restarts the quiet period; when it ends, everything that changed is announced.
-    private func announceSoon(_ what: Subjects.Announcement) {
+    func announceSoon(_ what: Subjects.Announcement) {
         unannouncedKinds.insert(what)
         pendingAnnouncementTask?.cancel()
         let quiet = configuration.registrationQuiet

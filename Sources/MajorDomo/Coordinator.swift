@@ -96,7 +96,8 @@ public actor Coordinator {
         self.jobQueue = jobQueue
         self.logger = logger
         for record in try store.projects() {
-            projects[record.name] = await Self.load(record, rulePaths: configuration.rulePaths)
+            projects[record.name] = await Self.load(
+                record, rulePaths: configuration.rulePaths, registered: try store.registeredTasks(of: record.name))
             artefacts[record.name] = ReportedFileStates(try store.artefacts(of: record.name))
         }
         try loadHistory()
@@ -132,6 +133,8 @@ public actor Coordinator {
         }
         projects[name] = loaded
         artefacts[name] = ReportedFileStates([:])
+        announceSoon(.tasks)
+        announceSoon(.artefacts)
         await requestWatch(record)
         logger.notice("project '\(name)' added: \(root)")
         return Self.summary(loaded)
@@ -140,7 +143,9 @@ public actor Coordinator {
     /// Loads project `name`'s definitions again (after they were edited).
     public func updateProject(_ name: String) async throws(MajorDomoError) -> ProjectSummary {
         let record = try loaded(name).record
-        let loaded = await Self.load(record, rulePaths: configuration.rulePaths)
+        let loaded = await Self.load(
+            record, rulePaths: configuration.rulePaths, registered: (try? store.registeredTasks(of: name)) ?? [])
+        defer { announceSoon(.tasks); announceSoon(.artefacts) }
         projects[name] = loaded
         if let problem = loaded.problem { throw .unprocessable(problem) }
         return Self.summary(loaded)
@@ -157,6 +162,8 @@ public actor Coordinator {
         projects[name] = nil
         artefacts[name] = nil
         recordStores[name] = nil
+        announceSoon(.tasks)
+        announceSoon(.artefacts)
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: recordsPath(name) + suffix) }
         logger.notice("project '\(name)' removed")
     }
@@ -200,6 +207,10 @@ public actor Coordinator {
     func projectRoot(_ name: String) -> String? { projects[name]?.record.root }
     func projectGraph(_ name: String) -> Project? { projects[name]?.project }
     func projectPod(_ name: String) -> String? { projects[name]?.record.pod }
+    func projectRecord(_ name: String) -> ProjectRecord? { projects[name]?.record }
+    func registeredTasks(of name: String) -> [RegisterTask] { (try? store.registeredTasks(of: name)) ?? [] }
+    /// Puts a project loaded again in its place.
+    func replace(_ loaded: Loaded) { projects[loaded.record.name] = loaded }
     /// The kind of Chef that offers `rule` (the first that registered it).
     func ruleKind(_ rule: String) -> String? { ((try? store.rules()) ?? []).first { $0.ruleName == rule }?.kind }
     /// Records files of project `name` reported by a Chef, in the store and in memory.
@@ -259,16 +270,29 @@ public actor Coordinator {
     // MARK: Loading
 
     /// Loads a project's graph and targets on a thread of its own.
-    static func load(_ record: ProjectRecord, rulePaths: [String]) async -> Loaded {
-        await onThreadOfItsOwn("cp-load") {
+    static func load(_ record: ProjectRecord, rulePaths: [String], registered: [RegisterTask] = []) async -> Loaded {
+        let extra = registered.map(Self.definition)
+        return await onThreadOfItsOwn("cp-load") {
             do {
-                let project = try Project.load(root: record.root, rulePaths: rulePaths, useCache: true)
+                let project = try Project.load(
+                    root: record.root, rulePaths: rulePaths, useCache: true, extraTasks: extra)
                 let definitions = try ProjectDefinition.load([record.root])
                 return Loaded(record: record, project: project, definitions: definitions)
             } catch {
                 return Loaded(record: record, problem: "\(error)")
             }
         }
+    }
+
+    /// A registered task as a tasks file's task, its place naming who registered it.
+    static func definition(_ task: RegisterTask) -> TaskDefinition {
+        let place = SourceLocation(file: "register.tasks from chef '\(task.chefName)'", line: 1, column: 1)
+        let located = { (paths: [String]) in paths.map { Located($0, at: place) } }
+        return TaskDefinition(
+            name: task.taskName, rule: Located(task.theTask.rule, at: place),
+            dependencies: located(task.theTask.dependencies),
+            secondaryDependencies: located(task.theTask.secondaryDependencies), outputs: located(task.theTask.outputs),
+            mainFile: task.theTask.mainFile, location: place)
     }
 
     static func summary(_ loaded: Loaded) -> ProjectSummary {

@@ -23,7 +23,7 @@ public struct ProjectRecord: Sendable, Equatable, Codable {
 public final class MajorDomoStore {
     public static let schema = Schema(
         name: "a MajorDomo's state", applicationID: 0x6370_4D44,  // "cpMD"
-        version: 4, remedy: "start it with another --state directory, or move the file away"
+        version: 5, remedy: "start it with another --state directory, or move the file away"
     ) { database, from in
         if from < 1 {
             try database.execute(
@@ -63,6 +63,14 @@ public final class MajorDomoStore {
                     bytes INTEGER NOT NULL, PRIMARY KEY(build, task));
                 """)
         }
+        if from < 5 {
+            // Version 5: tasks registered by tools (`register.tasks`), by project.
+            try database.execute(
+                """
+                CREATE TABLE registered_tasks(project TEXT NOT NULL, task TEXT NOT NULL, chef TEXT NOT NULL,
+                    body TEXT NOT NULL, PRIMARY KEY(project, task));
+                """)
+        }
     }
 
     public let path: String
@@ -95,6 +103,7 @@ public final class MajorDomoStore {
     public func removeProject(_ name: String) throws -> Bool {
         try database.transaction {
             try database.run("DELETE FROM artefacts WHERE project = ?", [.text(name)])
+            try database.run("DELETE FROM registered_tasks WHERE project = ?", [.text(name)])
             try database.run("DELETE FROM projects WHERE name = ?", [.text(name)])
         }
         return database.changes > 0
@@ -271,5 +280,28 @@ public final class MajorDomoStore {
             found[row.text(0) ?? ""] = (Self.list(row.text(1)), Int(row.int64(2)))
         }
         return found
+    }
+
+    // MARK: Registered tasks
+
+    /// Records a task a tool registered for its project (replacing one of the same name).
+    public func save(_ task: RegisterTask) throws {
+        let body = String(decoding: try JSONEncoder().encode(task.theTask), as: UTF8.self)
+        try database.run(
+            "INSERT OR REPLACE INTO registered_tasks(project, task, chef, body) VALUES(?, ?, ?, ?)",
+            [.text(task.project), .text(task.taskName), .text(task.chefName), .text(body)])
+    }
+
+    /// The tasks registered for `project`.
+    public func registeredTasks(of project: String) throws -> [RegisterTask] {
+        try database.query(
+            "SELECT task, chef, body FROM registered_tasks WHERE project = ? ORDER BY task", [.text(project)]
+        ) { row -> RegisterTask? in
+            guard let body = row.text(2),
+                let task = try? JSONDecoder().decode(RegisterTask.TheTask.self, from: Data(body.utf8))
+            else { return nil }
+            return RegisterTask(
+                chefName: row.text(1) ?? "", project: project, taskName: row.text(0) ?? "", theTask: task)
+        }.compactMap { $0 }
     }
 }

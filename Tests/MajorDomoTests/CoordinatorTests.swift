@@ -182,4 +182,43 @@ final class Recorder: ProjectWatcher, RegistrationAnnouncer {
             try await core.why("hello", "nothing.c")
         }
     }
+
+    @Test func aTaskATooRegistersJoinsItsProjectAndIsKeptAndAnnounced() async throws {
+        let root = try example("c-hello")
+        let core = try await coordinator(quiet: .milliseconds(100))
+        _ = try await core.addProject(directory: root, name: "hello", pod: nil)
+        let copy = RegisterTask(
+            chefName: "tool", project: "hello", taskName: "backup",
+            theTask: .init(rule: "copy", dependencies: ["hello.c"], outputs: ["backup/hello.c"]))
+        try await core.register(copy)
+        #expect(
+            try await core.definition("hello").tasks.contains {
+                $0.name == "backup" && $0.outputs == ["backup/hello.c"]
+            })
+        try await waitUntil(deadline: .seconds(20), "registered.tasks") {
+            recorder.announced.withLock { $0.contains { $0.0 == .tasks && $0.1.contains("backup") } }
+        }
+        // Refused, with nothing kept: a path that climbs, a rule that does not exist, no project.
+        var climbing = copy
+        climbing.theTask.outputs = ["../outside.c"]
+        await #expect(
+            throws: MajorDomoError.badRequest(
+                "task 'backup': '../outside.c' is not a clean path relative to the project")
+        ) {
+            try await core.register(climbing)
+        }
+        var unknown = copy
+        unknown.taskName = "other"
+        unknown.theTask.rule = "nope"
+        let error = await #expect(throws: MajorDomoError.self) { try await core.register(unknown) }
+        guard case .unprocessable(let reason)? = error else { throw error ?? MajorDomoError.failure("no error") }
+        #expect(reason.contains("register.tasks from chef 'tool'") && reason.contains("unknown rule 'nope'"))
+        var elsewhere = copy
+        elsewhere.project = "nope"
+        await #expect(throws: MajorDomoError.self) { try await core.register(elsewhere) }
+        // A MajorDomo started again on the state has the task.
+        let again = try await coordinator()
+        let tasks = try await again.definition("hello").tasks.map(\.name)
+        #expect(tasks.contains("backup") && !tasks.contains("other"))
+    }
 }

@@ -162,9 +162,13 @@ enum MajorDomoReaders {
                 try await coordinator.register(try DurableReader.decode(message, as: RegisterType.self).payload)
             case Subjects.register(.rules):
                 try await coordinator.register(try DurableReader.decode(message, as: RegisterRule.self).payload)
+            case Subjects.register(.tasks):
+                try await coordinator.register(try DurableReader.decode(message, as: RegisterTask.self).payload)
             default:
-                // Tasks and projects registered by tools come with the builds (issue 13).
-                logger.info("not handled yet: \(message.subject)")
+                // A project is added over REST, where its directory is checked (register.projects
+                // carries no more than that would).
+                throw MajorDomoError.badRequest(
+                    "projects are added with POST /project/add (or 'cp ctrl project add'), not \(message.subject)")
             }
         }
     }
