@@ -108,7 +108,7 @@ public struct BuildGraph: Sendable {
     /// The tasks that write an input of `task`, with whether the edge is secondary.
     public func prerequisites(of task: Int32) -> [(task: Int32, secondary: Bool)] {
         let definition = tasks[Int(task)]
-        var result: [(Int32, Bool)] = []
+        var result: [(task: Int32, secondary: Bool)] = []
         for input in definition.dependencies where producer[Int(input)] >= 0 {
             result.append((producer[Int(input)], false))
         }

@@ -21,6 +21,7 @@ extension Scheduler {
     /// a task whose inputs are made by a task that runs first may run too.
     public func verdicts(in components: [Int]) -> [Int32: Verdict] {
         var verdicts: [Int32: Verdict] = [:]
+        lookAt(components[...])
         for component in components {
             for task in self.components.members[component] {
                 if let reason = reason(task) {

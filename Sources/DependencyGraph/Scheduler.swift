@@ -31,27 +31,30 @@ public final class Scheduler {
         var history: [[SHA256Digest?]] = []
     }
 
-    private var state: [State]
+    /// Per component (`Slots`: only those considered take room after a change).
+    private var state: Slots<State>
     /// Per component: the components it needs first, and those that need it.
-    private var needs: [[Int]]
-    private var neededBy: [[Int]]
+    private var needs: Slots<[Int]>
+    private var neededBy: Slots<[Int]>
     /// Per needed component: how many of the components it needs are not done yet.
-    private var waitingOn: [Int]
+    private var waitingOn: Slots<Int>
     /// Components that may advance now (all they need is done, or a task of theirs came
     /// back), first in first out: each hand-out costs what it touches, not the whole graph.
     private var ready: [Int] = []
     private var readyHead = 0
-    private var needed: [Bool]
+    private var needed: Slots<Bool>
     private var cycles: [Int: Cycle] = [:]
     private var feedback: [Int: [Int32]] = [:]
     /// Components with a task out at the moment.
     private var running: Set<Int> = []
     /// Per artefact: its digest as last looked at in this build (outer nil: not looked at yet).
     /// An array by id, so the thousand readers of one header find it without hashing its path.
-    /// A file is looked at once until a task that writes it runs: the build works on a
-    /// snapshot, and a source edited while it runs is seen by the next build.
-    private var digests: [SHA256Digest??]
-    private var lookedAtAll = false
+    /// A file is looked at when a component that reads or writes it is first decided, and
+    /// then once until a task that writes it runs; the inputs a task saw are what its record
+    /// keeps, so a source edited while the build runs is seen by the next build if not by this.
+    private var digests: Slots<SHA256Digest??>
+    /// Per component: whether its files were looked at (see `lookAt`).
+    private var lookedAt: Slots<Bool>
     /// The inputs each running task saw when it was handed out.
     private var seen: [Int32: [TaskRecord.File]] = [:]
     public private(set) var failures: [Failure] = []
@@ -74,12 +77,14 @@ public final class Scheduler {
         self.files = files
         self.maxPasses = maxPasses
         let count = components.members.count
-        state = Array(repeating: .waiting, count: count)
-        digests = Array(repeating: nil, count: graph.artefacts.count)
+        let sparse = changed != nil
+        state = Slots(repeating: .waiting, count: count, sparse: sparse)
+        digests = Slots(repeating: nil, count: graph.artefacts.count, sparse: sparse)
+        lookedAt = Slots(repeating: false, count: count, sparse: sparse)
         let (considered, candidates) = Self.considered(graph, components, changed: changed)
-        needs = Self.prerequisites(of: candidates, among: considered, graph, components)
+        needs = Self.prerequisites(of: candidates, among: considered, graph, components, sparse: sparse)
         // Only what the goals need, through primary and secondary inputs alike.
-        needed = Array(repeating: false, count: count)
+        needed = Slots(repeating: false, count: count, sparse: sparse)
         var stack = graph.goals.compactMap { goal -> Int? in
             let producer = graph.producer[Int(goal)]
             guard producer >= 0 else { return nil }
@@ -92,8 +97,8 @@ public final class Scheduler {
             stack += needs[component]
         }
         for index in components.cycles where needed[index] { feedback[index] = components.feedback(index, in: graph) }
-        neededBy = Array(repeating: [], count: count)
-        waitingOn = Array(repeating: 0, count: count)
+        neededBy = Slots(repeating: [], count: count, sparse: sparse)
+        waitingOn = Slots(repeating: 0, count: count, sparse: sparse)
         for component in candidates.sorted() where needed[component] {
             waitingOn[component] = needs[component].count
             for other in needs[component] { neededBy[other].append(component) }
@@ -128,21 +133,25 @@ public final class Scheduler {
         return (considered, candidates)
     }
 
-    /// Per component of `candidates`: the considered components it needs first, once each (a
-    /// marker per component instead of a set each: a link over 50,000 objects would otherwise
-    /// search a long list per input).
+    /// Per component of `candidates`: the considered components it needs first, once each.
+    /// Found from each candidate's outputs to their readers, not from each reader's inputs: a
+    /// change to one header reaches a link over 50,000 objects, and only the few hundred it
+    /// reaches are walked, not the link's every input. A marker per component (the producer
+    /// it last noted) keeps each pair once.
     private static func prerequisites(
-        of candidates: [Int], among considered: [Bool], _ graph: BuildGraph, _ components: Components
-    ) -> [[Int]] {
-        var needs: [[Int]] = Array(repeating: [], count: components.members.count)
-        var marked = Array(repeating: -1, count: components.members.count)
+        of candidates: [Int], among considered: [Bool], _ graph: BuildGraph, _ components: Components, sparse: Bool
+    ) -> Slots<[Int]> {
+        var needs = Slots<[Int]>(repeating: [], count: components.members.count, sparse: sparse)
+        var marked = Slots(repeating: -1, count: components.members.count, sparse: sparse)
         for index in candidates {
             for task in components.members[index] {
-                for (producer, _) in graph.prerequisites(of: task) {
-                    let other = Int(components.componentOf[Int(producer)])
-                    if other != index && considered[other] && marked[other] != index {
-                        marked[other] = index
-                        needs[index].append(other)
+                for output in graph.tasks[Int(task)].outputs {
+                    for reader in [graph.readers[Int(output)], graph.secondaryReaders[Int(output)]].joined() {
+                        let other = Int(components.componentOf[Int(reader)])
+                        if other != index && considered[other] && marked[other] != index {
+                            marked[other] = index
+                            needs[other].append(index)
+                        }
                     }
                 }
             }
@@ -151,12 +160,16 @@ public final class Scheduler {
     }
 
     /// The components the goals need, in build order.
-    public var neededComponents: [Int] { needed.indices.filter { needed[$0] } }
+    public var neededComponents: [Int] { needed.ordered.filter(\.value).map(\.index) }
 
-    /// Hands out every task that may run now (each once).
-    public func next() -> [Job] {
+    /// Hands out the tasks that may run now (each once), at most `limit` of them: a caller
+    /// that sends each away may send the first while the others are decided.
+    public func next(limit: Int = .max) -> [Job] {
         var jobs: [Job] = []
-        while readyHead < ready.count {
+        while readyHead < ready.count && jobs.count < limit {
+            if !lookedAt[ready[readyHead]] {
+                lookAt(ready[readyHead..<(ready.count - readyHead > limit ? readyHead + limit : ready.count)])
+            }
             let component = ready[readyHead]
             readyHead += 1
             guard state[component] == .waiting || state[component] == .active, !running.contains(component) else {
@@ -276,7 +289,6 @@ public final class Scheduler {
 
     /// `id`'s digest now, looked at once per build (until a task that writes it runs).
     private func digest(_ id: Int32) -> SHA256Digest? {
-        if !lookedAtAll { lookAtAll() }
         if let known = digests[Int(id)] { return known }
         let found = files.digest(graph.artefacts[Int(id)])
         digests[Int(id)] = .some(found)
@@ -285,22 +297,25 @@ public final class Scheduler {
 
     // MARK: Internals
 
-    /// Looks at every file the needed tasks read or write, at once: `FileStates` may look at
-    /// them side by side (`DiskFileStates` does, on every core).
-    private func lookAtAll() {
-        lookedAtAll = true
+    /// Looks at the files that `components` (about to be decided) read or write and that were
+    /// not looked at yet, all at once: `FileStates` may look at them side by side
+    /// (`DiskFileStates` does, on every core). Only what is decided now is looked at: a change
+    /// to one header does not look at the 50,000 inputs of a link that may never be reached.
+    func lookAt(_ components: ArraySlice<Int>) {
         var ids: [Int32] = []
-        var marked = Array(repeating: false, count: graph.artefacts.count)
-        for component in needed.indices where needed[component] {
-            for task in components.members[component] {
+        var marked = Slots(repeating: false, count: graph.artefacts.count, sparse: components.count < 256)
+        for component in components where !lookedAt[component] {
+            lookedAt[component] = true
+            for task in self.components.members[component] {
                 let definition = graph.tasks[Int(task)]
                 for id in [definition.dependencies, definition.secondaryDependencies, definition.outputs].joined()
-                where !marked[Int(id)] {
+                where digests[Int(id)] == nil && !marked[Int(id)] {
                     marked[Int(id)] = true
                     ids.append(id)
                 }
             }
         }
+        guard !ids.isEmpty else { return }
         for (id, digest) in zip(ids, files.digests(graph.paths(ids))) where digests[Int(id)] == nil {
             digests[Int(id)] = .some(digest)
         }

@@ -89,7 +89,9 @@ final class BuildRun {
     /// Jobs no Chef can take yet (no Chef offers their rule).
     var waiting: [Scheduler.Job] = []
     var runs: [String: TaskRunView] = [:]
+    /// The tasks in the order they were first noted, and each one's place in it.
     var order: [String] = []
+    var position: [String: Int] = [:]
     var jobCount = 0
     /// The artefacts whose change it builds; nil: it checks every task.
     var changed: [Int32]?
@@ -126,7 +128,10 @@ final class BuildRun {
 
     /// Records what happens to a task's run.
     func note(_ view: TaskRunView) {
-        if runs[view.task] == nil { order.append(view.task) }
+        if position[view.task] == nil {
+            position[view.task] = order.count
+            order.append(view.task)
+        }
         runs[view.task] = view
     }
 

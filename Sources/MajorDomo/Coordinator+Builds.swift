@@ -104,10 +104,11 @@ extension Coordinator {
         }
     }
 
-    /// Hands out what the scheduler can run now; ends the build when nothing is left.
+    /// Hands out what the scheduler can run now, a few jobs at a time (the first reach the
+    /// queue while the rest are decided); ends the build when nothing is left.
     func advance(_ run: BuildRun) async {
         while run.state == .running && !run.superseded {
-            let jobs = run.scheduler.next()
+            let jobs = run.scheduler.next(limit: 32)
             if jobs.isEmpty { break }
             for job in jobs { await dispatch(job, run) }
         }

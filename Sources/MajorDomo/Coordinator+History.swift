@@ -57,7 +57,7 @@ extension Coordinator {
 
     /// Writes a task's run in build `run`.
     func persistRun(_ run: BuildRun, _ view: TaskRunView) {
-        let position = run.order.firstIndex(of: view.task) ?? run.order.count
+        let position = run.position[view.task] ?? run.order.count
         persist("a run of '\(view.task)'") { try $0.save(view, of: run.id, at: position) }
     }
 }
