@@ -134,6 +134,28 @@ public struct BuildGraph: Sendable {
         return order
     }
 
+    /// The tasks that making `goals` takes (their producers, the producers of what those read,
+    /// and so on, through primary and secondary inputs), and the files they read that no task
+    /// makes (what must come from outside: the sources).
+    public func closure(of goals: [Int32]) -> (tasks: Set<Int32>, sources: Set<Int32>) {
+        var tasks = Set<Int32>()
+        var sources = Set<Int32>()
+        var seen = Set<Int32>()
+        var artefacts = goals
+        while let artefact = artefacts.popLast() {
+            guard seen.insert(artefact).inserted else { continue }
+            let task = producer[Int(artefact)]
+            guard task >= 0 else {
+                sources.insert(artefact)
+                continue
+            }
+            if tasks.insert(task).inserted {
+                artefacts += self.tasks[Int(task)].dependencies + self.tasks[Int(task)].secondaryDependencies
+            }
+        }
+        return (tasks, sources)
+    }
+
     /// The paths of `ids`.
     public func paths(_ ids: [Int32]) -> [String] { ids.map { artefacts[Int($0)] } }
 }

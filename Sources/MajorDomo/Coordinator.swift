@@ -182,6 +182,29 @@ public actor Coordinator {
             tasks: graph.map { graph in graph.tasks.map { TaskSummary($0, in: graph) } } ?? [])
     }
 
+    /// Target `target` of project `name`: its definition, the tasks building it takes, in
+    /// build order, and the files it needs that no task makes.
+    public func buildTarget(_ name: String, _ target: String) throws(MajorDomoError) -> BuildTargetView {
+        let loaded = try loaded(name)
+        let known = loaded.definitions.flatMap(\.targets)
+        guard let found = known.first(where: { $0.name == target }) else {
+            throw .notFound(
+                "project '\(name)' has no target '\(target)'" + DidYouMean.phrase(for: target, among: known.map(\.name)))
+        }
+        guard let project = loaded.project else {
+            throw .unprocessable("project '\(name)' has no graph: \(loaded.problem ?? "it did not load")")
+        }
+        let graph = project.graph
+        let (tasks, sources) = graph.closure(of: found.outputs.compactMap { graph.artefact($0.value) })
+        let components = project.components
+        let ordered = Set(tasks.map { Int(components.componentOf[Int($0)]) }).sorted().flatMap {
+            components.members[$0].filter(tasks.contains)  // a cycle's tasks in their pass order
+        }
+        return BuildTargetView(
+            target: TargetSummary(found), tasks: ordered.map { TaskSummary(graph.tasks[Int($0)], in: graph) },
+            sources: graph.paths(Array(sources)).sorted())
+    }
+
     /// Project `name`'s graph as DOT, JSON or Mermaid.
     public func graph(_ name: String, format: GraphExport.Format) throws(MajorDomoError) -> String {
         guard let project = try loaded(name).project else {

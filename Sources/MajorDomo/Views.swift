@@ -76,6 +76,14 @@ public struct ProjectDefinitionView: Codable, Sendable, Equatable {
     public var tasks: [TaskSummary]
 }
 
+/// What `GET /project/buildTarget/<p>/<t>` answers: one target, the tasks building it takes
+/// (in build order) and the files it needs from outside (read, and made by no task).
+public struct BuildTargetView: Codable, Sendable, Equatable {
+    public var target: TargetSummary
+    public var tasks: [TaskSummary]
+    public var sources: [String]
+}
+
 /// Why a request to the MajorDomo cannot be done, by kind (the REST layer maps each to its
 /// status).
 public enum MajorDomoError: Error, Equatable, CustomStringConvertible {

@@ -112,6 +112,10 @@ public enum MajorDomoRoutes {
         router.get("/project/definition/:project") { _, context in
             try JSONBody.response(try await coordinator.definition(try projectName(context)))
         }
+        router.get("/project/buildTarget/:project/:target") { _, context in
+            try JSONBody.response(
+                try await coordinator.buildTarget(try projectName(context), try context.parameters.require("target")))
+        }
         router.get("/files/:project") { _, context in
             try JSONBody.response(try await coordinator.files(try projectName(context)))
         }

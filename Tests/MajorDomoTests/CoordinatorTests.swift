@@ -62,6 +62,16 @@ final class Recorder: ProjectWatcher, RegistrationAnnouncer {
         #expect(dot.hasPrefix("digraph") && dot.contains("cluster_"))
         let definition = try await core.definition("latex-paper")
         #expect(definition.tasks.contains { $0.rule == "bibtex" })
+        // One target: what building it takes, the cycle's tasks in their pass order, and
+        // the files it needs from outside.
+        let pdf = try await core.buildTarget("latex-paper", "pdf")
+        #expect(pdf.target.outputs == ["paper.pdf"])
+        #expect(pdf.tasks.map(\.rule).prefix(2) == ["pdflatex", "bibtex"])
+        #expect(pdf.sources.contains("paper.tex") && pdf.sources.contains("refs.bib"))
+        #expect(!pdf.sources.contains("paper.aux"))  // made by a task, not a source
+        await #expect(throws: MajorDomoError.notFound("project 'latex-paper' has no target 'pfd' (did you mean 'pdf'?)")) {
+            try await core.buildTarget("latex-paper", "pfd")
+        }
         // A new core on the same state has the project, loaded.
         let again = try await coordinator()
         #expect(await again.projectList() == [added])

@@ -152,6 +152,8 @@ struct OpenAPIDocument {
             ("GET", "/project/targets/hello", "/project/targets/{project}", nil, 200),
             ("GET", "/project/targets/nope", "/project/targets/{project}", nil, 404),
             ("GET", "/project/definition/hello", "/project/definition/{project}", nil, 200),
+            ("GET", "/project/buildTarget/hello/hello", "/project/buildTarget/{project}/{target}", nil, 200),
+            ("GET", "/project/buildTarget/hello/helo", "/project/buildTarget/{project}/{target}", nil, 404),
             ("GET", "/graph/hello?format=json", "/graph/{project}", nil, 200),
             ("GET", "/graph/hello?format=svg", "/graph/{project}", nil, 400),
             ("GET", "/files/hello", "/files/{project}", nil, 200),
