@@ -64,7 +64,7 @@ _cp_computepods_words() {
         "graph check") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "graph build") echo "--jobs --max-passes --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "majordomo") echo "serve --help --verbose --quiet --config --show-config" ;;
-        "majordomo serve") echo "--listen --socket --state --token-file --rules --settle --pod --name --heartbeat --nats-url --nats-creds --nats-ca --help --verbose --quiet --config --show-config" ;;
+        "majordomo serve") echo "--listen --socket --state --token-file --rules --settle --ack-wait --max-deliver --pod --name --heartbeat --nats-url --nats-creds --nats-ca --help --verbose --quiet --config --show-config" ;;
         "sftp") echo "put get ls mkdir rm rmdir stat mv --identity --passphrase-file --known-hosts --accept-new --connect-timeout --help --verbose --quiet --config --show-config" ;;
         "sftp put") echo "--recursive --preserve --identity --passphrase-file --known-hosts --accept-new --connect-timeout --help --verbose --quiet --config --show-config" ;;
         "sftp get") echo "--recursive --preserve --resume --identity --passphrase-file --known-hosts --accept-new --connect-timeout --help --verbose --quiet --config --show-config" ;;
@@ -104,6 +104,8 @@ _cp_computepods_value() {
         "--listen") echo "text" ;;
         "--state") echo "path" ;;
         "--settle") echo "text" ;;
+        "--ack-wait") echo "text" ;;
+        "--max-deliver") echo "text" ;;
         "--identity") echo "path" ;;
         "--passphrase-file") echo "path" ;;
         "--known-hosts") echo "path" ;;

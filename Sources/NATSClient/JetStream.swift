@@ -101,9 +101,11 @@ public final class JetStream: @unchecked Sendable {
     }
 
     /// A durable pull consumer on `stream`: messages are fetched when there is room for them
-    /// and must be acknowledged within `ackWait`, or they are delivered again.
+    /// and must be acknowledged within `ackWait`, or they are delivered again, at most
+    /// `maxDeliver` times. Made if it does not exist (nil terms: the server's, 30 s and no
+    /// limit); one that exists is bound if its terms are those given (nil: whatever they are).
     public func pullConsumer(
-        stream: String, durable: String, filter: String, ackWait: Duration = .seconds(30), maxDeliver: Int = -1
+        stream: String, durable: String, filter: String, ackWait: Duration? = nil, maxDeliver: Int? = nil
     ) async throws(NATSError) -> PullConsumer {
         let context = SendableHandle(pointer: self.context)
         let subscription = try await blockingCall("js-pull") { () throws(NATSError) -> SendableHandle in
@@ -112,8 +114,8 @@ public final class JetStream: @unchecked Sendable {
             jsSubOptions_Init(&options)
             options.Stream = strings(stream)
             options.Config.AckPolicy = js_AckExplicit
-            options.Config.AckWait = ackWait.nanoseconds
-            options.Config.MaxDeliver = Int64(maxDeliver)
+            if let ackWait { options.Config.AckWait = ackWait.nanoseconds }
+            if let maxDeliver { options.Config.MaxDeliver = Int64(maxDeliver) }
             var subscription: OpaquePointer?
             var code = jsErrCode(0)
             let status = js_PullSubscribe(&subscription, context.pointer, filter, durable, nil, &options, &code)
@@ -122,6 +124,35 @@ public final class JetStream: @unchecked Sendable {
             return SendableHandle(pointer: subscription)
         }
         return PullConsumer(jetStream: self, subscription: subscription, durable: durable)
+    }
+
+    /// Makes durable pull consumer `durable` on `stream` for `filter` with these terms, or
+    /// brings one that exists to them (a restart with another `--max-deliver` takes effect).
+    public func ensurePullConsumer(
+        stream: String, durable: String, filter: String, ackWait: Duration, maxDeliver: Int
+    ) async throws(NATSError) {
+        let context = SendableHandle(pointer: self.context)
+        try await blockingCall("js-consumer") { () throws(NATSError) in
+            let strings = CStrings()
+            var config = jsConsumerConfig()
+            jsConsumerConfig_Init(&config)
+            config.Durable = strings(durable)
+            config.FilterSubject = strings(filter)
+            config.AckPolicy = js_AckExplicit
+            config.AckWait = ackWait.nanoseconds
+            config.MaxDeliver = Int64(maxDeliver)
+            var info: UnsafeMutablePointer<jsConsumerInfo>?
+            var code = jsErrCode(0)
+            var status = js_AddConsumer(&info, context.pointer, stream, &config, nil, &code)
+            if let info { jsConsumerInfo_Destroy(info) }
+            if status != NATS_OK && code.rawValue != 0 {  // it exists, with other terms
+                info = nil
+                code = jsErrCode(0)
+                status = js_UpdateConsumer(&info, context.pointer, stream, &config, nil, &code)
+                if let info { jsConsumerInfo_Destroy(info) }
+            }
+            try Self.check(status, code, "making consumer '\(durable)' on '\(stream)'")
+        }
     }
 
     static func check(_ status: natsStatus, _ code: jsErrCode, _ what: String) throws(NATSError) {

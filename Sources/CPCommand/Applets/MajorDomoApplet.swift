@@ -1,7 +1,7 @@
 // cp majordomo serve [options]
 //
-// The coordinator: projects, the cyclic dependency graph, artefact state, scheduling, the REST
-// API and the web UI (DESIGN §6). Tracked by issue 13; what stands today is in MajorDomoCommand.
+// The coordinator: projects, the cyclic dependency graph, artefact state, scheduling and the
+// REST API (DESIGN §6); the role is wired in MajorDomoCommand and MajorDomoNATS.
 
 extension Applets {
     static let majordomo = Applet(
@@ -9,11 +9,12 @@ extension Applets {
             "majordomo",
             summary: "coordinate builds: projects, registrations, the graph, the REST API",
             details: """
-                The MajorDomo keeps projects and what the Chefs registered in SQLite (in its \
-                --state directory), reads registrations from NATS through a JetStream stream (so \
-                nothing is lost while it is down), asks each project's watcher to watch it, and \
-                serves the REST API on a Unix socket and on TCP. Builds driven by file changes and \
-                jobs for Chefs come with issue 13's later steps.
+                The MajorDomo keeps projects, what the Chefs registered, the files the watchers \
+                report and every build in SQLite (in its --state directory); it reads \
+                registrations, file changes and results through JetStream streams (so nothing is \
+                lost while it is down), builds a project's changes once they settle (only what they \
+                reach; cycles in passes), hands each task run to a Chef as a job on the work \
+                queue, and serves the REST API and its event stream on a Unix socket and on TCP.
                 """,
             subcommands: [
                 CommandSpec(
@@ -38,6 +39,12 @@ extension Applets {
                         .value(
                             "settle", .duration, metavar: "DURATION", default: "100ms",
                             help: "build a project's changes once they have been quiet this long"),
+                        .value(
+                            "ack-wait", .duration, metavar: "DURATION", default: "30s",
+                            help: "give a job to another Chef if the one it went to has not acknowledged it by then"),
+                        .value(
+                            "max-deliver", .integer(1...1000), metavar: "N", default: "5",
+                            help: "fail a task as a poison job once its job was delivered N times without a result"),
                         .value(
                             "pod", .string, metavar: "NAME", defaultNote: "the host name",
                             help: "this MajorDomo's pod: where a project's files are unless its request says"),

@@ -40,7 +40,9 @@ enum MajorDomoCommand {
         let client = try await NATSClient.connect(
             NATSOptions(settings: settings, name: "cp-majordomo-\(name)"),
             sender: Sender(pod: pod, role: "majordomo", name: name), logger: logger)
-        let nats = MajorDomoNATS(client: client, logger: logger)
+        var nats = MajorDomoNATS(client: client, logger: logger)
+        nats.ackWait = settings.duration("ack-wait")
+        nats.maxDeliver = settings.integer("max-deliver")
         var configuration = Coordinator.Configuration(
             rulePaths: try BundledRules.resolve(settings.values("rules").compactMap(\.text)), pod: pod)
         configuration.settle = settings.duration("settle")

@@ -16,6 +16,10 @@ struct MajorDomoNATS: ProjectWatcher, RegistrationAnnouncer, JobQueue {
 
     let client: NATSClient
     let logger: Logger
+    /// A job not acknowledged within `ackWait` goes to another Chef; one delivered
+    /// `maxDeliver` times without a result is a poison job.
+    var ackWait: Duration = .seconds(30)
+    var maxDeliver = 5
 
     /// `watchRequest.<pod>`: the pod's watcher answers once it watches `root`.
     func watch(root: String, pod: String, logGlobs: [String]) async throws {
@@ -46,10 +50,9 @@ struct MajorDomoNATS: ProjectWatcher, RegistrationAnnouncer, JobQueue {
     func prepareConsumer(of kind: String) async throws {
         guard preparedKinds.withLock({ $0.insert(kind).inserted }) else { return }
         do {
-            let consumer = try await JetStream(client.bulk).pullConsumer(
+            try await JetStream(client.bulk).ensurePullConsumer(
                 stream: Self.jobStream, durable: Self.consumer(of: kind), filter: Subjects.buildFrom(kind: kind),
-                ackWait: Self.ackWait, maxDeliver: Self.maxDeliver)
-            consumer.close()
+                ackWait: ackWait, maxDeliver: maxDeliver)
         } catch {
             preparedKinds.withLock { _ = $0.remove(kind) }
             throw error
@@ -58,8 +61,6 @@ struct MajorDomoNATS: ProjectWatcher, RegistrationAnnouncer, JobQueue {
 
     /// The durable consumer of the Chefs of `kind`.
     static func consumer(of kind: String) -> String { "chef-" + SubjectToken.escape(kind) }
-    static let ackWait: Duration = .seconds(30)
-    static let maxDeliver = 5
 
     /// `build.cancel.<jobId>` on core NATS: the Chef running it kills it.
     func cancel(_ jobID: String, reason: JobCancel.Reason) async {
