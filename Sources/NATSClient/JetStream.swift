@@ -131,6 +131,18 @@ public final class JetStream: @unchecked Sendable {
     public func ensurePullConsumer(
         stream: String, durable: String, filter: String, ackWait: Duration, maxDeliver: Int
     ) async throws(NATSError) {
+        try await addConsumer(stream: stream, durable: durable, filter: filter, ackWait: ackWait, update: true) {
+            config, _ in config.MaxDeliver = Int64(maxDeliver)
+        }
+    }
+
+    /// Makes durable consumer `durable` on `stream` for `filter`, every message from the first,
+    /// each acknowledged within `ackWait`, with the terms `more` sets. One that exists already is
+    /// left with its terms, or with `update` brought to these.
+    func addConsumer(
+        stream: String, durable: String, filter: String, ackWait: Duration, update: Bool,
+        _ more: @escaping @Sendable (inout jsConsumerConfig, CStrings) -> Void
+    ) async throws(NATSError) {
         let context = SendableHandle(pointer: self.context)
         try await blockingCall("js-consumer") { () throws(NATSError) in
             let strings = CStrings()
@@ -138,20 +150,24 @@ public final class JetStream: @unchecked Sendable {
             jsConsumerConfig_Init(&config)
             config.Durable = strings(durable)
             config.FilterSubject = strings(filter)
+            config.DeliverPolicy = js_DeliverAll
             config.AckPolicy = js_AckExplicit
             config.AckWait = ackWait.nanoseconds
-            config.MaxDeliver = Int64(maxDeliver)
+            more(&config, strings)
             var info: UnsafeMutablePointer<jsConsumerInfo>?
             var code = jsErrCode(0)
             var status = js_AddConsumer(&info, context.pointer, stream, &config, nil, &code)
             if let info { jsConsumerInfo_Destroy(info) }
-            if status != NATS_OK && code.rawValue != 0 {  // it exists, with other terms
-                info = nil
-                code = jsErrCode(0)
-                status = js_UpdateConsumer(&info, context.pointer, stream, &config, nil, &code)
-                if let info { jsConsumerInfo_Destroy(info) }
+            guard status != NATS_OK && code.rawValue != 0 else {  // made, or failed for another reason
+                try Self.check(status, code, "making consumer '\(durable)' on '\(stream)'")
+                return
             }
-            try Self.check(status, code, "making consumer '\(durable)' on '\(stream)'")
+            guard update else { return }  // it exists, with other terms: bound as it is
+            info = nil
+            code = jsErrCode(0)
+            status = js_UpdateConsumer(&info, context.pointer, stream, &config, nil, &code)
+            if let info { jsConsumerInfo_Destroy(info) }
+            try Self.check(status, code, "updating consumer '\(durable)' on '\(stream)'")
         }
     }
 

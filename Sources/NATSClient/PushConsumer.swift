@@ -51,23 +51,10 @@ extension JetStream {
         maxAckPending: Int = 1000
     ) async throws(NATSError) -> PushConsumer {
         let context = SendableHandle(pointer: self.context)
-        try await blockingCall("js-consumer") { () throws(NATSError) in
-            let strings = CStrings()
-            var config = jsConsumerConfig()
-            jsConsumerConfig_Init(&config)
-            config.Durable = strings(durable)
-            config.FilterSubject = strings(filter)
+        try await addConsumer(stream: stream, durable: durable, filter: filter, ackWait: ackWait, update: false) {
+            config, strings in
             config.DeliverSubject = strings(deliverSubject)
-            config.DeliverPolicy = js_DeliverAll
-            config.AckPolicy = js_AckExplicit
-            config.AckWait = ackWait.nanoseconds
             config.MaxAckPending = Int64(maxAckPending)
-            var info: UnsafeMutablePointer<jsConsumerInfo>?
-            var code = jsErrCode(0)
-            let status = js_AddConsumer(&info, context.pointer, stream, &config, nil, &code)
-            if let info { jsConsumerInfo_Destroy(info) }
-            // One that exists already (with these terms or earlier ones) is bound as it is.
-            if status != NATS_OK && code.rawValue == 0 { try Self.check(status, code, "making consumer '\(durable)'") }
         }
         let (messages, continuation) = AsyncStream.makeStream(of: JetStreamMessage.self)
         let box = SendableRawPointer(pointer: Unmanaged.passRetained(SinkBox(JetStreamSink(continuation))).toOpaque())
