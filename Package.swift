@@ -39,6 +39,7 @@ let package = Package(
             dependencies: [
                 "CPModel", "CPProtocol", "NATSClient", "RESTClient", "SFTPClient", "Hashing", "FSWatcher",
                 "RulesManager", "DependencyGraph", "ArtefactManager", "ProcessRunner", "MajorDomo", "MajorDomoServer",
+                "Chef",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -83,6 +84,11 @@ let package = Package(
                 "CPModel", "CPProtocol", "DependencyGraph", "RulesManager", "SQLite", "ArtefactManager", "Hashing",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // The worker's core (DESIGN §7): its rules, the checks on a job's paths and inputs, the
+        // run with its log; no NATS (the role wires it in CPCommand).
+        .target(
+            name: "Chef",
+            dependencies: ["CPModel", "CPProtocol", "RulesManager", "ProcessRunner", "Hashing", "SFTPClient"]),
         // The coordinator's REST API over Hummingbird, on the core.
         .target(
             name: "MajorDomoServer",
@@ -131,6 +137,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .testTarget(
+            name: "ChefTests",
+            dependencies: [
+                "Chef", "CPModel", "CPProtocol", "RulesManager", "ProcessRunner", "Hashing", "SFTPClient",
+                "TestSupport",
             ]),
         .testTarget(name: "ProcessRunnerTests", dependencies: ["ProcessRunner", "TestSupport"]),
         .testTarget(name: "CPModelTests", dependencies: ["CPModel", "TestSupport"]),

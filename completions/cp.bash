@@ -43,7 +43,7 @@ _cp_computepods_verbs() {
 _cp_computepods_words() {
     case "$1" in
         "") echo "chef ctrl graph majordomo sftp up watch help --help --list --version" ;;
-        "chef") echo "--rules --kind --jobs --work-dir --timeout --pod --name --heartbeat --nats-url --nats-creds --nats-ca --help --verbose --quiet --config --show-config" ;;
+        "chef") echo "--rules --kind --jobs --work-dir --timeout --grace --pod --name --heartbeat --nats-url --nats-creds --nats-ca --help --verbose --quiet --config --show-config" ;;
         "ctrl") echo "projects project targets definition build status log monitor graph --socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
         "ctrl projects") echo "--socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
         "ctrl project") echo "add remove --socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
@@ -87,6 +87,7 @@ _cp_computepods_value() {
         "--jobs") echo "text" ;;
         "--work-dir") echo "path" ;;
         "--timeout") echo "text" ;;
+        "--grace") echo "text" ;;
         "--pod") echo "text" ;;
         "--name") echo "text" ;;
         "--heartbeat") echo "text" ;;

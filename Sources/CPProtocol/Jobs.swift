@@ -48,6 +48,26 @@ public struct Job: Codable, Sendable, Equatable {
         }
     }
 
+    /// What the rule's argv placeholders stand for in this task, in the task's order (the
+    /// `inputs` and `secondaryInputs` maps have none): the Chef expands the `build` of its
+    /// own rule with them. Paths, never a command.
+    public struct Placeholders: Codable, Sendable, Equatable {
+        /// Primary inputs in order: `{{input}}` is the first.
+        public var dependencies: [String]
+        /// Secondary inputs in order; those that do not exist are left out of the argv.
+        public var secondaryDependencies: [String]
+        /// What `%` matched (pattern rules), else the main file's name without extension.
+        public var stem: String
+        public var mainFile: String
+
+        public init(dependencies: [String], secondaryDependencies: [String] = [], stem: String, mainFile: String) {
+            self.dependencies = dependencies
+            self.secondaryDependencies = secondaryDependencies
+            self.stem = stem
+            self.mainFile = mainFile
+        }
+    }
+
     /// Unique per job; the `Nats-Msg-Id` of its result, so a late duplicate is dropped.
     public var jobId: String
     public var buildId: String
@@ -62,10 +82,13 @@ public struct Job: Codable, Sendable, Equatable {
     /// The pass of a cyclic component this run belongs to (1 outside cycles).
     public var pass: Int
     public var source: Source
+    /// Absent (a MajorDomo before it): inputs in path order, the first output's stem.
+    public var placeholders: Placeholders
 
     public init(
         jobId: String, buildId: String, project: String, task: String, rule: String, inputs: [String: String],
-        secondaryInputs: [String: String?] = [:], outputs: [String], pass: Int = 1, source: Source
+        secondaryInputs: [String: String?] = [:], outputs: [String], pass: Int = 1, source: Source,
+        placeholders: Placeholders? = nil
     ) {
         self.jobId = jobId
         self.buildId = buildId
@@ -77,6 +100,47 @@ public struct Job: Codable, Sendable, Equatable {
         self.outputs = outputs
         self.pass = pass
         self.source = source
+        self.placeholders =
+            placeholders ?? Self.derivedPlaceholders(inputs: inputs, secondaryInputs: secondaryInputs, outputs: outputs)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        jobId = try container.decode(String.self, forKey: .jobId)
+        buildId = try container.decode(String.self, forKey: .buildId)
+        project = try container.decode(String.self, forKey: .project)
+        task = try container.decode(String.self, forKey: .task)
+        rule = try container.decode(String.self, forKey: .rule)
+        inputs = try container.decode([String: String].self, forKey: .inputs)
+        secondaryInputs = try container.decodeIfPresent([String: String?].self, forKey: .secondaryInputs) ?? [:]
+        outputs = try container.decode([String].self, forKey: .outputs)
+        pass = try container.decodeIfPresent(Int.self, forKey: .pass) ?? 1
+        source = try container.decode(Source.self, forKey: .source)
+        placeholders =
+            try container.decodeIfPresent(Placeholders.self, forKey: .placeholders)
+            ?? Self.derivedPlaceholders(inputs: inputs, secondaryInputs: secondaryInputs, outputs: outputs)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case jobId, buildId, project, task, rule, inputs, secondaryInputs, outputs, pass, source, placeholders
+    }
+
+    /// Every path the job names: inputs, secondary inputs, outputs and the placeholders' paths.
+    public var allPaths: [String] {
+        Array(inputs.keys) + Array(secondaryInputs.keys) + outputs + placeholders.dependencies
+            + placeholders.secondaryDependencies + (placeholders.mainFile.isEmpty ? [] : [placeholders.mainFile])
+    }
+
+    static func derivedPlaceholders(inputs: [String: String], secondaryInputs: [String: String?], outputs: [String])
+        -> Placeholders
+    {
+        let dependencies = inputs.keys.sorted()
+        let first = outputs.first ?? dependencies.first ?? ""
+        let name = first.split(separator: "/").last.map(String.init) ?? first
+        let stem = name.lastIndex(of: ".").map { String(name[..<$0]) } ?? name
+        return Placeholders(
+            dependencies: dependencies, secondaryDependencies: secondaryInputs.keys.sorted(), stem: stem,
+            mainFile: dependencies.first ?? "")
     }
 }
 

@@ -144,7 +144,11 @@ extension Coordinator {
                 first
             },
             secondaryInputs: secondary, outputs: job.outputs, pass: job.pass,
-            source: .init(pod: projectPod(run.project) ?? configuration.pod, root: root))
+            source: .init(pod: projectPod(run.project) ?? configuration.pod, root: root),
+            placeholders: .init(
+                dependencies: graph.paths(task.dependencies),
+                secondaryDependencies: graph.paths(task.secondaryDependencies), stem: task.stem,
+                mainFile: task.mainFile))
         // Out before the await: its result may come back while the queue answers.
         run.inFlight[jobID] = job
         jobOwners[jobID] = run.id

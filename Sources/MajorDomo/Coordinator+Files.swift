@@ -1,4 +1,5 @@
 import CPProtocol
+import RulesManager
 
 /// The projects' files as the watchers report them (DESIGN §3 `fileChanged`): each change is
 /// mapped to the projects whose root holds it and recorded, with its digest and pod.
@@ -21,7 +22,7 @@ extension Coordinator {
             }
             touched[name] = changes.keys.sorted()
             emitFiles(name, Array(changes.keys))
-            noteChanges(name, fresh)
+            noteChanges(name, fresh.filter { mayChangeABuild(name, $0) })
         }
         return touched
     }
@@ -38,6 +39,16 @@ extension Coordinator {
         else { return nil }
         let fresh = changes.filter { known[$0.key]?.sha256 != $0.value?.sha256 || known[$0.key] == nil }.map(\.key)
         return (changes, fresh)
+    }
+
+    /// Whether a new content of `path` may change what a build of project `name` does: it is
+    /// a definition file or a file of the graph, and not an output of a job out now (that job's
+    /// result says what it wrote; the watcher may see the file first). A file no task reads or
+    /// writes — a tool's `.log`, `.blg` — never starts or supersedes a build.
+    func mayChangeABuild(_ name: String, _ path: String) -> Bool {
+        if DefinitionFiles.has(path, extension: "tyml") || DefinitionFiles.has(path, extension: "pyml") { return true }
+        guard let graph = projectGraph(name)?.graph, graph.artefact(path) != nil else { return false }
+        return !runningBuilds(of: name).contains { run in run.inFlight.values.contains { $0.outputs.contains(path) } }
     }
 
     /// Every file of project `name` that a watcher reported, by path.

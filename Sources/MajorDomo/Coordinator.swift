@@ -189,7 +189,8 @@ public actor Coordinator {
         let known = loaded.definitions.flatMap(\.targets)
         guard let found = known.first(where: { $0.name == target }) else {
             throw .notFound(
-                "project '\(name)' has no target '\(target)'" + DidYouMean.phrase(for: target, among: known.map(\.name)))
+                "project '\(name)' has no target '\(target)'" + DidYouMean.phrase(for: target, among: known.map(\.name))
+            )
         }
         guard let project = loaded.project else {
             throw .unprocessable("project '\(name)' has no graph: \(loaded.problem ?? "it did not load")")

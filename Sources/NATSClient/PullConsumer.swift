@@ -87,6 +87,20 @@ public final class JetStreamMessage: @unchecked Sendable {
         try NATSError.check(natsMsg_Ack(message, nil), "acknowledging a JetStream message")
     }
 
+    /// Done, and confirmed: waits until the server has the acknowledgement (a work queue has
+    /// removed the message), so a lost one is an error here rather than a second delivery later.
+    public func ackSync(timeout: Duration = .seconds(5)) async throws(NATSError) {
+        let message = SendableHandle(pointer: self.message)
+        try await blockingCall("js-ack") { () throws(NATSError) in
+            var options = jsOptions()
+            jsOptions_Init(&options)
+            options.Wait = timeout.milliseconds
+            var code = jsErrCode(0)
+            try JetStream.check(
+                natsMsg_AckSync(message.pointer, &options, &code), code, "acknowledging a JetStream message")
+        }
+    }
+
     /// Not done: deliver it again, to whoever asks next.
     public func nak() throws(NATSError) {
         try NATSError.check(natsMsg_Nak(message, nil), "refusing a JetStream message")

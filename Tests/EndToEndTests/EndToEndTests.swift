@@ -77,7 +77,7 @@ func cp(
     }
 
     @Test func plannedRolesSayTheyAreNotAvailable() async throws {
-        let commands: [[String]] = [["chef"], ["ctrl", "projects"], ["up"]]
+        let commands: [[String]] = [["ctrl", "projects"], ["up"]]
         for command in commands {
             let result = try await cp(command)
             #expect(result.status == 1, "\(command)")

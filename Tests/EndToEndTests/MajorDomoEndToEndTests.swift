@@ -539,8 +539,9 @@ final class WorkQueueChef: Sendable {
             Subjects.heartbeat(role: "chef", name: "stand-in"),
             HeartbeatPayload(load: [0, 0, 0], jobs: .init(running: 0, capacity: 1), startedAt: "now", version: "test"))
         let jetStream = try JetStream(client.bulk)
+        // Bound with the MajorDomo's terms.
         let consumer = try await jetStream.pullConsumer(
-            stream: "CP_JOBS", durable: "chef-\(kind)", filter: Subjects.buildFrom(kind: kind))  // the MajorDomo's terms
+            stream: "CP_JOBS", durable: "chef-\(kind)", filter: Subjects.buildFrom(kind: kind))
         let task = Task {
             while !Task.isCancelled {
                 guard let messages = try? await consumer.fetch(batch: 1, timeout: .milliseconds(200)) else { continue }

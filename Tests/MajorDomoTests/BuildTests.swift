@@ -223,6 +223,31 @@ final class QueuedJobs: JobQueue {
         #expect(again.jobs == 0 && again.state == .succeeded)
     }
 
+    /// What a tool writes beside its outputs (`paper.log`, `paper.blg`) and what a job out now
+    /// writes, reported by the watcher before the job's result, are no changes to build.
+    @Test func filesNoTaskReadsAndOutputsOfJobsOutNeverSupersedeABuild() async throws {
+        let core = try await coordinator(settle: .seconds(600))
+        let root = try await helloProject(core)
+        try await register(core, ["compile", "link"])
+        try await work(core, try await core.startBuild("hello", targets: []).id)
+        let greet = try String(contentsOfFile: root + "/greet.c", encoding: .utf8)
+        try await edit(core, root, "greet.c", greet.replacingOccurrences(of: "Hello", with: "Goodbye"))
+        await core.settled("hello")
+        let running = try #require(await core.buildList().first)
+        #expect(running.state == .running && running.trigger == "change")
+        try await edit(core, root, "compile.log", "warning: something\n")  // read by no task
+        try await edit(core, root, "greet.o", "half-written object")  // the job out writes it
+        #expect(await core.pendingChanges.isEmpty)
+        let ran = try await work(core, running.id)
+        #expect(ran == ["greet.o", "hello"])
+        let done = try await core.build(running.id)
+        #expect(done.build.state == .succeeded && done.build.failures.isEmpty)
+        #expect(try await runProcess(root + "/hello", []).stdout == "Goodbye, world!\n")
+        // Once no job writes it, an output changed behind the build's back is a change.
+        try await edit(core, root, "greet.o", "damaged")
+        #expect(await core.pendingChanges == ["hello": ["greet.o"]])
+    }
+
     @Test func aCancelledBuildStopsItsJobsAndTheirLateResultsAreIgnored() async throws {
         let core = try await coordinator()
         _ = try await helloProject(core)

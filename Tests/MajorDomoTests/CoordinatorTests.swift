@@ -69,7 +69,9 @@ final class Recorder: ProjectWatcher, RegistrationAnnouncer {
         #expect(pdf.tasks.map(\.rule).prefix(2) == ["pdflatex", "bibtex"])
         #expect(pdf.sources.contains("paper.tex") && pdf.sources.contains("refs.bib"))
         #expect(!pdf.sources.contains("paper.aux"))  // made by a task, not a source
-        await #expect(throws: MajorDomoError.notFound("project 'latex-paper' has no target 'pfd' (did you mean 'pdf'?)")) {
+        await #expect(
+            throws: MajorDomoError.notFound("project 'latex-paper' has no target 'pfd' (did you mean 'pdf'?)")
+        ) {
             try await core.buildTarget("latex-paper", "pfd")
         }
         // A new core on the same state has the project, loaded.

@@ -10,9 +10,8 @@ import Synchronization
 struct MajorDomoNATS: ProjectWatcher, RegistrationAnnouncer, JobQueue {
     /// The kinds whose consumer is made.
     let preparedKinds = SharedSet()
-    /// The work-queue stream of jobs (`build.from.>`): each job is stored until one Chef of
-    /// its kind acknowledges it.
-    static let jobStream = "CP_JOBS"
+    /// The work-queue stream of jobs (`build.from.>`).
+    static let jobStream = WorkQueue.stream
 
     let client: NATSClient
     let logger: Logger
@@ -30,11 +29,7 @@ struct MajorDomoNATS: ProjectWatcher, RegistrationAnnouncer, JobQueue {
     }
 
     /// Makes sure the jobs' work-queue stream exists.
-    func prepareJobQueue() async throws {
-        var config = StreamConfig(name: Self.jobStream, subjects: [Subjects.buildFromAll])
-        config.retention = .workQueue
-        try await JetStream(client.bulk).createOrUpdateStream(config)
-    }
+    func prepareJobQueue() async throws { try await WorkQueue.ensureStream(client) }
 
     /// `build.from.<kind>`, stored in the work queue; the job id is its `Nats-Msg-Id`, so a job
     /// sent again (after a lost acknowledgement) is stored once.
@@ -60,7 +55,7 @@ struct MajorDomoNATS: ProjectWatcher, RegistrationAnnouncer, JobQueue {
     }
 
     /// The durable consumer of the Chefs of `kind`.
-    static func consumer(of kind: String) -> String { "chef-" + SubjectToken.escape(kind) }
+    static func consumer(of kind: String) -> String { WorkQueue.consumer(of: kind) }
 
     /// `build.cancel.<jobId>` on core NATS: the Chef running it kills it.
     func cancel(_ jobID: String, reason: JobCancel.Reason) async {
@@ -302,9 +297,11 @@ struct PoisonJobs: Service {
 struct HeartbeatService: Service {
     let client: NATSClient
     let interval: Duration
+    /// The jobs running and the most that may (a Chef's load).
+    var jobs: @Sendable () -> HeartbeatPayload.Jobs = { .init(running: 0, capacity: 0) }
 
     func run() async throws {
-        let beats = HeartbeatPublisher.start(client, interval: interval, version: CommandLineTool.version)
+        let beats = HeartbeatPublisher.start(client, interval: interval, version: CommandLineTool.version, jobs: jobs)
         await withGracefulShutdownHandler {
             await beats.value
         } onGracefulShutdown: {

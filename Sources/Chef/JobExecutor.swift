@@ -1,0 +1,185 @@
+import CPModel
+import CPProtocol
+import Foundation
+import ProcessRunner
+import RulesManager
+import Synchronization
+
+/// What a Chef does with one job (DESIGN §7): the rule must be its own, every path clean and
+/// inside the project, the inputs present with the job's digests; then the argv of its own
+/// rule runs without a shell, with a timeout and a clean environment, in a process group of
+/// its own, its output streamed and kept in the job's directory; the outputs are hashed and
+/// put back. Nothing here knows NATS: the role wires `publishLog` and the result.
+public final class JobExecutor: Sendable {
+    public struct Settings: Sendable {
+        /// The Chef's name, in messages.
+        public var chef: String
+        /// The pod this Chef runs in: a job from another pod with an SFTP address is mirrored.
+        public var pod: String
+        /// Where `jobs/<jobId>/` directories (each job's whole log) are made.
+        public var workDirectory: String
+        public var timeout: Duration
+        /// Bytes of a job's log streamed before the rest is only kept in its file.
+        public var logLimit = 1 << 20
+        /// Job directories kept; older ones are removed.
+        public var keptJobDirectories = 200
+
+        public init(chef: String, pod: String, workDirectory: String, timeout: Duration) {
+            self.chef = chef
+            self.pod = pod
+            self.workDirectory = workDirectory
+            self.timeout = timeout
+        }
+    }
+
+    public let rules: ChefRules
+    public let settings: Settings
+    private let workspace: @Sendable (Job) throws(JobFailure) -> any JobWorkspace
+    private let finishedDirectories = Mutex<[String]>([])
+
+    /// `workspace` says where a job's files are; by default the shared filesystem.
+    public init(
+        rules: ChefRules, settings: Settings,
+        workspace: @escaping @Sendable (Job) throws(JobFailure) -> any JobWorkspace = { _ in SharedWorkspace() }
+    ) {
+        self.rules = rules
+        self.settings = settings
+        self.workspace = workspace
+    }
+
+    /// Runs `job` to its end and says how it went; `publishLog` gets its output in batches.
+    /// `cancellation` kills it (the result then says `cancelled`).
+    public func run(
+        _ job: Job, cancellation: CommandRunner.Cancellation,
+        publishLog: @escaping @Sendable (LogLines) -> Void
+    ) async -> JobResult {
+        let started = ContinuousClock.now
+        func elapsed() -> Double {
+            let components = (ContinuousClock.now - started).components
+            return Double(components.seconds) + Double(components.attoseconds) / 1e18
+        }
+        do throws(JobFailure) {
+            let (outcome, outputs) = try await execute(job, cancellation: cancellation, publishLog: publishLog)
+            if outcome.cancelled || cancellation.isCancelled {
+                return JobResult(
+                    jobId: job.jobId, result: .cancelled, exitCode: outcome.status, elapsed: elapsed(),
+                    outputs: outputs, details: "cancelled")
+            }
+            if outcome.timedOut {
+                return JobResult(
+                    jobId: job.jobId, result: .failed, exitCode: outcome.status, elapsed: elapsed(), outputs: outputs,
+                    details: "timed out after \(settings.timeout) (--timeout); its process group was killed")
+            }
+            guard outcome.status == 0 else {
+                let last = outcome.lines.last { !$0.text.trimmingCharacters(in: .whitespaces).isEmpty }?.text
+                return JobResult(
+                    jobId: job.jobId, result: .failed, exitCode: outcome.status, elapsed: elapsed(), outputs: outputs,
+                    details: "exited with status \(outcome.status)" + (last.map { ": \($0)" } ?? ""))
+            }
+            return JobResult(
+                jobId: job.jobId, result: .succeeded, exitCode: 0, elapsed: elapsed(), outputs: outputs)
+        } catch {
+            return JobResult(
+                jobId: job.jobId, result: cancellation.isCancelled ? .cancelled : error.outcome, exitCode: nil,
+                elapsed: elapsed(), details: error.message)
+        }
+    }
+
+    /// The argv this Chef runs for `job`: its own rule's, expanded with the job's paths.
+    public func argv(for job: Job) throws(JobFailure) -> [String] {
+        guard let rule = rules.book.rules[job.rule] else {
+            throw JobFailure("rule '\(job.rule)' is not offered by chef \(settings.chef)")
+        }
+        for path in job.allPaths {
+            if let problem = JobPaths.problem(path) { throw JobFailure("path refused: \(problem)") }
+        }
+        let placeholders = job.placeholders
+        let argv = rule.build.expand(
+            .init(
+                dependencies: placeholders.dependencies,
+                secondaryDependencies: placeholders.secondaryDependencies.filter {
+                    (job.secondaryInputs[$0] ?? nil) != nil
+                },
+                outputs: job.outputs, stem: placeholders.stem, mainFile: placeholders.mainFile))
+        guard !argv.isEmpty, !argv[0].isEmpty else {
+            throw JobFailure("rule '\(job.rule)' of chef \(settings.chef) has no build command")
+        }
+        return argv
+    }
+
+    private func execute(
+        _ job: Job, cancellation: CommandRunner.Cancellation, publishLog: @escaping @Sendable (LogLines) -> Void
+    ) async throws(JobFailure) -> (CommandRunner.Outcome, [String: JobResult.Output]) {
+        let argv = try argv(for: job)
+        let workspace = try workspace(job)
+        let directory = try await workspace.prepare(job)
+        for path in job.allPaths { _ = try JobPaths.resolve(path, in: directory) }
+        if cancellation.isCancelled { throw JobFailure("cancelled", outcome: .cancelled) }
+        let jobDirectory = try makeJobDirectory(job)
+        let log = LogStream(
+            job: job, file: jobDirectory + "/output.log", limit: settings.logLimit, chef: settings.chef,
+            publish: publishLog)
+        let spec = CommandRunner.Spec(
+            argv: argv, directory: directory,
+            environment: CommandRunner.cleanEnvironment([
+                "CP_PROJECT": job.project, "CP_TASK": job.task, "CP_JOB": job.jobId, "CP_PASS": String(job.pass),
+                "CP_CHEF": settings.chef,
+            ]),
+            timeout: settings.timeout)
+        let flusher = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+                log.flush()
+            }
+        }
+        let ran = await onThreadOfItsOwn("chef-job") { () -> Result<CommandRunner.Outcome, ProcessError> in
+            Result { () throws(ProcessError) in try CommandRunner.run(spec, cancellation: cancellation, onLine: log.add)
+            }
+        }
+        flusher.cancel()
+        log.finish()
+        finished(jobDirectory)
+        let outcome: CommandRunner.Outcome
+        switch ran {
+        case .success(let value): outcome = value
+        case .failure(let error): throw JobFailure("cannot run \(argv[0]): \(error)")
+        }
+        let outputs = await InputCheck.describe(job.outputs, in: directory)
+        if outcome.succeeded { try await workspace.deliver(job, outputs: outputs, from: directory) }
+        return (outcome, outputs)
+    }
+
+    /// `jobs/<jobId>` under the work directory, made empty.
+    private func makeJobDirectory(_ job: Job) throws(JobFailure) -> String {
+        let directory = settings.workDirectory + "/jobs/" + JobDirectoryName.of(job.jobId)
+        try? FileManager.default.removeItem(atPath: directory)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw JobFailure("cannot make the job's directory '\(directory)': \(error.localizedDescription)")
+        }
+        return directory
+    }
+
+    /// Keeps the newest `keptJobDirectories` job directories.
+    private func finished(_ directory: String) {
+        let old = finishedDirectories.withLock { list -> [String] in
+            list.removeAll { $0 == directory }
+            list.append(directory)
+            guard list.count > settings.keptJobDirectories else { return [] }
+            let old = Array(list.prefix(list.count - settings.keptJobDirectories))
+            list.removeFirst(old.count)
+            return old
+        }
+        for directory in old { try? FileManager.default.removeItem(atPath: directory) }
+    }
+}
+
+/// A job id as a file name: anything but letters, digits, `-`, `_` and `.` becomes `_`.
+enum JobDirectoryName {
+    static func of(_ id: String) -> String {
+        let cleaned = String(
+            id.map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "_" })
+        return cleaned.isEmpty || cleaned.hasPrefix(".") ? "_" + cleaned : cleaned
+    }
+}

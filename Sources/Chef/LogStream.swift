@@ -1,0 +1,92 @@
+import CPProtocol
+import Foundation
+import ProcessRunner
+import Synchronization
+
+/// A running job's output (DESIGN §7): every line written to the job's log file, and streamed
+/// in batches on `logger.<project>.<task>` — at most one batch per stream change and flush
+/// (the executor flushes every 100 ms, or when many lines wait), up to `limit` bytes; beyond
+/// that one note says where the whole log is, and the rest stays in the file.
+public final class LogStream: Sendable {
+    struct State {
+        var pending: [CommandRunner.Line] = []
+        var streamed = 0
+        var truncated = false
+        var file: FileHandle?
+    }
+
+    private let state: Mutex<State>
+    private let job: Job
+    private let limit: Int
+    private let note: String
+    private let publish: @Sendable (LogLines) -> Void
+    /// Lines waiting that make a flush happen at once.
+    static let batchLines = 500
+    /// A message stays well under NATS' 1 MiB payload limit: batches of about 256 KiB, a line
+    /// streamed cut at 16 KiB (the file keeps it whole).
+    static let batchBytes = 256 * 1024
+    static let lineBytes = 16 * 1024
+
+    /// `file` receives every line; `publish` sends a batch.
+    public init(
+        job: Job, file: String, limit: Int, chef: String, publish: @escaping @Sendable (LogLines) -> Void
+    ) {
+        _ = FileManager.default.createFile(atPath: file, contents: nil)
+        state = Mutex(State(file: FileHandle(forWritingAtPath: file)))
+        self.job = job
+        self.limit = limit
+        self.publish = publish
+        note = "[cp chef: the log is cut here after \(limit / 1024) KiB; the whole of it is in \(file) on chef \(chef)]"
+    }
+
+    /// One line from the command (on the thread that runs it).
+    public func add(_ line: CommandRunner.Line) {
+        let full = state.withLock { state -> Bool in
+            state.file?.write(Data((line.text + "\n").utf8))
+            guard !state.truncated else { return false }
+            state.pending.append(line)
+            return state.pending.count >= Self.batchLines
+        }
+        if full { flush() }
+    }
+
+    /// Sends what waits, one message per run of lines of one stream.
+    public func flush() {
+        let batches = state.withLock { state -> [LogLines] in
+            guard !state.pending.isEmpty else { return [] }
+            var batches: [LogLines] = []
+            var batchBytes = 0
+            for var line in state.pending {
+                if line.text.utf8.count > Self.lineBytes {
+                    line.text = String(decoding: line.text.utf8.prefix(Self.lineBytes), as: UTF8.self) + "…"
+                }
+                if state.streamed + line.text.utf8.count + 1 > limit {
+                    state.truncated = true
+                    batches.append(LogLines(jobId: job.jobId, task: job.task, stream: .stderr, lines: [note]))
+                    break
+                }
+                state.streamed += line.text.utf8.count + 1
+                let stream: LogLines.Stream = line.stream == .stdout ? .stdout : .stderr
+                if let last = batches.last, last.stream == stream, batchBytes < Self.batchBytes {
+                    batches[batches.count - 1].lines.append(line.text)
+                    batchBytes += line.text.utf8.count
+                } else {
+                    batches.append(LogLines(jobId: job.jobId, task: job.task, stream: stream, lines: [line.text]))
+                    batchBytes = line.text.utf8.count
+                }
+            }
+            state.pending.removeAll(keepingCapacity: true)
+            return batches
+        }
+        for batch in batches { publish(batch) }
+    }
+
+    /// The last flush; the log file is closed.
+    public func finish() {
+        flush()
+        state.withLock { state in
+            try? state.file?.close()
+            state.file = nil
+        }
+    }
+}
