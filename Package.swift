@@ -169,7 +169,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "cp", "TestSupport", "CPCommand", "CPModel", "CPProtocol", "NATSClient", "FSWatcher",
+                "cp", "TestSupport", "CPCommand", "CPModel", "CPProtocol", "NATSClient", "FSWatcher", "Hashing",
                 .product(name: "Logging", package: "swift-log"),
             ]),
     ],

@@ -43,7 +43,7 @@ _cp_computepods_verbs() {
 _cp_computepods_words() {
     case "$1" in
         "") echo "chef ctrl graph majordomo sftp up watch help --help --list --version" ;;
-        "chef") echo "--rules --kind --jobs --work-dir --timeout --grace --pod --name --heartbeat --nats-url --nats-creds --nats-ca --help --verbose --quiet --config --show-config" ;;
+        "chef") echo "--rules --kind --jobs --work-dir --timeout --grace --pod --identity --passphrase-file --known-hosts --name --heartbeat --nats-url --nats-creds --nats-ca --help --verbose --quiet --config --show-config" ;;
         "ctrl") echo "projects project targets definition build status log monitor graph --socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
         "ctrl projects") echo "--socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
         "ctrl project") echo "add remove --socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
@@ -89,6 +89,9 @@ _cp_computepods_value() {
         "--timeout") echo "text" ;;
         "--grace") echo "text" ;;
         "--pod") echo "text" ;;
+        "--identity") echo "path" ;;
+        "--passphrase-file") echo "path" ;;
+        "--known-hosts") echo "path" ;;
         "--name") echo "text" ;;
         "--heartbeat") echo "text" ;;
         "--nats-url") echo "text" ;;
@@ -107,9 +110,6 @@ _cp_computepods_value() {
         "--settle") echo "text" ;;
         "--ack-wait") echo "text" ;;
         "--max-deliver") echo "text" ;;
-        "--identity") echo "path" ;;
-        "--passphrase-file") echo "path" ;;
-        "--known-hosts") echo "path" ;;
         "--connect-timeout") echo "text" ;;
         "--log-glob") echo "text" ;;
         "--ignore") echo "text" ;;

@@ -114,6 +114,15 @@ public final class JobExecutor: Sendable {
         let workspace = try workspace(job)
         let directory = try await workspace.prepare(job)
         for path in job.allPaths { _ = try JobPaths.resolve(path, in: directory) }
+        // As ninja does: the outputs' directories exist before the command runs.
+        for path in job.outputs where path.contains("/") {
+            let parent = directory + "/" + (path as NSString).deletingLastPathComponent
+            do {
+                try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            } catch {
+                throw JobFailure("cannot make the directory of output '\(path)': \(error.localizedDescription)")
+            }
+        }
         if cancellation.isCancelled { throw JobFailure("cancelled", outcome: .cancelled) }
         let jobDirectory = try makeJobDirectory(job)
         let log = LogStream(

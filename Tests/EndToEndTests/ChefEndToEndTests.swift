@@ -1,5 +1,6 @@
 import CPProtocol
 import Foundation
+import Hashing
 import Logging
 import NATSClient
 import RESTClient
@@ -408,6 +409,47 @@ extension ChefEndToEndTests {
             #expect(try await majordomo.stop() == .exited(130))
             watch.send(signal: SIGTERM)
             _ = try await watch.waitForExit()
+        }
+    }
+}
+
+extension ChefEndToEndTests {
+    /// A Chef on pod `b` builds a job of a project on pod `a` over SFTP: inputs fetched and
+    /// verified into its mirror, the output put back on `a`, then an unknown host refused.
+    @Test func aChefOnAnotherPodFetchesInputsAndPutsOutputsBackBySFTP() async throws {
+        try await withNATSServer(jetStream: true) { server in
+            try await withSSHServer { ssh in
+                let scratch = try scratch()
+                defer { scratch.remove() }
+                let desk = try await JobDesk.open(server)
+                let chef = try await RunningChef.start(
+                    server, scratch: scratch, name: "far", rules: scratch.file("rules"),
+                    extra: ["--pod", "b", "--identity", ssh.clientKeyPath, "--known-hosts", ssh.knownHostsPath])
+                let root = scratch.file("p")
+                func copyJob(_ id: String, sftp: String) throws -> Job {
+                    Job(
+                        jobId: id, buildId: "b", project: "p", task: "copy", rule: "copy",
+                        inputs: ["in.txt": try SHA256Hasher.hex(ofFileAt: root + "/in.txt")], outputs: ["sub/out.txt"],
+                        source: .init(pod: "a", sftp: sftp, root: root),
+                        placeholders: .init(dependencies: ["in.txt"], stem: "out", mainFile: "in.txt"))
+                }
+                try await desk.submit(try copyJob("far", sftp: "\(ssh.user)@127.0.0.1:\(ssh.port)"))
+                let results = try await desk.wait("the job's result") { $0["far"] != nil }
+                let result = try #require(results["far"]?.first)
+                #expect(result.result == .succeeded, "\(result)")
+                #expect(try String(contentsOfFile: root + "/sub/out.txt", encoding: .utf8) == "input\n")
+                #expect(
+                    result.outputs["sub/out.txt"]?.sha256 == (try SHA256Hasher.hex(ofFileAt: root + "/sub/out.txt")))
+                let mirrors = try FileManager.default.contentsOfDirectory(atPath: scratch.file("work-far/mirror/a"))
+                #expect(mirrors.count == 1 && mirrors[0].hasPrefix("p-"))
+                // The same pod's project under a name known_hosts does not have: refused.
+                try await desk.submit(try copyJob("stranger", sftp: "\(ssh.user)@localhost:\(ssh.port)"))
+                let refused = try await desk.wait("the refusal") { $0["stranger"] != nil }
+                #expect(refused["stranger"]?.first?.result == .failed)
+                #expect(refused["stranger"]?.first?.details.contains("unknown host [localhost]:") == true)
+                #expect(try await chef.process.terminate() == .exited(130))
+                await desk.close()
+            }
         }
     }
 }

@@ -13,8 +13,11 @@ extension Applets {
                 takes jobs from the work queue of its kind, one at a time and only while one of \
                 its -j slots is free. For each job it runs the build of its own rule (a message \
                 names a rule, never a command), without a shell, with a timeout and a clean \
-                environment, in the project root on a shared filesystem; every path must stay \
-                inside the project and every input must have the digest the job gives. The \
+                environment, in the project root on a shared filesystem or in a mirror of it \
+                under --work-dir, its inputs fetched by SFTP from the job's pod (host keys \
+                checked strictly, files kept by content so none is fetched twice) and its outputs \
+                put back atomically; every path must stay inside the project and every input \
+                must have the digest the job gives. The \
                 output is streamed on logger.PROJECT.TASK and kept whole in the job's directory \
                 under --work-dir; the outputs' digests go back in the result. On SIGTERM it takes \
                 no new job, lets running ones end within --grace, then kills them and hands them \
@@ -38,7 +41,7 @@ extension Applets {
                 .value(
                     "pod", .string, metavar: "NAME", defaultNote: "the host name",
                     help: "the pod this Chef runs in"),
-            ] + CommonOptions.presence(role: "chef") + CommonOptions.nats,
+            ] + CommonOptions.ssh + CommonOptions.presence(role: "chef") + CommonOptions.nats,
             examples: [
                 ("cp chef -j 2", "serve the bundled rules' jobs, two at a time"),
                 ("cp chef --rules ~/rules/latex --kind latex", "serve the jobs of the 'latex' work queue"),

@@ -41,6 +41,19 @@ public enum CommonOptions {
         ]
     }
 
+    /// Logging in to another pod's SSH server and trusting it (`cp sftp`, `cp chef`).
+    public static let ssh: [OptionSpec] = [
+        .value(
+            "identity", short: "i", .path, metavar: "KEY",
+            help: "authenticate with this private key instead of the ssh-agent"),
+        .value(
+            "passphrase-file", .path, metavar: "FILE",
+            help: "read the key's passphrase from FILE"),
+        .value(
+            "known-hosts", .path, metavar: "FILE", defaultNote: "~/.ssh/known_hosts",
+            help: "check host keys against FILE"),
+    ]
+
     /// `-j`: how many jobs run at once.
     public static let jobs = OptionSpec.value(
         "jobs", short: "j", .integer(1...1024), metavar: "N", defaultNote: "the number of CPU cores",

@@ -19,16 +19,7 @@ extension Applets {
                 fingerprint unless --accept-new is given, and a changed key is always refused. \
                 Puts write a temporary file and rename it over the target only when complete.
                 """,
-            options: [
-                .value(
-                    "identity", short: "i", .path, metavar: "KEY",
-                    help: "authenticate with this private key instead of the ssh-agent"),
-                .value(
-                    "passphrase-file", .path, metavar: "FILE",
-                    help: "read the key's passphrase from FILE"),
-                .value(
-                    "known-hosts", .path, metavar: "FILE", defaultNote: "~/.ssh/known_hosts",
-                    help: "check host keys against FILE"),
+            options: CommonOptions.ssh + [
                 .flag("accept-new", help: "trust and record the key of a host never seen before"),
                 .value(
                     "connect-timeout", .duration, metavar: "DURATION", default: "10s",

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import NATSClient
 import RulesManager
+import SFTPClient
 
 /// `cp chef`: the worker (DESIGN §7). Its rules, registered with the MajorDomo; jobs taken
 /// from its kind's work queue whenever a slot of `-j` is free; each run by `JobExecutor` and
@@ -37,10 +38,14 @@ enum ChefCommand {
             NATSOptions(settings: settings, name: "cp-chef-\(name)"),
             sender: Sender(pod: pod, role: "chef", name: name),
             logger: logger)
+        // Projects on other pods are mirrored by SFTP; one at the same path here is used as it is.
+        let remote = SFTPWorkspace(
+            settings: .init(workDirectory: workDirectory, options: try SFTPCommand.options(settings)))
+        let shared: any JobWorkspace = SharedWorkspace()
         let executor = JobExecutor(
             rules: rules,
-            settings: .init(
-                chef: name, pod: pod, workDirectory: workDirectory, timeout: settings.duration("timeout")))
+            settings: .init(chef: name, pod: pod, workDirectory: workDirectory, timeout: settings.duration("timeout"))
+        ) { job in job.source.sftp == nil || job.source.pod == pod ? shared : remote }
         let running = RunningJobs()
         let presence = ChefPresence(client: client, rules: rules, chef: name, kind: kind, running: running)
         let heartbeat = HeartbeatService(client: client, interval: settings.duration("heartbeat")) {
@@ -52,6 +57,7 @@ enum ChefCommand {
         logger.notice(
             "chef \(name) serves \(rules.book.rules.count) rules on work queue '\(kind)', \(capacity) job(s) at once")
         let interrupted = try await RoleGroup.run([heartbeat, presence, work], logger: logger)
+        await remote.close()
         try? await client.drain()
         return interrupted ? .interrupted : .success
     }

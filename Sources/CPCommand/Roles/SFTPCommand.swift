@@ -83,11 +83,17 @@ enum SFTPCommand {
     /// One session to the host of `remote`, with the trust and key settings of the command.
     static func connect(to remote: String, _ invocation: Invocation) async throws -> SFTPSession {
         let settings = invocation.settings
+        var options = try options(settings)
+        options.acceptNew = settings.flag("accept-new")
+        if let timeout = settings.value("connect-timeout")?.duration { options.connectTimeout = timeout }
+        return try await SFTPSession.connect(try SFTPAddress.parse(remote), options: options)
+    }
+
+    /// The key and the known hosts of `CommonOptions.ssh`.
+    static func options(_ settings: ResolvedSettings) throws -> SFTPOptions {
         let home = ProcessInfo.processInfo.environment["HOME"] ?? "/root"
         var options = SFTPOptions(knownHosts: settings.value("known-hosts")?.text ?? home + "/.ssh/known_hosts")
         options.identity = settings.value("identity")?.text
-        options.acceptNew = settings.flag("accept-new")
-        if let timeout = settings.value("connect-timeout")?.duration { options.connectTimeout = timeout }
         if let file = settings.value("passphrase-file")?.text {
             do {
                 let text = try String(contentsOfFile: file, encoding: .utf8)
@@ -96,7 +102,7 @@ enum SFTPCommand {
                 throw SFTPError.local(operation: "read the passphrase from", path: file, reason: "cannot read it")
             }
         }
-        return try await SFTPSession.connect(try SFTPAddress.parse(remote), options: options)
+        return options
     }
 
     static func path(_ remote: String) throws -> String {
