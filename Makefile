@@ -70,6 +70,8 @@ bench: setup-bench release
 	./bench/watch-quiet $(RELEASE_BIN)
 	./bench/watch-hashing $(RELEASE_BIN)
 	./bench/watch-limit $(RELEASE_BIN)
+	./bench/chef-overhead 2000 $(RELEASE_BIN)
+	./bench/chef-fetch 100 $(RELEASE_BIN)
 	$(SWIFT) build $(RELEASE_FLAGS) --product graph-bench
 	./bench/graph-incremental
 	./bench/graph-plan 50000 $(RELEASE_BIN)

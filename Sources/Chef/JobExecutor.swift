@@ -16,13 +16,13 @@ public final class JobExecutor: Sendable {
         public var chef: String
         /// The pod this Chef runs in: a job from another pod with an SFTP address is mirrored.
         public var pod: String
-        /// Where `jobs/<jobId>/` directories (each job's whole log) are made.
+        /// Where `logs/<jobId>.log` (each job's whole output) is kept.
         public var workDirectory: String
         public var timeout: Duration
         /// Bytes of a job's log streamed before the rest is only kept in its file.
         public var logLimit = 1 << 20
-        /// Job directories kept; older ones are removed.
-        public var keptJobDirectories = 200
+        /// Job logs kept; older ones are removed.
+        public var keptLogs = 200
 
         public init(chef: String, pod: String, workDirectory: String, timeout: Duration) {
             self.chef = chef
@@ -35,7 +35,10 @@ public final class JobExecutor: Sendable {
     public let rules: ChefRules
     public let settings: Settings
     private let workspace: @Sendable (Job) throws(JobFailure) -> any JobWorkspace
-    private let finishedDirectories = Mutex<[String]>([])
+    private let finishedLogs = Mutex<[String]>([])
+    /// What every job's environment starts from (read once: the process's environment is not
+    /// cheap to read).
+    private let baseEnvironment: [String: String]
 
     /// `workspace` says where a job's files are; by default the shared filesystem.
     public init(
@@ -45,6 +48,7 @@ public final class JobExecutor: Sendable {
         self.rules = rules
         self.settings = settings
         self.workspace = workspace
+        baseEnvironment = CommandRunner.cleanEnvironment(["CP_CHEF": settings.chef])
     }
 
     /// Runs `job` to its end and says how it went; `publishLog` gets its output in batches.
@@ -124,16 +128,13 @@ public final class JobExecutor: Sendable {
             }
         }
         if cancellation.isCancelled { throw JobFailure("cancelled", outcome: .cancelled) }
-        let jobDirectory = try makeJobDirectory(job)
-        let log = LogStream(
-            job: job, file: jobDirectory + "/output.log", limit: settings.logLimit, chef: settings.chef,
-            publish: publishLog)
+        let logFile = settings.workDirectory + "/logs/" + SafeName.of(job.jobId) + ".log"
+        let log = LogStream(job: job, file: logFile, limit: settings.logLimit, chef: settings.chef, publish: publishLog)
         let spec = CommandRunner.Spec(
             argv: argv, directory: directory,
-            environment: CommandRunner.cleanEnvironment([
+            environment: baseEnvironment.merging([
                 "CP_PROJECT": job.project, "CP_TASK": job.task, "CP_JOB": job.jobId, "CP_PASS": String(job.pass),
-                "CP_CHEF": settings.chef,
-            ]),
+            ]) { $1 },
             timeout: settings.timeout)
         let flusher = Task {
             while !Task.isCancelled {
@@ -147,7 +148,7 @@ public final class JobExecutor: Sendable {
         }
         flusher.cancel()
         log.finish()
-        finished(jobDirectory)
+        finished(logFile)
         let outcome: CommandRunner.Outcome
         switch ran {
         case .success(let value): outcome = value
@@ -158,34 +159,22 @@ public final class JobExecutor: Sendable {
         return (outcome, outputs)
     }
 
-    /// `jobs/<jobId>` under the work directory, made empty.
-    private func makeJobDirectory(_ job: Job) throws(JobFailure) -> String {
-        let directory = settings.workDirectory + "/jobs/" + JobDirectoryName.of(job.jobId)
-        try? FileManager.default.removeItem(atPath: directory)
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw JobFailure("cannot make the job's directory '\(directory)': \(error.localizedDescription)")
-        }
-        return directory
-    }
-
-    /// Keeps the newest `keptJobDirectories` job directories.
-    private func finished(_ directory: String) {
-        let old = finishedDirectories.withLock { list -> [String] in
-            list.removeAll { $0 == directory }
-            list.append(directory)
-            guard list.count > settings.keptJobDirectories else { return [] }
-            let old = Array(list.prefix(list.count - settings.keptJobDirectories))
+    /// Keeps the newest `keptLogs` job logs.
+    private func finished(_ log: String) {
+        let old = finishedLogs.withLock { list -> [String] in
+            list.removeAll { $0 == log }
+            list.append(log)
+            guard list.count > settings.keptLogs else { return [] }
+            let old = Array(list.prefix(list.count - settings.keptLogs))
             list.removeFirst(old.count)
             return old
         }
-        for directory in old { try? FileManager.default.removeItem(atPath: directory) }
+        for log in old { unlink(log) }
     }
 }
 
-/// A job id as a file name: anything but letters, digits, `-`, `_` and `.` becomes `_`.
-enum JobDirectoryName {
+/// A name (a job id, a pod, a project) as a file name: anything but letters, digits, `-`, `_` and `.` becomes `_`.
+enum SafeName {
     static func of(_ id: String) -> String {
         let cleaned = String(
             id.map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) ? $0 : "_" })

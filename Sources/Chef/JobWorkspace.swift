@@ -40,6 +40,7 @@ enum InputCheck {
     static func verify(_ job: Job, in directory: String) async throws(JobFailure) {
         var expected: [(path: String, digest: String?)] = job.inputs.map { ($0.key, $0.value.isEmpty ? nil : $0.value) }
         for case (let path, let digest?) in job.secondaryInputs { expected.append((path, digest)) }
+        guard !expected.isEmpty else { return }
         expected.sort { $0.path < $1.path }
         let checks = expected
         let problem = await blockingCall("chef-verify") { () -> String? in
@@ -62,7 +63,8 @@ enum InputCheck {
 
     /// What each of `outputs` that exists in `directory` is: size, time, digest.
     static func describe(_ outputs: [String], in directory: String) async -> [String: JobResult.Output] {
-        await blockingCall("chef-hash") { () -> [String: JobResult.Output] in
+        guard !outputs.isEmpty else { return [:] }
+        return await blockingCall("chef-hash") { () -> [String: JobResult.Output] in
             guard let hasher = try? FileHasher() else { return [:] }
             var described: [String: JobResult.Output] = [:]
             for path in outputs {

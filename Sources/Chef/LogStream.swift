@@ -12,7 +12,9 @@ public final class LogStream: Sendable {
         var pending: [CommandRunner.Line] = []
         var streamed = 0
         var truncated = false
-        var file: FileHandle?
+        /// Opened at the first line: a job that prints nothing leaves no file.
+        var file: Int32 = -1
+        var opened = false
     }
 
     private let state: Mutex<State>
@@ -20,6 +22,7 @@ public final class LogStream: Sendable {
     private let limit: Int
     private let note: String
     private let publish: @Sendable (LogLines) -> Void
+    private let path: String
     /// Lines waiting that make a flush happen at once.
     static let batchLines = 500
     /// A message stays well under NATS' 1 MiB payload limit: batches of about 256 KiB, a line
@@ -27,12 +30,12 @@ public final class LogStream: Sendable {
     static let batchBytes = 256 * 1024
     static let lineBytes = 16 * 1024
 
-    /// `file` receives every line; `publish` sends a batch.
+    /// `file` receives every line (made at the first); `publish` sends a batch.
     public init(
         job: Job, file: String, limit: Int, chef: String, publish: @escaping @Sendable (LogLines) -> Void
     ) {
-        _ = FileManager.default.createFile(atPath: file, contents: nil)
-        state = Mutex(State(file: FileHandle(forWritingAtPath: file)))
+        state = Mutex(State())
+        path = file
         self.job = job
         self.limit = limit
         self.publish = publish
@@ -42,7 +45,28 @@ public final class LogStream: Sendable {
     /// One line from the command (on the thread that runs it).
     public func add(_ line: CommandRunner.Line) {
         let full = state.withLock { state -> Bool in
-            state.file?.write(Data((line.text + "\n").utf8))
+            if !state.opened {
+                state.opened = true
+                state.file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+                if state.file < 0 && errno == ENOENT {
+                    try? FileManager.default.createDirectory(
+                        atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                    state.file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+                }
+            }
+            if state.file >= 0 {
+                var text = line.text
+                text.append("\n")
+                text.withUTF8 { bytes in
+                    var offset = 0
+                    while offset < bytes.count {
+                        let written = write(state.file, bytes.baseAddress! + offset, bytes.count - offset)
+                        if written < 0 && errno == EINTR { continue }
+                        guard written > 0 else { break }
+                        offset += written
+                    }
+                }
+            }
             guard !state.truncated else { return false }
             state.pending.append(line)
             return state.pending.count >= Self.batchLines
@@ -85,8 +109,8 @@ public final class LogStream: Sendable {
     public func finish() {
         flush()
         state.withLock { state in
-            try? state.file?.close()
-            state.file = nil
+            if state.file >= 0 { close(state.file) }
+            state.file = -1
         }
     }
 }

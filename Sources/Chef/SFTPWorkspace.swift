@@ -44,8 +44,8 @@ public actor SFTPWorkspace: JobWorkspace {
     /// The mirror of `job`'s project: one per pod, project and root.
     public nonisolated func mirror(of job: Job) -> String {
         let root = (try? SHA256Hasher.hex(of: Array(job.source.root.utf8)))?.prefix(8) ?? "root"
-        return settings.workDirectory + "/mirror/" + JobDirectoryName.of(job.source.pod) + "/"
-            + JobDirectoryName.of(job.project) + "-" + root
+        return settings.workDirectory + "/mirror/" + SafeName.of(job.source.pod) + "/"
+            + SafeName.of(job.project) + "-" + root
     }
 
     public func prepare(_ job: Job) async throws(JobFailure) -> String {

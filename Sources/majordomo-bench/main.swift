@@ -5,6 +5,8 @@
 //   majordomo-bench change DIR RULES ROUNDS
 //   majordomo-bench ingest NATS-URL SOCKET ROOT PROJECT N
 //   majordomo-bench rest SOCKET PATH N
+//   majordomo-bench jobs NATS-URL KIND ROOT N          (Jobs.swift)
+//   majordomo-bench fetch NATS-URL KIND ROOT SFTP ROUNDS (Jobs.swift)
 //
 // `rest` sends N GET requests for PATH one after the other and prints the p50 and p99 of
 // their round trips in milliseconds.
@@ -95,6 +97,15 @@ if arguments.count == 5, arguments[1] == "rest", let count = Int(arguments[4]) {
         String(
             format: "p50_ms %.3f p99_ms %.3f", times[times.count / 2],
             times[min(times.count - 1, times.count * 99 / 100)]))
+    exit(0)
+}
+if arguments.count == 6, arguments[1] == "jobs", let count = Int(arguments[5]) {
+    try await JobBench.jobs(url: arguments[2], kind: arguments[3], root: arguments[4], count: count)
+    exit(0)
+}
+if arguments.count == 7, arguments[1] == "fetch", let rounds = Int(arguments[6]) {
+    try await JobBench.fetch(
+        url: arguments[2], kind: arguments[3], root: arguments[4], sftp: arguments[5], rounds: rounds)
     exit(0)
 }
 if arguments.count == 7, arguments[1] == "ingest", let count = Int(arguments[6]) {

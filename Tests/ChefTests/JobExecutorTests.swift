@@ -72,6 +72,8 @@ import Testing
         #expect(try String(contentsOfFile: fixture.root + "/c.txt", encoding: .utf8) == "alpha\n")
         #expect(result.outputs["c.txt"]?.sha256 == (try fixture.digest("a.txt")))
         #expect(result.outputs["c.txt"]?.size == 6)
+        // It printed nothing: no log file is made.
+        #expect(!FileManager.default.fileExists(atPath: fixture.scratch.file("work/logs/b1-1.log")))
     }
 
     @Test func placeholdersKeepTheTasksOrderAndLeaveOutAbsentSecondaryInputs() async throws {
@@ -155,7 +157,7 @@ import Testing
         #expect(err == (1...300).map { "err \($0)" })
         #expect(batches.count < 600)  // batched, not a message per line
         #expect(batches.allSatisfy { $0.jobId == "b1-7" && $0.task == "t-chatty" })
-        let file = try String(contentsOfFile: fixture.scratch.file("work/jobs/b1-7/output.log"), encoding: .utf8)
+        let file = try String(contentsOfFile: fixture.scratch.file("work/logs/b1-7.log"), encoding: .utf8)
         #expect(file.split(separator: "\n").count == 600)
     }
 
@@ -167,8 +169,8 @@ import Testing
         #expect(lines.dropLast().map(\.utf8.count).reduce(0, +) <= 1000)
         let note = try #require(lines.last)
         #expect(note.hasPrefix("[cp chef: the log is cut here after 0 KiB; the whole of it is in "), "\(note)")
-        #expect(note.hasSuffix("work/jobs/b1-8/output.log on chef chef-1]"))
-        let file = try String(contentsOfFile: fixture.scratch.file("work/jobs/b1-8/output.log"), encoding: .utf8)
+        #expect(note.hasSuffix("work/logs/b1-8.log on chef chef-1]"))
+        let file = try String(contentsOfFile: fixture.scratch.file("work/logs/b1-8.log"), encoding: .utf8)
         #expect(file.split(separator: "\n").count == 600)
     }
 
@@ -200,8 +202,8 @@ import Testing
         let job = fixture.job("slow")
         let running = Task { await fixture.run(job, cancellation: cancellation) }
         try await waitUntil(deadline: .seconds(30), "the job to start") {
-            FileManager.default.fileExists(atPath: fixture.scratch.file("work/jobs/b1-1/output.log"))
-                && ((try? String(contentsOfFile: fixture.scratch.file("work/jobs/b1-1/output.log"), encoding: .utf8))?
+            FileManager.default.fileExists(atPath: fixture.scratch.file("work/logs/b1-1.log"))
+                && ((try? String(contentsOfFile: fixture.scratch.file("work/logs/b1-1.log"), encoding: .utf8))?
                     .contains("started") ?? false)
         }
         cancellation.cancel()

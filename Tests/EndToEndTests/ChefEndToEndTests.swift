@@ -202,6 +202,32 @@ final class JobDesk: Sendable {
         }
     }
 
+    /// A job that runs four times the ack wait stays with its Chef: in-progress
+    /// acknowledgements keep the idle Chef beside it from being given it too.
+    @Test func aLongJobStaysWithItsChefThroughInProgressAcknowledgements() async throws {
+        try await withNATSServer(jetStream: true) { server in
+            let scratch = try scratch()
+            defer { scratch.remove() }
+            let desk = try await JobDesk.open(server, ackWait: .seconds(1))
+            let root = scratch.file("p")
+            let busy = try await RunningChef.start(
+                server, scratch: scratch, name: "busy", rules: scratch.file("rules"), jobs: 1)
+            try await desk.submit(job("long", "slow", root: root, stem: "4", outputs: ["long.txt"]))
+            try await waitUntil(deadline: .seconds(30), "the job to start") {
+                FileManager.default.fileExists(atPath: root + "/slow.log")
+            }
+            let idle = try await RunningChef.start(
+                server, scratch: scratch, name: "idle", rules: scratch.file("rules"), jobs: 1)
+            let results = try await desk.wait("the result") { $0["long"] != nil }
+            #expect(results["long"]?.count == 1 && results["long"]?.first?.result == .succeeded)
+            let starts = try String(contentsOfFile: root + "/slow.log", encoding: .utf8).split(separator: "\n")
+            #expect(starts.count == 1, "\(starts)")
+            #expect(try await busy.process.terminate() == .exited(130))
+            #expect(try await idle.process.terminate() == .exited(130))
+            await desk.close()
+        }
+    }
+
     @Test func onSIGTERMAShortJobFinishesAndALongOneIsHandedBack() async throws {
         try await withNATSServer(jetStream: true) { server in
             let scratch = try scratch()

@@ -165,8 +165,7 @@ struct ChefWork: Service {
                         break
                     }
                     group.addTask {
-                        await handle(message, jetStream: jetStream, ackWait: ackWait.value)
-                        slots.release()
+                        await handle(message, jetStream: jetStream, ackWait: ackWait.value) { slots.release() }
                     }
                 }
                 // Stopping: the running jobs have `grace` to end.
@@ -186,11 +185,20 @@ struct ChefWork: Service {
     }
 
     /// One job: decoded (a malformed body is reported on `failed.<subject>` and dropped), run,
-    /// its result published, then acknowledged.
-    func handle(_ message: JetStreamMessage, jetStream: JetStream, ackWait: Duration) async {
+    /// its result published, then acknowledged. Its slot is `done` once the command has ended:
+    /// the next job may start while this one's result goes out.
+    func handle(
+        _ message: JetStreamMessage, jetStream: JetStream, ackWait: Duration, done: @escaping @Sendable () -> Void
+    ) async {
+        var released = false
+        let release = {
+            if !released { done() }
+            released = true
+        }
+        defer { release() }
         let job: Job
         do {
-            job = try JSONDecoder().decode(Envelope<Job>.self, from: Data(message.payload)).payload
+            job = try Self.decoder.decode(Envelope<Job>.self, from: Data(message.payload)).payload
         } catch {
             client.reportFailure(
                 of: NATSMessage(subject: message.subject, payload: message.payload),
@@ -217,13 +225,16 @@ struct ChefWork: Service {
         let result = await executor.run(job, cancellation: cancellation) { lines in
             try? client.publish(subject, lines)
         }
-        keepAlive.cancel()
         if running.finish(job.jobId) {
+            keepAlive.cancel()
             try? message.nak()
             return
         }
+        release()
         logger.info("job \(job.jobId) (\(job.task)): \(result.result.rawValue) in \(result.elapsed) s")
-        if await publish(result, jetStream: jetStream) {
+        let stored = await publish(result, jetStream: jetStream)
+        keepAlive.cancel()
+        if stored {
             do {
                 try await message.ackSync()
             } catch {
@@ -235,9 +246,12 @@ struct ChefWork: Service {
         }
     }
 
+    static let decoder = JSONDecoder()
+    static let encoder = JSONEncoder()
+
     /// Stores `result` in the results stream, trying a few times; false if it could not.
     func publish(_ result: JobResult, jetStream: JetStream) async -> Bool {
-        guard let body = try? JSONEncoder().encode(Envelope(sender: client.sender, payload: result)) else {
+        guard let body = try? Self.encoder.encode(Envelope(sender: client.sender, payload: result)) else {
             return false
         }
         var pause = Duration.milliseconds(250)
