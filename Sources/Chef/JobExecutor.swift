@@ -36,6 +36,8 @@ public final class JobExecutor: Sendable {
     public let settings: Settings
     private let workspace: @Sendable (Job) throws(JobFailure) -> any JobWorkspace
     private let finishedLogs = Mutex<[String]>([])
+    /// The logs of the jobs running now, for `flushLogs`.
+    private let liveLogs = Mutex<[ObjectIdentifier: LogStream]>([:])
     /// What every job's environment starts from (read once: the process's environment is not
     /// cheap to read).
     private let baseEnvironment: [String: String]
@@ -51,19 +53,29 @@ public final class JobExecutor: Sendable {
         baseEnvironment = CommandRunner.cleanEnvironment(["CP_CHEF": settings.chef])
     }
 
-    /// Runs `job` to its end and says how it went; `publishLog` gets its output in batches.
-    /// `cancellation` kills it (the result then says `cancelled`).
+    /// `runBlocking` on a thread of its own.
     public func run(
         _ job: Job, cancellation: CommandRunner.Cancellation,
         publishLog: @escaping @Sendable (LogLines) -> Void
     ) async -> JobResult {
+        await onThreadOfItsOwn("chef-job") { self.runBlocking(job, cancellation: cancellation, publishLog: publishLog) }
+    }
+
+    /// Runs `job` to its end on the caller's thread (one of the caller's own: it blocks for as
+    /// long as the command runs) and says how it went; `publishLog` gets its output in batches,
+    /// when many lines wait and at each `flushLogs()`. `cancellation` kills it (the result then
+    /// says `cancelled`).
+    public func runBlocking(
+        _ job: Job, cancellation: CommandRunner.Cancellation,
+        publishLog: @escaping @Sendable (LogLines) -> Void
+    ) -> JobResult {
         let started = ContinuousClock.now
         func elapsed() -> Double {
             let components = (ContinuousClock.now - started).components
             return Double(components.seconds) + Double(components.attoseconds) / 1e18
         }
         do throws(JobFailure) {
-            let (outcome, outputs) = try await execute(job, cancellation: cancellation, publishLog: publishLog)
+            let (outcome, outputs) = try execute(job, cancellation: cancellation, publishLog: publishLog)
             if outcome.cancelled || cancellation.isCancelled {
                 return JobResult(
                     jobId: job.jobId, result: .cancelled, exitCode: outcome.status, elapsed: elapsed(),
@@ -113,10 +125,10 @@ public final class JobExecutor: Sendable {
 
     private func execute(
         _ job: Job, cancellation: CommandRunner.Cancellation, publishLog: @escaping @Sendable (LogLines) -> Void
-    ) async throws(JobFailure) -> (CommandRunner.Outcome, [String: JobResult.Output]) {
+    ) throws(JobFailure) -> (CommandRunner.Outcome, [String: JobResult.Output]) {
         let argv = try argv(for: job)
         let workspace = try workspace(job)
-        let directory = try await workspace.prepare(job)
+        let directory = try workspace.prepare(job)
         for path in job.allPaths { _ = try JobPaths.resolve(path, in: directory) }
         // As ninja does: the outputs' directories exist before the command runs.
         for path in job.outputs where path.contains("/") {
@@ -136,17 +148,12 @@ public final class JobExecutor: Sendable {
                 "CP_PROJECT": job.project, "CP_TASK": job.task, "CP_JOB": job.jobId, "CP_PASS": String(job.pass),
             ]) { $1 },
             timeout: settings.timeout)
-        let flusher = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(100))
-                log.flush()
-            }
+        let key = ObjectIdentifier(log)
+        liveLogs.withLock { $0[key] = log }
+        let ran = Result { () throws(ProcessError) in
+            try CommandRunner.run(spec, cancellation: cancellation, onLine: log.add)
         }
-        let ran = await onThreadOfItsOwn("chef-job") { () -> Result<CommandRunner.Outcome, ProcessError> in
-            Result { () throws(ProcessError) in try CommandRunner.run(spec, cancellation: cancellation, onLine: log.add)
-            }
-        }
-        flusher.cancel()
+        liveLogs.withLock { _ = $0.removeValue(forKey: key) }
         log.finish()
         finished(logFile)
         let outcome: CommandRunner.Outcome
@@ -154,9 +161,15 @@ public final class JobExecutor: Sendable {
         case .success(let value): outcome = value
         case .failure(let error): throw JobFailure("cannot run \(argv[0]): \(error)")
         }
-        let outputs = await InputCheck.describe(job.outputs, in: directory)
-        if outcome.succeeded { try await workspace.deliver(job, outputs: outputs, from: directory) }
+        let outputs = InputCheck.describe(job.outputs, in: directory)
+        if outcome.succeeded { try workspace.deliver(job, outputs: outputs, from: directory) }
         return (outcome, outputs)
+    }
+
+    /// Sends what the running jobs printed since the last flush (the role calls it every 100 ms,
+    /// so a line is seen live even when its job prints no more for a while).
+    public func flushLogs() {
+        for log in liveLogs.withLock({ Array($0.values) }) { log.flush() }
     }
 
     /// Keeps the newest `keptLogs` job logs.

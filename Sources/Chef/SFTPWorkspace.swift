@@ -3,6 +3,7 @@ import CPProtocol
 import Foundation
 import Hashing
 import SFTPClient
+import Synchronization
 
 /// A project on another pod (DESIGN §7): its files are fetched by SFTP from the pod the job
 /// names into a mirror of the project under the work directory, where the command runs, and
@@ -10,8 +11,52 @@ import SFTPClient
 /// (`objects/<sha256>`), so an input already here with the right digest — in the mirror or
 /// in the store — is not fetched again; a fetched file whose digest is not the job's is a
 /// failure, never used. Host keys are checked strictly against `known_hosts`. One session
-/// per pod's address, kept open between jobs.
-public actor SFTPWorkspace: JobWorkspace {
+/// per pod's address, kept open between jobs. A job's thread waits for the transfers, which
+/// run on the mirror's actor.
+public final class SFTPWorkspace: JobWorkspace {
+    let mirror: SFTPMirror
+
+    public init(settings: SFTPMirror.Settings) {
+        mirror = SFTPMirror(settings: settings)
+    }
+
+    public func prepare(_ job: Job) throws(JobFailure) -> String {
+        try Self.wait { () async throws(JobFailure) -> String in try await self.mirror.prepare(job) }
+    }
+
+    public func deliver(_ job: Job, outputs: [String: JobResult.Output], from directory: String) throws(JobFailure) {
+        try Self.wait { () async throws(JobFailure) in
+            try await self.mirror.deliver(job, outputs: outputs, from: directory)
+        }
+    }
+
+    /// The mirror of `job`'s project.
+    public func mirror(of job: Job) -> String { mirror.mirror(of: job) }
+
+    /// `pod:path` of every file fetched, in order.
+    public var fetched: [String] { get async { await mirror.fetched } }
+
+    /// Ends every session.
+    public func close() async { await mirror.close() }
+
+    /// Blocks the calling thread (a job's own, never the cooperative pool's) until `body` is done.
+    static func wait<T: Sendable>(_ body: @escaping @Sendable () async throws(JobFailure) -> T) throws(JobFailure) -> T
+    {
+        let outcome = Mutex<Result<T, JobFailure>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            let result: Result<T, JobFailure>
+            do throws(JobFailure) { result = .success(try await body()) } catch { result = .failure(error) }
+            outcome.withLock { $0 = result }
+            done.signal()
+        }
+        done.wait()
+        return try outcome.withLock { $0! }.get()
+    }
+}
+
+/// The mirrors and the content store behind `SFTPWorkspace`.
+public actor SFTPMirror {
     public struct Settings: Sendable {
         /// `mirror/` and `objects/` are made here.
         public var workDirectory: String
@@ -48,7 +93,7 @@ public actor SFTPWorkspace: JobWorkspace {
             + SafeName.of(job.project) + "-" + root
     }
 
-    public func prepare(_ job: Job) async throws(JobFailure) -> String {
+    func prepare(_ job: Job) async throws(JobFailure) -> String {
         let address = try address(of: job)
         let mirror = mirror(of: job)
         do {

@@ -80,8 +80,18 @@ public final class JetStream: @unchecked Sendable {
     public func publish(
         _ subject: String, _ payload: [UInt8], messageID: String? = nil, timeout: Duration = .seconds(5)
     ) async throws(NATSError) -> PublishAck {
+        try await blockingCall("js-publish") { () throws(NATSError) -> PublishAck in
+            try self.publishBlocking(subject, payload, messageID: messageID, timeout: timeout)
+        }
+    }
+
+    /// `publish` on the caller's thread, which it blocks until the server answers: for a thread
+    /// of the caller's own (never Swift's cooperative pool).
+    public func publishBlocking(
+        _ subject: String, _ payload: [UInt8], messageID: String? = nil, timeout: Duration = .seconds(5)
+    ) throws(NATSError) -> PublishAck {
         let context = SendableHandle(pointer: self.context)
-        return try await blockingCall("js-publish") { () throws(NATSError) -> PublishAck in
+        do {
             let strings = CStrings()
             var options = jsPubOptions()
             jsPubOptions_Init(&options)

@@ -30,8 +30,16 @@ public final class PullConsumer: @unchecked Sendable {
     /// Asks for up to `batch` messages and returns what arrives within `timeout`; an empty
     /// list when there was nothing.
     public func fetch(batch: Int = 1, timeout: Duration = .seconds(1)) async throws(NATSError) -> [JetStreamMessage] {
+        try await blockingCall("js-fetch") { () throws(NATSError) -> [JetStreamMessage] in
+            try self.fetchBlocking(batch: batch, timeout: timeout)
+        }
+    }
+
+    /// `fetch` on the caller's thread, which it blocks: for a thread of the caller's own (never
+    /// Swift's cooperative pool). One fetch at a time per subscription.
+    public func fetchBlocking(batch: Int = 1, timeout: Duration = .seconds(1)) throws(NATSError) -> [JetStreamMessage] {
         let subscription = self.subscription
-        return try await blockingCall("js-fetch") { () throws(NATSError) -> [JetStreamMessage] in
+        do {
             var list = natsMsgList()
             var code = jsErrCode(0)
             let status = natsSubscription_Fetch(
@@ -90,8 +98,13 @@ public final class JetStreamMessage: @unchecked Sendable {
     /// Done, and confirmed: waits until the server has the acknowledgement (a work queue has
     /// removed the message), so a lost one is an error here rather than a second delivery later.
     public func ackSync(timeout: Duration = .seconds(5)) async throws(NATSError) {
+        try await blockingCall("js-ack") { () throws(NATSError) in try self.ackSyncBlocking(timeout: timeout) }
+    }
+
+    /// `ackSync` on the caller's thread, which it blocks: for a thread of the caller's own.
+    public func ackSyncBlocking(timeout: Duration = .seconds(5)) throws(NATSError) {
         let message = SendableHandle(pointer: self.message)
-        try await blockingCall("js-ack") { () throws(NATSError) in
+        do {
             var options = jsOptions()
             jsOptions_Init(&options)
             options.Wait = timeout.milliseconds

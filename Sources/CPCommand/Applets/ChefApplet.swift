@@ -18,7 +18,7 @@ extension Applets {
                 checked strictly, files kept by content so none is fetched twice) and its outputs \
                 put back atomically; every path must stay inside the project and every input \
                 must have the digest the job gives. The \
-                output is streamed on logger.PROJECT.TASK and kept whole in the job's directory \
+                output is streamed on logger.PROJECT.TASK and kept whole in logs/JOBID.log \
                 under --work-dir; the outputs' digests go back in the result. On SIGTERM it takes \
                 no new job, lets running ones end within --grace, then kills them and hands them \
                 back to the queue.

@@ -13,6 +13,8 @@ import Synchronization
 final class RunningJobs: Sendable {
     struct Entry {
         let cancellation: CommandRunner.Cancellation
+        /// The job as delivered: what in-progress acknowledgements go to.
+        let message: JetStreamMessage
         /// Stopped because the Chef stops: handed back (nak), no result.
         var handedBack = false
     }
@@ -28,11 +30,11 @@ final class RunningJobs: Sendable {
     var count: Int { state.withLock { $0.jobs.count } }
 
     /// Starts `jobID`; nil when it was cancelled already, or runs here already.
-    func start(_ jobID: String) -> CommandRunner.Cancellation? {
+    func start(_ jobID: String, message: JetStreamMessage) -> CommandRunner.Cancellation? {
         state.withLock { state in
             guard state.jobs[jobID] == nil, !state.cancelledEarly.contains(jobID) else { return nil }
             let cancellation = CommandRunner.Cancellation()
-            state.jobs[jobID] = Entry(cancellation: cancellation)
+            state.jobs[jobID] = Entry(cancellation: cancellation, message: message)
             return cancellation
         }
     }
@@ -55,6 +57,11 @@ final class RunningJobs: Sendable {
 
     /// Whether `jobID` was cancelled before it came.
     func wasCancelled(_ jobID: String) -> Bool { state.withLock { $0.cancelledEarly.contains(jobID) } }
+
+    /// Tells the server every running job is still at work (its ack wait starts again).
+    func keepAlive() {
+        for message in state.withLock({ $0.jobs.values.map(\.message) }) { try? message.inProgress() }
+    }
 
     /// The grace period is over: every job still running is killed and handed back.
     func handBackAll() {
@@ -111,12 +118,15 @@ struct ChefPresence: Service {
     }
 }
 
-/// The work loop: one job fetched at a time (PLATFORM.md: batches over 1 overflow in Debian's
-/// libnats) and only while a slot of `-j` is free, so busy Chefs leave jobs to idle ones. A
-/// running job is kept ours with in-progress acknowledgements every third of the ack wait;
-/// its result goes into the results stream (`Nats-Msg-Id` = job id) before the job is
-/// acknowledged. On a graceful stop nothing more is fetched; running jobs get `grace` to end,
-/// then are killed and handed back (nak) for another Chef.
+/// The work: one thread per slot of `-j`, each with its own subscription to the kind's
+/// durable pull consumer, fetching one job (PLATFORM.md: batches over 1 overflow in Debian's
+/// libnats) only when it is idle — so busy Chefs leave jobs to idle ones — and taking it
+/// through on that thread: run, result stored in the results stream (`Nats-Msg-Id` = job id),
+/// acknowledged. No hop to another thread per job (the overhead that counts when jobs are
+/// short, `bench/chef-overhead`). Running jobs are kept ours with in-progress
+/// acknowledgements every third of the ack wait, and their output is flushed every 100 ms.
+/// On a graceful stop nothing more is fetched; running jobs get `grace` to end, then are
+/// killed and handed back (nak) for another Chef.
 struct ChefWork: Service {
     let client: NATSClient
     let executor: JobExecutor
@@ -129,73 +139,90 @@ struct ChefWork: Service {
     func run() async throws {
         let jetStream = try JetStream(client.bulk)
         try await WorkQueue.ensureStream(client)
-        let consumer = try await jetStream.pullConsumer(
-            stream: WorkQueue.stream, durable: WorkQueue.consumer(of: kind), filter: Subjects.buildFrom(kind: kind))
-        defer { consumer.close() }
+        var consumers: [PullConsumer] = []
+        defer { for consumer in consumers { consumer.close() } }  // after every slot's thread ended
+        for _ in 0..<capacity {
+            consumers.append(
+                try await jetStream.pullConsumer(
+                    stream: WorkQueue.stream, durable: WorkQueue.consumer(of: kind),
+                    filter: Subjects.buildFrom(kind: kind)))
+        }
         let ackWait = AckWait(client: client, consumer: WorkQueue.consumer(of: kind))
         await ackWait.refresh()
-        let slots = Slots(capacity)
-        await withGracefulShutdownHandler {
-            // The MajorDomo may set other terms later (it makes the consumer its way).
-            let refresher = Task {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: .seconds(10))
+        let executor = self.executor
+        let running = self.running
+        // The MajorDomo may set other terms later (it makes the consumer its way).
+        let ticker = Task {
+            var sinceKeepAlive = Duration.zero
+            var sinceRefresh = Duration.zero
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(100))
+                executor.flushLogs()
+                sinceKeepAlive += .milliseconds(100)
+                sinceRefresh += .milliseconds(100)
+                if sinceKeepAlive >= ackWait.value / 3 {
+                    running.keepAlive()
+                    sinceKeepAlive = .zero
+                }
+                if sinceRefresh >= .seconds(10) {
                     await ackWait.refresh()
+                    sinceRefresh = .zero
                 }
             }
-            defer { refresher.cancel() }
+        }
+        defer { ticker.cancel() }
+        let stopping = StopFlag()
+        let deadline = Mutex<Task<Void, Never>?>(nil)
+        await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                while await slots.acquire() {
-                    let message: JetStreamMessage
-                    do {
-                        guard let fetched = try await consumer.fetch(batch: 1, timeout: .seconds(1)).first else {
-                            slots.release()
-                            continue
-                        }
-                        message = fetched
-                    } catch {
-                        logger.warning("cannot fetch from the work queue: \(error)")
-                        slots.release()
-                        try? await Task.sleep(for: .seconds(1))
-                        continue
-                    }
-                    guard !slots.isStopped else {
-                        try? message.nak()
-                        slots.release()
-                        break
-                    }
+                for (index, consumer) in consumers.enumerated() {
                     group.addTask {
-                        await handle(message, jetStream: jetStream, ackWait: ackWait.value) { slots.release() }
+                        await onThreadOfItsOwn("chef-slot-\(index)") {
+                            slot(consumer, jetStream: jetStream, stopping: stopping)
+                        }
                     }
                 }
-                // Stopping: the running jobs have `grace` to end.
-                let deadline = Task {
-                    try await Task.sleep(for: grace)
+            }
+        } onGracefulShutdown: {
+            stopping.stop()
+            let grace = self.grace
+            let logger = self.logger
+            deadline.withLock {
+                $0 = Task {
+                    guard (try? await Task.sleep(for: grace)) != nil else { return }
                     if running.count > 0 {
                         logger.notice("\(running.count) job(s) still running after \(grace): handed back")
                     }
                     running.handBackAll()
                 }
-                await group.waitForAll()
-                deadline.cancel()
             }
-        } onGracefulShutdown: {
-            slots.stop()
+        }
+        deadline.withLock { $0?.cancel() }
+    }
+
+    /// One slot: fetch a job when idle, take it through, until the Chef stops.
+    func slot(_ consumer: PullConsumer, jetStream: JetStream, stopping: StopFlag) {
+        while !stopping.isStopped {
+            let message: JetStreamMessage
+            do {
+                guard let fetched = try consumer.fetchBlocking(batch: 1, timeout: .seconds(1)).first else { continue }
+                message = fetched
+            } catch {
+                logger.warning("cannot fetch from the work queue: \(error)")
+                Thread.sleep(forTimeInterval: 1)
+                continue
+            }
+            guard !stopping.isStopped else {
+                try? message.nak()
+                return
+            }
+            handle(message, jetStream: jetStream)
         }
     }
 
-    /// One job: decoded (a malformed body is reported on `failed.<subject>` and dropped), run,
-    /// its result published, then acknowledged. Its slot is `done` once the command has ended:
-    /// the next job may start while this one's result goes out.
-    func handle(
-        _ message: JetStreamMessage, jetStream: JetStream, ackWait: Duration, done: @escaping @Sendable () -> Void
-    ) async {
-        var released = false
-        let release = {
-            if !released { done() }
-            released = true
-        }
-        defer { release() }
+    /// One job on the slot's thread: decoded (a malformed body is reported on
+    /// `failed.<subject>` and dropped), run, its result stored, then acknowledged.
+    func handle(_ message: JetStreamMessage, jetStream: JetStream) {
         let job: Job
         do {
             job = try Self.decoder.decode(Envelope<Job>.self, from: Data(message.payload)).payload
@@ -206,37 +233,27 @@ struct ChefWork: Service {
             try? message.ack()
             return
         }
-        guard let cancellation = running.start(job.jobId) else {
+        guard let cancellation = running.start(job.jobId, message: message) else {
             if running.wasCancelled(job.jobId) {
                 let result = JobResult(
                     jobId: job.jobId, result: .cancelled, exitCode: nil, elapsed: 0, details: "cancelled before it ran")
-                if await publish(result, jetStream: jetStream) { try? message.ack() }
+                if publish(result, jetStream: jetStream) { try? message.ackSyncBlocking() }
             }
             return  // a second delivery of a job running here: the first one answers
         }
-        let keepAlive = Task {
-            let interval = max(ackWait / 3, .milliseconds(100))
-            while !Task.isCancelled {
-                try await Task.sleep(for: interval)
-                try? message.inProgress()
-            }
-        }
         let subject = Subjects.logger(project: job.project, task: job.task)
-        let result = await executor.run(job, cancellation: cancellation) { lines in
+        let client = self.client
+        let result = executor.runBlocking(job, cancellation: cancellation) { lines in
             try? client.publish(subject, lines)
         }
         if running.finish(job.jobId) {
-            keepAlive.cancel()
             try? message.nak()
             return
         }
-        release()
         logger.info("job \(job.jobId) (\(job.task)): \(result.result.rawValue) in \(result.elapsed) s")
-        let stored = await publish(result, jetStream: jetStream)
-        keepAlive.cancel()
-        if stored {
+        if publish(result, jetStream: jetStream) {
             do {
-                try await message.ackSync()
+                try message.ackSyncBlocking()
             } catch {
                 logger.warning(
                     "cannot acknowledge job \(job.jobId): \(error) (its result is in; a redelivery is ignored)")
@@ -250,19 +267,19 @@ struct ChefWork: Service {
     static let encoder = JSONEncoder()
 
     /// Stores `result` in the results stream, trying a few times; false if it could not.
-    func publish(_ result: JobResult, jetStream: JetStream) async -> Bool {
+    func publish(_ result: JobResult, jetStream: JetStream) -> Bool {
         guard let body = try? Self.encoder.encode(Envelope(sender: client.sender, payload: result)) else {
             return false
         }
-        var pause = Duration.milliseconds(250)
+        var pause = 0.25
         for attempt in 1...5 {
             do {
-                _ = try await jetStream.publish(
+                _ = try jetStream.publishBlocking(
                     Subjects.buildResults(jobId: result.jobId), Array(body), messageID: result.jobId)
                 return true
             } catch {
                 logger.warning("cannot publish the result of job \(result.jobId) (attempt \(attempt)): \(error)")
-                try? await Task.sleep(for: pause)
+                Thread.sleep(forTimeInterval: pause)
                 pause *= 2
             }
         }
@@ -298,54 +315,9 @@ final class AckWait: Sendable {
     }
 }
 
-/// The free slots of `-j`: the work loop takes one before each fetch and a job gives it back.
-final class Slots: Sendable {
-    struct State {
-        var free: Int
-        var stopped = false
-        var waiter: CheckedContinuation<Bool, Never>?
-    }
-
-    private let state: Mutex<State>
-
-    init(_ capacity: Int) { state = Mutex(State(free: capacity)) }
-
-    var isStopped: Bool { state.withLock { $0.stopped } }
-
-    /// Waits for a free slot and takes it; false once stopped. One caller at a time.
-    func acquire() async -> Bool {
-        await withCheckedContinuation { continuation in
-            let answer = state.withLock { state -> Bool? in
-                if state.stopped { return false }
-                if state.free > 0 {
-                    state.free -= 1
-                    return true
-                }
-                state.waiter = continuation
-                return nil
-            }
-            if let answer { continuation.resume(returning: answer) }
-        }
-    }
-
-    func release() {
-        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            guard let waiter = state.waiter, !state.stopped else {
-                state.free += 1
-                return nil
-            }
-            state.waiter = nil
-            return waiter
-        }
-        waiter?.resume(returning: true)
-    }
-
-    func stop() {
-        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            state.stopped = true
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(returning: false)
-    }
+/// Set once, read from any thread.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isStopped: Bool { flag.load(ordering: .acquiring) }
+    func stop() { flag.store(true, ordering: .releasing) }
 }
