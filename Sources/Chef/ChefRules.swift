@@ -64,33 +64,26 @@ public struct ChefRules: Sendable {
     /// (by name, or by a pattern `goal` matches), with what it would read.
     public func canFrom(_ request: HowTo, type: String, chef: String) -> [CanFrom] {
         book.rules.values.sorted { $0.name < $1.name }.compactMap { rule in
-            for output in rule.outputs {
+            // The first output that names the type or the goal, or whose pattern the goal matches.
+            var stem: String?
+            let writes = rule.outputs.contains { output in
                 switch output.value {
-                case .type(let name) where name == type:
-                    return CanFrom(
-                        canBuild: request.goal, from: rule.dependencies.map { Self.text($0.value) },
-                        auxiliaries: rule.secondaryDependencies.map { Self.text($0.value) }, chefName: chef,
-                        ruleName: rule.name)
+                case .type(let name): return name == type
+                case .path(let path): return path == request.goal
                 case .pattern(let pattern):
-                    guard let stem = pattern.stem(of: request.goal) else { continue }
-                    func concrete(_ entry: RuleEntry) -> String {
-                        if case .pattern(let other) = entry { return other.instantiate(stem) }
-                        return Self.text(entry)
-                    }
-                    return CanFrom(
-                        canBuild: request.goal, from: rule.dependencies.map { concrete($0.value) },
-                        auxiliaries: rule.secondaryDependencies.map { concrete($0.value) }, chefName: chef,
-                        ruleName: rule.name)
-                case .path(let path) where path == request.goal:
-                    return CanFrom(
-                        canBuild: request.goal, from: rule.dependencies.map { Self.text($0.value) },
-                        auxiliaries: rule.secondaryDependencies.map { Self.text($0.value) }, chefName: chef,
-                        ruleName: rule.name)
-                default:
-                    continue
+                    stem = pattern.stem(of: request.goal)
+                    return stem != nil
                 }
             }
-            return nil
+            guard writes else { return nil }
+            func concrete(_ entry: RuleEntry) -> String {
+                if case .pattern(let pattern) = entry, let stem { return pattern.instantiate(stem) }
+                return Self.text(entry)
+            }
+            return CanFrom(
+                canBuild: request.goal, from: rule.dependencies.map { concrete($0.value) },
+                auxiliaries: rule.secondaryDependencies.map { concrete($0.value) }, chefName: chef,
+                ruleName: rule.name)
         }
     }
 

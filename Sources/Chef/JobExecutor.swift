@@ -8,14 +8,12 @@ import Synchronization
 /// What a Chef does with one job (DESIGN §7): the rule must be its own, every path clean and
 /// inside the project, the inputs present with the job's digests; then the argv of its own
 /// rule runs without a shell, with a timeout and a clean environment, in a process group of
-/// its own, its output streamed and kept in the job's directory; the outputs are hashed and
+/// its own, its output streamed and kept in its log file; the outputs are hashed and
 /// put back. Nothing here knows NATS: the role wires `publishLog` and the result.
 public final class JobExecutor: Sendable {
     public struct Settings: Sendable {
         /// The Chef's name, in messages.
         public var chef: String
-        /// The pod this Chef runs in: a job from another pod with an SFTP address is mirrored.
-        public var pod: String
         /// Where `logs/<jobId>.log` (each job's whole output) is kept.
         public var workDirectory: String
         public var timeout: Duration
@@ -24,9 +22,8 @@ public final class JobExecutor: Sendable {
         /// Job logs kept; older ones are removed.
         public var keptLogs = 200
 
-        public init(chef: String, pod: String, workDirectory: String, timeout: Duration) {
+        public init(chef: String, workDirectory: String, timeout: Duration) {
             self.chef = chef
-            self.pod = pod
             self.workDirectory = workDirectory
             self.timeout = timeout
         }
@@ -129,7 +126,7 @@ public final class JobExecutor: Sendable {
         let argv = try argv(for: job)
         let workspace = try workspace(job)
         let directory = try workspace.prepare(job)
-        for path in job.allPaths { _ = try JobPaths.resolve(path, in: directory) }
+        try JobPaths.check(job.allPaths, in: directory)
         // As ninja does: the outputs' directories exist before the command runs.
         for path in job.outputs where path.contains("/") {
             let parent = directory + "/" + (path as NSString).deletingLastPathComponent

@@ -19,8 +19,22 @@ public enum JobPaths {
     /// `path` under `root`, once it is clean and no existing part of it is a symbolic link
     /// leading outside `root` (the root itself may be reached through links).
     public static func resolve(_ path: String, in root: String) throws(JobFailure) -> String {
+        try resolve(path, in: root, realRoot: try realRoot(root))
+    }
+
+    /// `resolve` for each of `paths` (each once), the root resolved once.
+    public static func check(_ paths: [String], in root: String) throws(JobFailure) {
+        let real = try realRoot(root)
+        for path in Set(paths) { _ = try resolve(path, in: root, realRoot: real) }
+    }
+
+    private static func realRoot(_ root: String) throws(JobFailure) -> String {
+        guard let real = realPath(root) else { throw JobFailure("the project root '\(root)' is not there") }
+        return real
+    }
+
+    private static func resolve(_ path: String, in root: String, realRoot: String) throws(JobFailure) -> String {
         if let problem = problem(path) { throw JobFailure("path refused: \(problem)") }
-        guard let realRoot = realPath(root) else { throw JobFailure("the project root '\(root)' is not there") }
         let full = root + "/" + path
         // The deepest part of the path that exists, resolved, must stay under the root.
         var existing = full

@@ -121,7 +121,7 @@ public actor SFTPMirror {
         return mirror
     }
 
-    public func deliver(_ job: Job, outputs: [String: JobResult.Output], from directory: String)
+    func deliver(_ job: Job, outputs: [String: JobResult.Output], from directory: String)
         async throws(JobFailure)
     {
         let address = try address(of: job)

@@ -48,9 +48,7 @@ extension Coordinator {
     /// One build of project `name` for the changed `paths` (and what an unfinished `earlier`
     /// build left).
     private func buildChanges(_ name: String, paths: Set<String>, after earlier: BuildRun?) async {
-        let definitions = paths.contains {
-            DefinitionFiles.has($0, extension: "tyml") || DefinitionFiles.has($0, extension: "pyml")
-        }
+        let definitions = paths.contains(where: Self.isDefinitionFile)
         if definitions { _ = try? await updateProject(name) }
         guard let project = projectGraph(name) else { return }
         var changed: [Int32]? = paths.compactMap { project.graph.artefact($0) }
@@ -65,6 +63,11 @@ extension Coordinator {
         } catch {
             logger.error("project '\(name)': cannot build the changes of \(paths.sorted().prefix(3)): \(error)")
         }
+    }
+
+    /// A tasks or projects file: a change to it loads the project again.
+    static func isDefinitionFile(_ path: String) -> Bool {
+        DefinitionFiles.has(path, extension: "tyml") || DefinitionFiles.has(path, extension: "pyml")
     }
 
     /// Whether nothing is building or waiting to: no build runs, no change settles.

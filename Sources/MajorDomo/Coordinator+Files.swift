@@ -1,5 +1,4 @@
 import CPProtocol
-import RulesManager
 
 /// The projects' files as the watchers report them (DESIGN §3 `fileChanged`): each change is
 /// mapped to the projects whose root holds it and recorded, with its digest and pod.
@@ -46,7 +45,7 @@ extension Coordinator {
     /// result says what it wrote; the watcher may see the file first). A file no task reads or
     /// writes — a tool's `.log`, `.blg` — never starts or supersedes a build.
     func mayChangeABuild(_ name: String, _ path: String) -> Bool {
-        if DefinitionFiles.has(path, extension: "tyml") || DefinitionFiles.has(path, extension: "pyml") { return true }
+        if Self.isDefinitionFile(path) { return true }
         guard let graph = projectGraph(name)?.graph, graph.artefact(path) != nil else { return false }
         return !runningBuilds(of: name).contains { run in run.inFlight.values.contains { $0.outputs.contains(path) } }
     }

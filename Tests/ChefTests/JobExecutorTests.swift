@@ -38,7 +38,7 @@ import Testing
             _ = try scratch.write("p/a.txt", "alpha\n")
             _ = try scratch.write("p/b.txt", "beta\n")
             var settings = JobExecutor.Settings(
-                chef: "chef-1", pod: "here", workDirectory: scratch.file("work"), timeout: timeout)
+                chef: "chef-1", workDirectory: scratch.file("work"), timeout: timeout)
             settings.logLimit = logLimit
             executor = JobExecutor(rules: try ChefRules.load([scratch.file("rules")]), settings: settings)
         }

@@ -42,7 +42,7 @@ import Testing
             self.workspace = workspace
             executor = JobExecutor(
                 rules: try ChefRules.load([scratch.file("rules")]),
-                settings: .init(chef: "far", pod: "b", workDirectory: scratch.file("chef"), timeout: .seconds(60))
+                settings: .init(chef: "far", workDirectory: scratch.file("chef"), timeout: .seconds(60))
             ) { _ in workspace }
         }
 

@@ -279,6 +279,15 @@ final class JobDesk: Sendable {
             let results = try await desk.wait("the cancelled result", deadline: .seconds(20)) { $0["long"] != nil }
             #expect(results["long"]?.first?.result == .cancelled)
             #expect(!FileManager.default.fileExists(atPath: root + "/long.txt"))
+            // A cancel that comes before its job: the job is answered without running.
+            try desk.client.publishNow(
+                Subjects.buildCancel(jobId: "early"), JobCancel(jobId: "early", reason: .superseded))
+            try await desk.client.flush()
+            try await desk.submit(job("early", "slow", root: root, stem: "60", outputs: ["early.txt"]))
+            let early = try await desk.wait("the early-cancelled result", deadline: .seconds(20)) { $0["early"] != nil }
+            #expect(early["early"]?.first?.result == .cancelled)
+            #expect(early["early"]?.first?.details == "cancelled before it ran")
+            #expect(try String(contentsOfFile: root + "/slow.log", encoding: .utf8).split(separator: "\n").count == 1)
             #expect(try await chef.process.terminate() == .exited(130))
             await desk.close()
         }

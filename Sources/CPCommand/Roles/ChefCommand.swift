@@ -44,7 +44,7 @@ enum ChefCommand {
         let shared: any JobWorkspace = SharedWorkspace()
         let executor = JobExecutor(
             rules: rules,
-            settings: .init(chef: name, pod: pod, workDirectory: workDirectory, timeout: settings.duration("timeout"))
+            settings: .init(chef: name, workDirectory: workDirectory, timeout: settings.duration("timeout"))
         ) { job in job.source.sftp == nil || job.source.pod == pod ? shared : remote }
         let running = RunningJobs()
         let presence = ChefPresence(client: client, rules: rules, chef: name, kind: kind, running: running)

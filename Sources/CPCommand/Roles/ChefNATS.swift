@@ -29,13 +29,23 @@ final class RunningJobs: Sendable {
 
     var count: Int { state.withLock { $0.jobs.count } }
 
-    /// Starts `jobID`; nil when it was cancelled already, or runs here already.
-    func start(_ jobID: String, message: JetStreamMessage) -> CommandRunner.Cancellation? {
+    enum Start {
+        /// Run it; this cancels it.
+        case run(CommandRunner.Cancellation)
+        /// A cancel came before the job did.
+        case cancelledBefore
+        /// A second delivery of a job running here: the first one answers.
+        case runningAlready
+    }
+
+    /// Starts `jobID`, unless it was cancelled already or runs here already.
+    func start(_ jobID: String, message: JetStreamMessage) -> Start {
         state.withLock { state in
-            guard state.jobs[jobID] == nil, !state.cancelledEarly.contains(jobID) else { return nil }
+            if state.jobs[jobID] != nil { return .runningAlready }
+            if state.cancelledEarly.contains(jobID) { return .cancelledBefore }
             let cancellation = CommandRunner.Cancellation()
             state.jobs[jobID] = Entry(cancellation: cancellation, message: message)
-            return cancellation
+            return .run(cancellation)
         }
     }
 
@@ -54,9 +64,6 @@ final class RunningJobs: Sendable {
         }
         cancellation?.cancel()
     }
-
-    /// Whether `jobID` was cancelled before it came.
-    func wasCancelled(_ jobID: String) -> Bool { state.withLock { $0.cancelledEarly.contains(jobID) } }
 
     /// Tells the server every running job is still at work (its ack wait starts again).
     func keepAlive() {
@@ -233,13 +240,15 @@ struct ChefWork: Service {
             try? message.ack()
             return
         }
-        guard let cancellation = running.start(job.jobId, message: message) else {
-            if running.wasCancelled(job.jobId) {
-                let result = JobResult(
-                    jobId: job.jobId, result: .cancelled, exitCode: nil, elapsed: 0, details: "cancelled before it ran")
-                if publish(result, jetStream: jetStream) { try? message.ackSyncBlocking() }
-            }
-            return  // a second delivery of a job running here: the first one answers
+        let cancellation: CommandRunner.Cancellation
+        switch running.start(job.jobId, message: message) {
+        case .run(let started): cancellation = started
+        case .runningAlready: return
+        case .cancelledBefore:
+            let result = JobResult(
+                jobId: job.jobId, result: .cancelled, exitCode: nil, elapsed: 0, details: "cancelled before it ran")
+            if publish(result, jetStream: jetStream) { try? message.ackSyncBlocking() }
+            return
         }
         let subject = Subjects.logger(project: job.project, task: job.task)
         let client = self.client
