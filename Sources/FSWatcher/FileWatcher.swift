@@ -19,6 +19,10 @@ public final class FileWatcher: Sendable {
         public var statePath: String?
         /// How often a changed model is saved to `statePath` while running.
         public var saveInterval: Duration = .seconds(30)
+        /// Report every file of a root the state file does not hold (as `rescanned`) instead
+        /// of crawling it silently: for a consumer that knows only what it is told (`cp up`'s
+        /// MajorDomo, whose state lives beside the watcher's).
+        public var reportUnsaved = false
 
         public init() {}
     }
@@ -45,6 +49,8 @@ public final class FileWatcher: Sendable {
     private let finished = Mutex<[CheckedContinuation<Void, Never>]>([])
     private let isFinished = Atomic<Bool>(false)
     private let established = Mutex<Summary?>(nil)
+    /// How many changes were put on `changes`.
+    private let reportedCount = ReportCount()
     private let source: any FileEventSource
     /// The roots given at start, checked, and what the state file held for them.
     private let initialRoots: [String]
@@ -56,6 +62,10 @@ public final class FileWatcher: Sendable {
         public var files: Int
         /// Directories left unwatched because the inotify watch limit was reached.
         public var unwatched: Int
+        /// How many changes were reported (put on `changes`) by the time the model was complete:
+        /// the first crawl's reports are those, so a consumer that has taken this many has
+        /// taken them all.
+        public var reported = 0
     }
 
     /// Checks the roots and starts watching and crawling them on the engine's thread; returns
@@ -93,16 +103,21 @@ public final class FileWatcher: Sendable {
         options: Options, logger: Logger, onModelComplete: (@Sendable (Summary) -> Void)?,
         walked: @escaping @Sendable () -> Void
     ) {
-        let (roots, source, saved) = (initialRoots, source, savedState)
+        let (roots, source, saved, reported) = (initialRoots, source, savedState, reportedCount)
         let thread = Thread { [self, continuation] in
             let engine = WatchEngine(
                 source: source,
                 settings: .init(settle: options.settle, hashWorkers: options.hashWorkers),
                 logger: logger
-            ) { change in continuation.yield(change) }
+            ) { change in
+                reported.increment()
+                continuation.yield(change)
+            }
             engine.onInitialModelComplete = { [weak engine] in
                 guard let engine else { return }
-                onModelComplete?(Self.summarise(engine))
+                var summary = Self.summarise(engine)
+                summary.reported = reported.current
+                onModelComplete?(summary)
             }
             var count = 0
             var total = Summary(directories: 0, files: 0, unwatched: 0)
@@ -117,7 +132,9 @@ public final class FileWatcher: Sendable {
                 walked()
             }
             for root in roots {
-                engine.addRoot(root, ignoreGlobs: options.ignoreGlobs, logGlobs: options.logGlobs, saved: saved[root])
+                engine.addRoot(
+                    root, ignoreGlobs: options.ignoreGlobs, logGlobs: options.logGlobs,
+                    saved: saved[root], reportWhole: options.reportUnsaved)
             }
             if roots.isEmpty { walked() }
             run(engine, options: options)
@@ -302,4 +319,13 @@ public enum WatchError: Error, Equatable, CustomStringConvertible {
         case .stateFile(let path, let reason): return "state file '\(path)': \(reason)"
         }
     }
+}
+
+/// A count shared with the engine's thread.
+final class ReportCount: Sendable {
+    private let value = Atomic<Int>(0)
+
+    func increment() { value.wrappingAdd(1, ordering: .relaxed) }
+
+    var current: Int { value.load(ordering: .relaxed) }
 }

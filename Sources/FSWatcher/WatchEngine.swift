@@ -84,6 +84,8 @@ final class WatchEngine {
     /// Called once, when the first crawl's hashing has finished: the initial model is complete.
     var onInitialModelComplete: (() -> Void)?
     private var initialModelReported = false
+    /// Roots whose whole model is reported once the first crawl is complete.
+    private var reportedWhenComplete: [Int] = []
     /// Paths reported since the model was last saved.
     var dirty = false
 
@@ -101,12 +103,18 @@ final class WatchEngine {
 
     /// Adds a root and crawls it. With a `saved` model (from a state file), what differs from
     /// it is reported as `rescanned`; without one the crawl is silent: it only builds the model.
+    /// `reportWhole`, without `saved`: the crawl is as fast as a silent one, and once the
+    /// model is complete every file in it is reported as `rescanned`.
     @discardableResult
-    func addRoot(_ path: String, ignoreGlobs: [String], logGlobs: [String], saved: [String: Entry]? = nil) -> Int {
+    func addRoot(
+        _ path: String, ignoreGlobs: [String], logGlobs: [String], saved: [String: Entry]? = nil,
+        reportWhole: Bool = false
+    ) -> Int {
         let root = RootState(path: path, ignoreGlobs: ignoreGlobs, logGlobs: logGlobs)
         if let saved { root.model = ModelTable(saved) }
         roots.append(root)
         let index = roots.count - 1
+        if reportWhole && saved == nil { reportedWhenComplete.append(index) }
         crawl(index, rescan: saved != nil, quiet: saved == nil)
         return index
     }
@@ -161,7 +169,17 @@ final class WatchEngine {
             initialModelReported = true
             hashing = [:]  // its capacity held every file of the crawl
             pool.releaseMemory()
+            for index in reportedWhenComplete { reportModel(of: index) }
+            reportedWhenComplete = []
             onInitialModelComplete?()
+        }
+    }
+
+    /// Reports every directory and hashed file of root `index` as `rescanned` (one still
+    /// settling is reported when it has settled).
+    private func reportModel(of index: Int) {
+        for (path, entry) in roots[index].model where !path.isEmpty && (entry.isDirectory || entry.digest != nil) {
+            report(.rescanned, PathKey(root: index, path: path), entry)
         }
     }
 

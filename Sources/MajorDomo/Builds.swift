@@ -61,8 +61,19 @@ public struct BuildSummary: Codable, Sendable, Equatable {
     public var finished: Double?
     /// How many jobs it sent to Chefs.
     public var jobs: Int
+    /// How many tasks it considers: those of the components its goals need, as far as its
+    /// changes reach (at most that many run, each cycle's tasks once per pass). Absent in
+    /// builds recorded before it was kept.
+    public var considered: Int?
     /// What failed, one line each (a task, a cycle that did not converge).
     public var failures: [String]
+    /// A build of changes: the files whose change started it, sorted, the first
+    /// `BuildSummary.listed` of them, and how many there were.
+    public var changedFiles: [String]? = nil
+    public var changedCount: Int? = nil
+
+    /// How many changed files a summary names.
+    public static let listed = 20
 }
 
 /// A build with its tasks, as `GET /builds/<id>` shows it.
@@ -82,6 +93,7 @@ final class BuildRun {
     let created = Date().timeIntervalSince1970
     let scheduler: Scheduler
     let files: ReportedFileStates
+    let considered: Int
     var state: BuildState = .running
     var finished: Double?
     /// Jobs with Chefs, by job id.
@@ -95,6 +107,8 @@ final class BuildRun {
     var jobCount = 0
     /// The artefacts whose change it builds; nil: it checks every task.
     var changed: [Int32]?
+    /// The files whose change started it (a build of changes).
+    var changedPaths: [String] = []
     /// Newer changes came: no new job goes out, and once those out are back it ends, cancelled.
     var superseded = false
     /// The user cancelled it.
@@ -114,14 +128,17 @@ final class BuildRun {
         self.trigger = trigger
         self.scheduler = scheduler
         self.files = files
+        considered = scheduler.neededComponents.reduce(0) { $0 + scheduler.components.members[$1].count }
     }
 
     var summary: BuildSummary {
         BuildSummary(
             id: id, project: project, targets: targets, trigger: trigger, state: state, created: created,
-            finished: finished, jobs: jobCount,
+            finished: finished, jobs: jobCount, considered: considered,
             failures: scheduler.failures.map(\.description) + (superseded ? ["superseded by newer changes"] : [])
-                + (cancelledByUser ? ["cancelled by the user"] : []))
+                + (cancelledByUser ? ["cancelled by the user"] : []),
+            changedFiles: changedPaths.isEmpty ? nil : Array(changedPaths.prefix(BuildSummary.listed)),
+            changedCount: changedPaths.isEmpty ? nil : changedPaths.count)
     }
 
     var detail: BuildDetail { BuildDetail(build: summary, tasks: order.compactMap { runs[$0] }) }

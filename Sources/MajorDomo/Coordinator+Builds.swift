@@ -14,10 +14,11 @@ extension Coordinator {
         try await startBuild(name, targets: targets, trigger: trigger, changed: nil)
     }
 
-    /// A build of `targets` of project `name`; with `changed`, only what those artefacts reach.
-    func startBuild(_ name: String, targets: [String], trigger: String, changed: [Int32]?) async throws(MajorDomoError)
-        -> BuildSummary
-    {
+    /// A build of `targets` of project `name`; with `changed`, only what those artefacts reach
+    /// (`paths` being the files whose change it builds).
+    func startBuild(
+        _ name: String, targets: [String], trigger: String, changed: [Int32]?, paths: [String] = []
+    ) async throws(MajorDomoError) -> BuildSummary {
         try requireProject(name)
         guard let project = projectGraph(name) else {
             throw .unprocessable("project '\(name)' has no graph: its definitions did not load")
@@ -36,6 +37,7 @@ extension Coordinator {
             id: BuildRun.newID(after: buildOrder.last), project: name, targets: targets, trigger: trigger,
             scheduler: scheduler, files: files)
         run.changed = changed
+        run.changedPaths = paths.sorted()
         builds[run.id] = run
         buildOrder.append(run.id)
         logger.notice("build \(run.id) of project '\(name)' started")
@@ -43,6 +45,9 @@ extension Coordinator {
         await advance(run)
         return run.summary
     }
+
+    /// The build of project `name` that is running, if one is.
+    public func runningBuild(of name: String) -> BuildSummary? { runningBuilds(of: name).first?.summary }
 
     /// The builds of project `name` that are running.
     func runningBuilds(of name: String) -> [BuildRun] {

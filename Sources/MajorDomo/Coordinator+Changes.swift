@@ -59,7 +59,9 @@ extension Coordinator {
         }
         if let ids = changed, ids.isEmpty { return }  // nothing the graph knows
         do {
-            _ = try await startBuild(name, targets: [], trigger: "change", changed: changed)
+            _ = try await startBuild(
+                name, targets: [], trigger: "change", changed: changed,
+                paths: paths.filter { project.graph.artefact($0) != nil || Self.isDefinitionFile($0) })
         } catch {
             logger.error("project '\(name)': cannot build the changes of \(paths.sorted().prefix(3)): \(error)")
         }

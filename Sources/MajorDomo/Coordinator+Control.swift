@@ -63,10 +63,41 @@ extension Coordinator {
     public func appendLog(_ lines: LogLines) {
         guard let (buildID, task) = jobTasks[lines.jobId], let run = builds[buildID] else { return }
         run.appendLog(lines.lines, of: task)
+        logFollowers.lines(lines.lines, of: task, in: buildID)
+        if run.state != .running {  // late lines (see `lateLogGrace`): the kept log is written again
+            let log = (run.logs[task] ?? [], run.logBytes[task] ?? 0)
+            persist("the log of '\(task)'") { try $0.saveLogs([task: log], of: buildID) }
+        }
     }
+
+    /// The output of build `id` (one task's, or every task's) as it comes: what is kept so far,
+    /// then each line the Chefs stream, until the build ends. A build that has ended gives
+    /// what is kept and ends at once.
+    public func followLog(_ id: String, task: String?) throws(MajorDomoError) -> AsyncStream<LogLine> {
+        let detail = try build(id)
+        let running = builds[id]?.state == .running
+        // A running build may yet run a task it has not sent.
+        let started = task.map { task in detail.tasks.contains { $0.task == task } } ?? true
+        let backlog = started || !running ? try logLines(id, task: task) : []
+        let stream = logFollowers.follow(build: id, task: task, backlog: backlog) { [weak self] key in
+            Task { await self?.stopFollowing(key) }
+        }
+        if !running { logFollowers.end(build: id) }
+        return stream
+    }
+
+    private func stopFollowing(_ key: UUID) { logFollowers.remove(key) }
 
     /// The output of build `id`: one task's, or every task's, each line after `[task] `.
     public func log(_ id: String, task: String?) throws(MajorDomoError) -> String {
+        let lines = try logLines(id, task: task)
+        if task != nil { return lines.map { $0.line + "\n" }.joined() }
+        return lines.map { "[\($0.task)] \($0.line)\n" }.joined()
+    }
+
+    /// The kept output of build `id` (one task's, or every task's in the order they were
+    /// sent), line by line.
+    func logLines(_ id: String, task: String?) throws(MajorDomoError) -> [LogLine] {
         let detail = try build(id)
         let lines: (String) -> [String]
         if let run = builds[id] {
@@ -79,9 +110,9 @@ extension Coordinator {
             guard detail.tasks.contains(where: { $0.task == task }) else {
                 throw .notFound("build '\(id)' ran no task '\(task)'")
             }
-            return lines(task).map { $0 + "\n" }.joined()
+            return lines(task).map { LogLine(task: task, line: $0) }
         }
-        return detail.tasks.flatMap { run in lines(run.task).map { "[\(run.task)] \($0)\n" } }.joined()
+        return detail.tasks.flatMap { run in lines(run.task).map { LogLine(task: run.task, line: $0) } }
     }
 
     /// A heartbeat: who is alive, with what load and jobs.

@@ -13,7 +13,10 @@ extension Coordinator {
     private func unsubscribe(_ key: UUID) { events.unsubscribe(key) }
 
     /// Ends every event stream (before the listeners stop: an open stream would hold them).
-    public func endEventStreams() { events.finishAll() }
+    public func endEventStreams() {
+        events.finishAll()
+        logFollowers.finishAll()
+    }
 
     /// A task's run changed: noted in its build and told to subscribers.
     func note(_ run: BuildRun, _ view: TaskRunView) {
@@ -26,7 +29,21 @@ extension Coordinator {
     func emitBuild(_ run: BuildRun) {
         persistBuild(run)
         events.emit(.build, run.summary)
+        if run.state != .running {
+            // A task's last lines travel on core NATS, its result through JetStream: they may
+            // come after the result. Followers get a moment more for them.
+            let id = run.id
+            Task {
+                try? await Task.sleep(for: Self.lateLogGrace)
+                await self.endFollowers(of: id)
+            }
+        }
     }
+
+    /// How long a build's log followers stay after it ended, for lines still on their way.
+    static let lateLogGrace = Duration.milliseconds(300)
+
+    private func endFollowers(of id: String) { logFollowers.end(build: id) }
 
     /// Files of project `name` changed.
     func emitFiles(_ name: String, _ paths: [String]) {

@@ -72,6 +72,8 @@ public actor Coordinator {
     var chefs: [String: ChefPresence] = [:]
     /// What happened, for `GET /events`.
     let events = EventLog()
+    /// Whoever follows a running build's output.
+    let logFollowers = LogFollowers()
     /// Builds of earlier runs of the MajorDomo (in `buildOrder` with the live ones).
     var history: [String: BuildDetail] = [:]
     /// Projects whose build was running when the MajorDomo stopped: built again at start.
@@ -111,9 +113,10 @@ public actor Coordinator {
     }
 
     /// Adds the project in `directory` (absolute, on `pod`) under `name` (default: the
-    /// directory's name), loads its graph and asks the pod's watcher to watch it.
-    public func addProject(directory: String, name: String?, pod: String?) async throws(MajorDomoError)
-        -> ProjectSummary
+    /// directory's name), loads its graph and asks the pod's watcher to watch it (unless
+    /// `watch` is false: `cp up` gives its watcher the root itself).
+    public func addProject(directory: String, name: String?, pod: String?, watch: Bool = true)
+        async throws(MajorDomoError) -> ProjectSummary
     {
         let root = try Self.checkDirectory(directory)
         let name = try Self.checkName(name ?? URL(fileURLWithPath: root).lastPathComponent)
@@ -135,7 +138,7 @@ public actor Coordinator {
         artefacts[name] = ReportedFileStates([:])
         announceSoon(.tasks)
         announceSoon(.artefacts)
-        await requestWatch(record)
+        if watch { await requestWatch(record) }
         logger.notice("project '\(name)' added: \(root)")
         return Self.summary(loaded)
     }

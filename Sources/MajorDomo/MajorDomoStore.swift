@@ -23,7 +23,7 @@ public struct ProjectRecord: Sendable, Equatable, Codable {
 public final class MajorDomoStore {
     public static let schema = Schema(
         name: "a MajorDomo's state", applicationID: 0x6370_4D44,  // "cpMD"
-        version: 5, remedy: "start it with another --state directory, or move the file away"
+        version: 6, remedy: "start it with another --state directory, or move the file away"
     ) { database, from in
         if from < 1 {
             try database.execute(
@@ -69,6 +69,15 @@ public final class MajorDomoStore {
                 """
                 CREATE TABLE registered_tasks(project TEXT NOT NULL, task TEXT NOT NULL, chef TEXT NOT NULL,
                     body TEXT NOT NULL, PRIMARY KEY(project, task));
+                """)
+        }
+        if from < 6 {
+            // Version 6: how many tasks a build considered, and the changed files it was for.
+            try database.execute(
+                """
+                ALTER TABLE builds ADD COLUMN considered INTEGER;
+                ALTER TABLE builds ADD COLUMN changed TEXT;
+                ALTER TABLE builds ADD COLUMN changed_count INTEGER;
                 """)
         }
     }
@@ -207,13 +216,17 @@ public final class MajorDomoStore {
     public func save(_ build: BuildSummary) throws {
         try database.run(
             """
-            INSERT OR REPLACE INTO builds(id, project, targets, trigger, state, created, finished, jobs, failures)
-            VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT OR REPLACE INTO builds(id, project, targets, trigger, state, created, finished, jobs, failures,
+                considered, changed, changed_count)
+            VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 .text(build.id), .text(build.project), .text(Self.list(build.targets)), .text(build.trigger),
                 .text(build.state.rawValue), .real(build.created), build.finished.map { .real($0) } ?? .null,
                 .integer(Int64(build.jobs)), .text(Self.list(build.failures)),
+                build.considered.map { .integer(Int64($0)) } ?? .null,
+                build.changedFiles.map { .text(Self.list($0)) } ?? .null,
+                build.changedCount.map { .integer(Int64($0)) } ?? .null,
             ])
     }
 
@@ -261,14 +274,20 @@ public final class MajorDomoStore {
             runs[row.text(0) ?? "", default: []].append(view)
         }
         return try database.query(
-            "SELECT id, project, targets, trigger, state, created, finished, jobs, failures FROM builds ORDER BY created, id"
+            """
+            SELECT id, project, targets, trigger, state, created, finished, jobs, failures, considered, changed,
+                changed_count
+            FROM builds ORDER BY created, id
+            """
         ) { row in
             let id = row.text(0) ?? ""
             let summary = BuildSummary(
                 id: id, project: row.text(1) ?? "", targets: Self.list(row.text(2)), trigger: row.text(3) ?? "",
                 state: BuildState(rawValue: row.text(4) ?? "") ?? .failed, created: row.double(5),
-                finished: row.isNull(6) ? nil : row.double(6), jobs: Int(row.int64(7)), failures: Self.list(row.text(8))
-            )
+                finished: row.isNull(6) ? nil : row.double(6), jobs: Int(row.int64(7)),
+                considered: row.isNull(9) ? nil : Int(row.int64(9)), failures: Self.list(row.text(8)),
+                changedFiles: row.isNull(10) ? nil : Self.list(row.text(10)),
+                changedCount: row.isNull(11) ? nil : Int(row.int64(11)))
             return BuildDetail(build: summary, tasks: runs[id] ?? [])
         }
     }

@@ -36,6 +36,38 @@ enum EventStream {
             })
     }
 
+    /// `GET /builds/<id>/log?follow=true`: a build's output as it comes, one `line` event
+    /// per line (data: `{"task", "line"}`), then an `end` event if the build has ended (not
+    /// when the MajorDomo stops: the client cannot take that for the build's end).
+    static func response(
+        _ request: Request, lines: AsyncStream<LogLine>, buildEnded: @escaping @Sendable () async -> Bool
+    ) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream; charset=utf-8", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    for await line in lines.cancelOnGracefulShutdown() {
+                        let data = (try? encoder.encode(line)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+                        try await writer.write(ByteBuffer(string: "event: line\ndata: \(data)\n\n"))
+                    }
+                    if await buildEnded() { try await writer.write(ByteBuffer(string: "event: end\ndata: {}\n\n")) }
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// A query flag: true or false (1 or 0); a 400 otherwise.
+    static func flag(_ text: String, _ what: String) throws -> Bool {
+        switch text {
+        case "true", "1": return true
+        case "false", "0": return false
+        default: throw MajorDomoError.badRequest("'\(what)' must be true or false, not '\(text)'")
+        }
+    }
+
     /// One event as `text/event-stream` lines.
     static func frame(_ event: MajorDomoEvent) -> String {
         "id: \(event.id)\nevent: \(event.kind.rawValue)\ndata: \(event.data)\n\n"

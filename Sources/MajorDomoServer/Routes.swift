@@ -66,8 +66,14 @@ public enum MajorDomoRoutes {
             try JSONBody.response(try await coordinator.cancelBuild(try context.parameters.require("id")))
         }
         router.get("/builds/:id/log") { request, context in
-            let text = try await coordinator.log(
-                try context.parameters.require("id"), task: request.uri.queryParameters.get("task"))
+            let id = try context.parameters.require("id")
+            let task = request.uri.queryParameters.get("task")
+            if let follow = request.uri.queryParameters.get("follow"), try EventStream.flag(follow, "follow") {
+                return EventStream.response(request, lines: try await coordinator.followLog(id, task: task)) {
+                    (try? await coordinator.build(id))?.build.state != .running
+                }
+            }
+            let text = try await coordinator.log(id, task: task)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: text)))

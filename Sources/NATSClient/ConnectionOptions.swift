@@ -91,7 +91,11 @@ final class ConnectionEvents: Sendable {
     var reconnects: Int { state.withLock { $0.reconnects } }
     var isClosed: Bool { state.withLock { $0.closed } }
 
-    func disconnected() { logger.warning("disconnected from NATS; reconnecting", metadata: ["name": "\(name)"]) }
+    /// The link dropped; one that a drain or a close ended is not news.
+    func disconnected(closing: Bool) {
+        guard !closing else { return }
+        logger.warning("disconnected from NATS; reconnecting", metadata: ["name": "\(name)"])
+    }
 
     func reconnected() {
         state.withLock { $0.reconnects += 1 }
@@ -127,7 +131,9 @@ private func events(_ closure: UnsafeMutableRawPointer?) -> ConnectionEvents? {
     closure.map { Unmanaged<ConnectionEvents>.fromOpaque($0).takeUnretainedValue() }
 }
 
-private let connectionDisconnected: natsConnectionHandler = { _, closure in events(closure)?.disconnected() }
+private let connectionDisconnected: natsConnectionHandler = { connection, closure in
+    events(closure)?.disconnected(closing: natsConnection_IsDraining(connection) || natsConnection_IsClosed(connection))
+}
 private let connectionReconnected: natsConnectionHandler = { _, closure in events(closure)?.reconnected() }
 private let connectionClosed: natsConnectionHandler = { _, closure in
     guard let closure else { return }

@@ -18,7 +18,7 @@ public enum RESTError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unreachable(let endpoint):
-            return "no MajorDomo at \(endpoint) — start one with `cp majordomo serve`"
+            return "no MajorDomo at \(endpoint) — start one with 'cp majordomo serve' or 'cp up'"
         case .http(let status, let message): return "the MajorDomo answered \(status): \(message)"
         case .timeout(let endpoint, let seconds):
             return "no answer from \(endpoint) within \(seconds.formatted()) s"

@@ -55,7 +55,7 @@ private func client(_ endpoint: String, token: String? = nil, timeout: Duration 
             _ = try await client(socket).get("/projects", as: Echo.self)
             Issue.record("a request to nothing succeeded")
         } catch {
-            #expect(error.description == "no MajorDomo at \(socket) — start one with `cp majordomo serve`")
+            #expect(error.description == "no MajorDomo at \(socket) — start one with 'cp majordomo serve' or 'cp up'")
         }
         let port = try freeLoopbackPort()
         await #expect(throws: RESTError.unreachable(endpoint: "http://127.0.0.1:\(port)")) {
