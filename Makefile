@@ -46,10 +46,9 @@ release: setup
 run: release
 	$(RELEASE_BIN) --version
 	rm -rf .build/run && mkdir -p .build/run && tar -C examples --exclude=.cp -cf - latex-paper | tar -C .build/run -xf -
-	$(RELEASE_BIN) graph cycles --project .build/run/latex-paper
-	$(RELEASE_BIN) graph build --project .build/run/latex-paper
-	$(RELEASE_BIN) graph build --project .build/run/latex-paper
-	@echo "built: .build/run/latex-paper/paper.pdf"
+	$(RELEASE_BIN) up --once .build/run/latex-paper
+	@echo "--- again: nothing is out of date, so nothing reruns"
+	$(RELEASE_BIN) up --once .build/run/latex-paper
 
 ## test: one build of everything, then every test once (PLATFORM.md: alternating build and
 ## test re-plans), under a time limit, then a sweep for any server a test left running.
@@ -81,6 +80,8 @@ bench: setup-bench release
 	./bench/majordomo-change
 	./bench/majordomo-ingest 20000 $(RELEASE_BIN)
 	./bench/majordomo-rest 100 2000 $(RELEASE_BIN)
+	./bench/up-latency $(RELEASE_BIN) 50
+	./bench/up-build $(RELEASE_BIN) 10000
 
 lint: build
 	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests

@@ -5,7 +5,7 @@ _cp_computepods_verbs() {
     case "$1" in
         "") echo "chef ctrl graph majordomo sftp up watch help" ;;
         "chef") echo "" ;;
-        "ctrl") echo "projects project targets definition build status log monitor graph" ;;
+        "ctrl") echo "projects project targets definition build status log cancel monitor chefs graph why" ;;
         "ctrl projects") echo "" ;;
         "ctrl project") echo "add remove" ;;
         "ctrl project add") echo "" ;;
@@ -15,8 +15,11 @@ _cp_computepods_verbs() {
         "ctrl build") echo "" ;;
         "ctrl status") echo "" ;;
         "ctrl log") echo "" ;;
+        "ctrl cancel") echo "" ;;
         "ctrl monitor") echo "" ;;
+        "ctrl chefs") echo "" ;;
         "ctrl graph") echo "" ;;
+        "ctrl why") echo "" ;;
         "graph") echo "export plan cycles why check build dot json mermaid" ;;
         "graph export") echo "" ;;
         "graph plan") echo "" ;;
@@ -44,18 +47,21 @@ _cp_computepods_words() {
     case "$1" in
         "") echo "chef ctrl graph majordomo sftp up watch help --help --list --version" ;;
         "chef") echo "--rules --kind --jobs --work-dir --timeout --grace --pod --identity --passphrase-file --known-hosts --name --heartbeat --nats-url --nats-creds --nats-ca --help --verbose --quiet --config --show-config" ;;
-        "ctrl") echo "projects project targets definition build status log monitor graph --socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
-        "ctrl projects") echo "--socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
-        "ctrl project") echo "add remove --socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
-        "ctrl project add") echo "--socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
-        "ctrl project remove") echo "--socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
-        "ctrl targets") echo "--socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
-        "ctrl definition") echo "--socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
-        "ctrl build") echo "--project --socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
-        "ctrl status") echo "--socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
-        "ctrl log") echo "--socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
-        "ctrl monitor") echo "--socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
-        "ctrl graph") echo "--format --socket --url --token-file --timeout --help --verbose --quiet --config --show-config" ;;
+        "ctrl") echo "projects project targets definition build status log cancel monitor chefs graph why --socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
+        "ctrl projects") echo "--socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
+        "ctrl project") echo "add remove --socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
+        "ctrl project add") echo "--name --socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
+        "ctrl project remove") echo "--socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
+        "ctrl targets") echo "--socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
+        "ctrl definition") echo "--socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
+        "ctrl build") echo "--project --socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
+        "ctrl status") echo "--socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
+        "ctrl log") echo "--follow --socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
+        "ctrl cancel") echo "--socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
+        "ctrl monitor") echo "--socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
+        "ctrl chefs") echo "--socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
+        "ctrl graph") echo "--format --socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
+        "ctrl why") echo "--socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
         "graph") echo "export plan cycles why check build dot json mermaid --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "graph export") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "graph plan") echo "--max-passes --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;

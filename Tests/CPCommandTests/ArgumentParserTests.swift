@@ -136,12 +136,12 @@ let parserCases: [ParserCase] = [
     ParserCase(
         "ctrl", ["frob"],
         .error(
-            "unknown command 'frob' for 'cp ctrl'; expected one of: projects, project, targets, definition, build, status, log, monitor, graph"
+            "unknown command 'frob' for 'cp ctrl'; expected one of: projects, project, targets, definition, build, status, log, cancel, monitor, chefs, graph, why"
         )),
     ParserCase(
         "ctrl", [],
         .error(
-            "'cp ctrl' needs a command: one of projects, project, targets, definition, build, status, log, monitor, graph; see 'cp ctrl --help'"
+            "'cp ctrl' needs a command: one of projects, project, targets, definition, build, status, log, cancel, monitor, chefs, graph, why; see 'cp ctrl --help'"
         )),
     ParserCase(
         "ctrl", ["project"],
@@ -156,8 +156,8 @@ let parserCases: [ParserCase] = [
         ok("ctrl build", ["url": ["http://h:1"], "project": ["proj"]], ["TARGET": ["t"]])),
     ParserCase(
         "ctrl", ["-p", "proj", "build", "t"], .error("option '-p' belongs to 'cp ctrl build'; put it after 'build'")),
-    ParserCase("ctrl", ["log", "7"], ok("ctrl log", [:], ["ID": ["7"]])),
-    ParserCase("ctrl", ["log", "7", "latex"], ok("ctrl log", [:], ["ID": ["7"], "TASK": ["latex"]])),
+    ParserCase("ctrl", ["log", "7"], ok("ctrl log", [:], ["BUILD": ["7"]])),
+    ParserCase("ctrl", ["log", "7", "latex"], ok("ctrl log", [:], ["BUILD": ["7"], "TASK": ["latex"]])),
     ParserCase("ctrl", ["status"], ok("ctrl status")),
     // Option words and the default verb.
     ParserCase("graph", ["dot", "export"], ok("graph export", ["format": ["dot"]])),

@@ -76,14 +76,35 @@ func cp(
         #expect(help.stderr == "cp: no help for 'grpah': it is not a role; did you mean 'graph'?\n")
     }
 
-    @Test func plannedRolesSayTheyAreNotAvailable() async throws {
-        let commands: [[String]] = [["ctrl", "projects"], ["up"]]
-        for command in commands {
-            let result = try await cp(command)
-            #expect(result.status == 1, "\(command)")
-            #expect(result.stderr == "cp: \(command[0]): not available yet (see the README's roadmap)\n")
-            #expect(result.stdout.isEmpty)
-        }
+    @Test func upRefusesWhatItCannotBuildInOneLine() async throws {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        try FileManager.default.createDirectory(atPath: scratch.file("empty"), withIntermediateDirectories: true)
+        try "x".write(toFile: scratch.file("empty/notes.txt"), atomically: true, encoding: .utf8)
+        let empty = try await cp(["up", "--once", scratch.file("empty")])
+        #expect(empty.status == 2)
+        #expect(
+            empty.stderr
+                == "cp: up: '\(scratch.file("empty"))' holds no project or tasks file (*.pyml, *.tyml): nothing to build (see examples/latex-paper)\n"
+        )
+        let missing = try await cp(["up", scratch.file("nowhere")])
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "cp: up: '\(scratch.file("nowhere"))' does not exist\n")
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("empty/.cp")), "nothing is written on a refusal")
+    }
+
+    @Test func watchWithNoNATSServerSaysHowToGoOn() async throws {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let port = try freeLoopbackPort()
+        let result = try await cp(["watch", "--nats-url", "nats://127.0.0.1:\(port)", scratch.path])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("cp: watch: no NATS server at nats://127.0.0.1:\(port) ("), "\(result.stderr)")
+        #expect(
+            result.stderr.hasSuffix(
+                "give --nats-url URL, print the changes with --print, or run everything with 'cp up \(scratch.path)'\n")
+        )
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
     }
 
     @Test func aUsageErrorExitsTwoWithOneLine() async throws {

@@ -9,25 +9,33 @@ extension Applets {
             "up",
             summary: "run everything on one machine: build DIR, then rebuild on every change",
             details: """
-                Starts a private nats-server on loopback, a MajorDomo, a Chef with the bundled \
-                rules (plus any --rules) and a watcher on DIR, builds the project's targets, and \
-                rebuilds what each change affects until interrupted.
+                Starts, in one process, a private nats-server on loopback (its JetStream store \
+                in DIR/.cp/nats), a MajorDomo (state in DIR/.cp/majordomo; 'cp ctrl' run inside \
+                DIR finds its socket), a Chef with the bundled rules (plus any --rules) and a \
+                watcher on DIR. Builds the project's targets once the MajorDomo knows every \
+                file, then rebuilds what each change affects, one summary line per build on \
+                stdout, until interrupted. One 'cp up' per directory; Ctrl-C stops every part \
+                and every job. DIR must hold a *.pyml or *.tyml.
                 """,
             options: [
                 CommonOptions.rules,
                 CommonOptions.jobs,
                 .value(
-                    "listen", .hostPort, metavar: "HOST:PORT", default: "127.0.0.1:8420",
-                    help: "serve the REST API and web UI here"),
+                    "listen", .hostPort, metavar: "HOST:PORT", default: "127.0.0.1:0",
+                    help: "serve the REST API and web page here (port 0: a free one, printed)"),
                 .value(
                     "settle", .duration, metavar: "DURATION", default: "200ms",
                     help: "report a file once it has been quiet this long"),
-                .flag("once", help: "build the targets once and exit with the build's status"),
+                .flag(
+                    "once", help: "build the targets once, print the outputs' paths and exit with the build's status"),
             ],
             positionals: [PositionalSpec("DIR", .path, .optional, help: "the project directory (default .)")],
-            examples: [("cp up --once examples/cyclic-latex", "build the bundled example once")]),
+            examples: [
+                ("cp up --once examples/latex-paper", "build the bundled LaTeX example once"),
+                ("cp up ~/thesis", "build, then rebuild on every save (Ctrl-C stops)"),
+            ]),
         configSection: "up",
         invocationNames: [],
         setup: [.configuration, .logging],
-        availability: .planned(issue: nil))
+        availability: .ready(UpCommand.run))
 }

@@ -6,6 +6,7 @@ import Logging
 import NATSClient
 import RulesManager
 import SFTPClient
+import ServiceLifecycle
 
 /// `cp chef`: the worker (DESIGN §7). Its rules, registered with the MajorDomo; jobs taken
 /// from its kind's work queue whenever a slot of `-j` is free; each run by `JobExecutor` and
@@ -38,26 +39,14 @@ enum ChefCommand {
             NATSOptions(settings: settings, name: "cp-chef-\(name)"),
             sender: Sender(pod: pod, role: "chef", name: name),
             logger: logger)
-        // Projects on other pods are mirrored by SFTP; one at the same path here is used as it is.
-        let remote = SFTPWorkspace(
-            settings: .init(workDirectory: workDirectory, options: try SFTPCommand.options(settings)))
-        let shared: any JobWorkspace = SharedWorkspace()
-        let executor = JobExecutor(
-            rules: rules,
-            settings: .init(chef: name, workDirectory: workDirectory, timeout: settings.duration("timeout"))
-        ) { job in job.source.sftp == nil || job.source.pod == pod ? shared : remote }
-        let running = RunningJobs()
-        let presence = ChefPresence(client: client, rules: rules, chef: name, kind: kind, running: running)
-        let heartbeat = HeartbeatService(client: client, interval: settings.duration("heartbeat")) {
-            .init(running: running.count, capacity: capacity)
-        }
-        let work = ChefWork(
-            client: client, executor: executor, kind: kind, capacity: capacity, grace: settings.duration("grace"),
-            running: running, logger: logger)
-        logger.notice(
-            "chef \(name) serves \(rules.book.rules.count) rules on work queue '\(kind)', \(capacity) job(s) at once")
-        let interrupted = try await RoleGroup.run([heartbeat, presence, work], logger: logger)
-        await remote.close()
+        let role = ChefRole(
+            ChefRole.Settings(
+                name: name, pod: pod, kind: kind, capacity: capacity, workDirectory: workDirectory,
+                timeout: settings.duration("timeout"), grace: settings.duration("grace"),
+                heartbeat: settings.duration("heartbeat"), ssh: try SFTPCommand.options(settings)),
+            rules: rules, client: client, logger: logger)
+        let interrupted = try await RoleGroup.run(role.services, logger: logger)
+        await role.close()
         try? await client.drain()
         return interrupted ? .interrupted : .success
     }
@@ -69,4 +58,53 @@ enum ChefCommand {
             ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache"
         return base + "/computepods/chef"
     }
+}
+
+/// A Chef's parts as services: heartbeats, its presence (registrations, `build.howTo`,
+/// cancels) and the work loop, which stops first (`cp chef` runs them alone, `cp up` with the
+/// other roles).
+struct ChefRole {
+    struct Settings {
+        var name: String
+        var pod: String
+        var kind: String
+        var capacity: Int
+        var workDirectory: String
+        var timeout: Duration
+        var grace: Duration
+        var heartbeat: Duration
+        var ssh: SFTPOptions
+    }
+
+    let services: [any Service]
+    private let remote: SFTPWorkspace
+
+    init(_ settings: Settings, rules: ChefRules, client: NATSClient, logger: Logger) {
+        // Projects on other pods are mirrored by SFTP; one at the same path here is used as it is.
+        let remote = SFTPWorkspace(settings: .init(workDirectory: settings.workDirectory, options: settings.ssh))
+        let shared: any JobWorkspace = SharedWorkspace()
+        let pod = settings.pod
+        let executor = JobExecutor(
+            rules: rules,
+            settings: .init(chef: settings.name, workDirectory: settings.workDirectory, timeout: settings.timeout)
+        ) { job in job.source.sftp == nil || job.source.pod == pod ? shared : remote }
+        let running = RunningJobs()
+        let capacity = settings.capacity
+        let presence = ChefPresence(
+            client: client, rules: rules, chef: settings.name, kind: settings.kind, running: running)
+        let heartbeat = HeartbeatService(client: client, interval: settings.heartbeat) {
+            .init(running: running.count, capacity: capacity)
+        }
+        let work = ChefWork(
+            client: client, executor: executor, kind: settings.kind, capacity: capacity, grace: settings.grace,
+            running: running, logger: logger)
+        logger.notice(
+            "chef \(settings.name) serves \(rules.book.rules.count) rules on work queue '\(settings.kind)', \(capacity) job(s) at once"
+        )
+        self.remote = remote
+        services = [heartbeat, presence, work]
+    }
+
+    /// Closes the SFTP sessions (once the services have stopped).
+    func close() async { await remote.close() }
 }

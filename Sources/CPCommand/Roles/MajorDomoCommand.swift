@@ -5,6 +5,7 @@ import Logging
 import MajorDomo
 import MajorDomoServer
 import NATSClient
+import ServiceLifecycle
 
 /// `cp majordomo serve`: the coordinator's core with its state in `--state`, its NATS side
 /// (registrations through JetStream, `registered.*`, watch requests, heartbeats) and its REST
@@ -40,37 +41,17 @@ enum MajorDomoCommand {
         let client = try await NATSClient.connect(
             NATSOptions(settings: settings, name: "cp-majordomo-\(name)"),
             sender: Sender(pod: pod, role: "majordomo", name: name), logger: logger)
-        var nats = MajorDomoNATS(client: client, logger: logger)
-        nats.ackWait = settings.duration("ack-wait")
-        nats.maxDeliver = settings.integer("max-deliver")
-        var configuration = Coordinator.Configuration(
-            rulePaths: try BundledRules.resolve(settings.values("rules").compactMap(\.text)), pod: pod)
-        configuration.settle = settings.duration("settle")
-        let coordinator = try await Coordinator(
-            statePath: state + "/majordomo.db", configuration: configuration, watcher: nats, announcer: nats,
-            jobQueue: nats, logger: logger)
-        try await nats.prepareJobQueue()
-        await coordinator.resumeInterruptedBuilds()
-        let readers = [
-            try await MajorDomoReaders.registrations(client, coordinator, logger: logger),
-            try await MajorDomoReaders.changes(client, coordinator, logger: logger),
-            try await MajorDomoReaders.results(client, coordinator, logger: logger),
-        ]
-        // Every Chef registers again, into the stream just made sure of.
-        try client.publish(Subjects.registerTypesAgain, Empty())
-        let router = MajorDomoRoutes.router(coordinator, token: token, version: CommandLineTool.version)
-        let listeners = try MajorDomoListeners.applications(
-            router, socket: settings.value("socket")?.text ?? defaultSocket(environment), host: listen.host,
-            port: Int(listen.port), logger: logger
+        let role = try await MajorDomoRole.start(
+            MajorDomoRole.Settings(
+                state: state, pod: pod,
+                rulePaths: try BundledRules.resolve(settings.values("rules").compactMap(\.text)),
+                settle: settings.duration("settle"), ackWait: settings.duration("ack-wait"),
+                maxDeliver: settings.integer("max-deliver"),
+                socket: settings.value("socket")?.text ?? defaultSocket(environment), host: listen.host,
+                port: Int(listen.port), token: token, heartbeat: settings.duration("heartbeat")),
+            client: client, logger: logger
         ) { address in logger.notice("listening on \(address)") }
-        let heartbeat = HeartbeatService(client: client, interval: settings.duration("heartbeat"))
-        let chefs = ChefListener(client: client, coordinator: coordinator)
-        let closer = EventStreamCloser(coordinator: coordinator)
-        let interrupted = try await RoleGroup.run(
-            [
-                heartbeat, chefs, PoisonJobs(client: client, coordinator: coordinator, logger: logger),
-                DurableReaders(readers: readers),
-            ] + listeners + [closer], logger: logger)
+        let interrupted = try await RoleGroup.run(role.services, logger: logger)
         try? await client.drain()
         return interrupted ? .interrupted : .success
     }
@@ -105,5 +86,65 @@ enum MajorDomoCommand {
             environment["XDG_RUNTIME_DIR"].flatMap { $0.hasPrefix("/") ? $0 + "/computepods" : nil }
             ?? "/tmp/computepods-\(getuid())"
         return base + "/majordomo.sock"
+    }
+}
+
+/// The MajorDomo's parts, started and ready to run as services: the coordinator on its state,
+/// its durable readers, heartbeats, the Chefs' presence and the REST listeners (`cp majordomo
+/// serve` runs them alone, `cp up` with the other roles).
+struct MajorDomoRole {
+    struct Settings {
+        var state: String
+        var pod: String
+        var rulePaths: [String]
+        var settle: Duration
+        var ackWait: Duration
+        var maxDeliver: Int
+        var socket: String?
+        var host: String?
+        var port: Int
+        var token: String?
+        var heartbeat: Duration
+    }
+
+    let coordinator: Coordinator
+    /// In the order they start (the listeners and the event streams' closer last).
+    let services: [any Service]
+
+    /// Opens the state, makes sure of the streams and the work queue, resumes what a stop
+    /// interrupted and asks every Chef to register again. `onListening` is told each address.
+    static func start(
+        _ settings: Settings, client: NATSClient, logger: Logger,
+        onListening: @escaping @Sendable (String) -> Void
+    ) async throws -> MajorDomoRole {
+        var nats = MajorDomoNATS(client: client, logger: logger)
+        nats.ackWait = settings.ackWait
+        nats.maxDeliver = settings.maxDeliver
+        var configuration = Coordinator.Configuration(rulePaths: settings.rulePaths, pod: settings.pod)
+        configuration.settle = settings.settle
+        let coordinator = try await Coordinator(
+            statePath: settings.state + "/majordomo.db", configuration: configuration, watcher: nats, announcer: nats,
+            jobQueue: nats, logger: logger)
+        try await nats.prepareJobQueue()
+        await coordinator.resumeInterruptedBuilds()
+        let readers = [
+            try await MajorDomoReaders.registrations(client, coordinator, logger: logger),
+            try await MajorDomoReaders.changes(client, coordinator, logger: logger),
+            try await MajorDomoReaders.results(client, coordinator, logger: logger),
+        ]
+        // Every Chef registers again, into the stream just made sure of.
+        try client.publish(Subjects.registerTypesAgain, Empty())
+        let router = MajorDomoRoutes.router(coordinator, token: settings.token, version: CommandLineTool.version)
+        let listeners = try MajorDomoListeners.applications(
+            router, socket: settings.socket, host: settings.host, port: settings.port, logger: logger,
+            onListening: onListening)
+        let services: [any Service] =
+            [
+                HeartbeatService(client: client, interval: settings.heartbeat),
+                ChefListener(client: client, coordinator: coordinator),
+                PoisonJobs(client: client, coordinator: coordinator, logger: logger),
+                DurableReaders(readers: readers),
+            ] + listeners + [EventStreamCloser(coordinator: coordinator)]
+        return MajorDomoRole(coordinator: coordinator, services: services)
     }
 }

@@ -22,7 +22,19 @@ enum WatchCommand {
         let roots = invocation.parsed.positionalValues("DIR").compactMap(\.text)
         let pod = settings.value("pod")?.text ?? ProcessInfo.processInfo.hostName
         // NATS first: a server that is not there is said before a long crawl, not after.
-        let client = settings.flag("print") ? nil : try await connect(pod: pod, settings: settings, logger: logger)
+        var client: NATSClient?
+        if !settings.flag("print") {
+            switch await connect(pod: pod, settings: settings, logger: logger) {
+            case .success(let connected): client = connected
+            case .failure(.cannotConnect(let urls, let reason)):
+                Output.error(
+                    "watch",
+                    "no NATS server at \(urls.joined(separator: ", ")) (\(reason)): give --nats-url URL, print the changes with --print, or run everything with 'cp up \(roots.first ?? "DIR")'"
+                )
+                return .failure
+            case .failure(let error): throw error
+            }
+        }
         let service = WatchService(
             roots: roots, options: options, client: client, pod: pod,
             heartbeat: settings.duration("heartbeat"), logger: logger)
@@ -30,11 +42,18 @@ enum WatchCommand {
         return interrupted ? .interrupted : .success
     }
 
-    private static func connect(pod: String, settings: ResolvedSettings, logger: Logger) async throws -> NATSClient {
+    private static func connect(pod: String, settings: ResolvedSettings, logger: Logger) async
+        -> Result<NATSClient, NATSError>
+    {
         let name = settings.value("name")?.text ?? pod
         let sender = Sender(pod: pod, role: "watch", name: name)
-        return try await NATSClient.connect(
-            NATSOptions(settings: settings, name: "cp-watch-\(name)"), sender: sender, logger: logger)
+        do {
+            return .success(
+                try await NATSClient.connect(
+                    NATSOptions(settings: settings, name: "cp-watch-\(name)"), sender: sender, logger: logger))
+        } catch {
+            return .failure(error)
+        }
     }
 
     private static let encoder: JSONEncoder = {
@@ -60,6 +79,10 @@ struct WatchService: Service {
     let pod: String
     let heartbeat: Duration
     let logger: Logger
+    /// Told, once the first crawl's reports are all published and flushed, how many changes
+    /// were published by then (`cp up` waits for its MajorDomo to have read them).
+    var onCrawlPublished: (@Sendable (Int) -> Void)? = nil
+    private let crawl = CrawlProgress()
 
     func run() async throws {
         let stopping = Stopping()
@@ -83,9 +106,10 @@ struct WatchService: Service {
     private func start() async throws -> FileWatcher {
         let clock = ContinuousClock()
         let started = clock.now
-        let logger = logger
+        let (logger, crawl) = (logger, crawl)
         let watcher = try await FileWatcher.start(roots: roots, options: options, logger: logger) { summary in
             logger.notice("model complete: \(summary.files) files hashed in \(Self.seconds(clock.now - started)) s")
+            crawl.complete(reported: summary.reported)
         }
         let summary = watcher.summary
         if summary.unwatched > 0 {
@@ -110,6 +134,13 @@ struct WatchService: Service {
             return WatchReply(root: request.payload.root, watching: watching)
         }
         let ids = MessageIDs(pod: pod)
+        let announcer = onCrawlPublished.map { hook in
+            Task {
+                let published = await crawl.published()
+                try? await client.flush()
+                hook(published)
+            }
+        }
         // On the connection that writes at once: a change is what starts a build, and one
         // connection keeps the changes in order. A burst costs a write each (20,000 in ~0.1 s).
         for await change in watcher.changes {
@@ -119,7 +150,10 @@ struct WatchService: Service {
             } catch {
                 logger.error("cannot publish a change of '\(change.path)': \(error)")
             }
+            crawl.publishedOne()
         }
+        crawl.complete(reported: 0)  // a waiter left (the crawl never completed) is let go
+        _ = announcer
         heartbeat.cancel()
         requests.cancel()
         try await client.drain()
@@ -127,6 +161,38 @@ struct WatchService: Service {
 
     private static func seconds(_ duration: Duration) -> String {
         String(format: "%.2f", duration.inSeconds)
+    }
+
+    /// How far the publishing of the first crawl's reports has come.
+    final class CrawlProgress: Sendable {
+        private struct State {
+            var published = 0
+            /// How many reports the first crawl made, once it is complete.
+            var reported: Int?
+            var waiters: [CheckedContinuation<Int, Never>] = []
+        }
+        private let state = Mutex(State())
+
+        func complete(reported: Int) { resume { $0.reported = reported } }
+
+        func publishedOne() { resume { $0.published += 1 } }
+
+        /// Waits until every report of the first crawl is published; how many are by then.
+        func published() async -> Int {
+            await withCheckedContinuation { waiter in
+                resume { $0.waiters.append(waiter) }
+            }
+        }
+
+        private func resume(_ change: (inout State) -> Void) {
+            let (waiters, published) = state.withLock { state -> ([CheckedContinuation<Int, Never>], Int) in
+                change(&state)
+                guard let reported = state.reported, state.published >= reported else { return ([], 0) }
+                defer { state.waiters = [] }
+                return (state.waiters, state.published)
+            }
+            for waiter in waiters { waiter.resume(returning: published) }
+        }
     }
 
     /// The watcher to stop at a graceful shutdown, which may come before it exists.
