@@ -194,6 +194,26 @@ import Testing
         try await up.interrupt(paper)
     }
 
+    /// Early cutoff under `cp up`: a comment-only edit of a header recompiles both objects,
+    /// which come out byte-identical, so the program is not linked again.
+    @Test func aCommentInAHeaderRecompilesWithoutRelinking() async throws {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let hello = try MajorDomoEndToEndTests().example("c-hello", in: scratch)
+        let up = try await RunningUp.start(hello, scratch)
+        #expect(try await up.summary(1, "the first build").contains("succeeded: 3 task runs in"))
+        let mark = up.stderr.count
+        let header = try String(contentsOfFile: hello + "/greet.h", encoding: .utf8)
+        try header.replacingOccurrences(of: "the greeting used", with: "the greeting, as used")
+            .write(toFile: hello + "/greet.h", atomically: true, encoding: .utf8)
+        let edit = try await up.summary(2, "the header's build")
+        #expect(edit.contains("succeeded: 2 task runs in") && edit.hasSuffix("after greet.h changed"), "\(edit)")
+        let ran = up.stderr.dropFirst(mark)
+        #expect(Self.runs(of: "hello.o", in: ran) == 1 && Self.runs(of: "greet.o", in: ran) == 1, "\(ran)")
+        #expect(Self.runs(of: "hello", in: ran) == 0, "\(ran)")
+        try await up.interrupt(hello)
+    }
+
     /// Ctrl-C while a job runs (one that ignores SIGTERM): cp up exits 130 and leaves neither
     /// the job nor its nats-server behind.
     @Test func interruptedMidJobLeavesNoProcessBehind() async throws {
