@@ -12,6 +12,9 @@ extension Coordinator {
 
     private func unsubscribe(_ key: UUID) { events.unsubscribe(key) }
 
+    /// The id of the newest event; 0 before the first.
+    public var lastEventID: Int { events.lastID }
+
     /// Ends every event stream (before the listeners stop: an open stream would hold them).
     public func endEventStreams() {
         events.finishAll()

@@ -45,6 +45,8 @@ final class EventLog {
     static let capacity = 10_000
     private(set) var held: [MajorDomoEvent] = []
     private var next = 1
+    /// The id of the newest event; 0 before the first.
+    var lastID: Int { next - 1 }
     private var subscribers: [UUID: AsyncStream<EventDelivery>.Continuation] = [:]
 
     private static let encoder: JSONEncoder = {
@@ -59,7 +61,8 @@ final class EventLog {
         let event = MajorDomoEvent(id: next, kind: kind, data: String(decoding: data, as: UTF8.self))
         next += 1
         held.append(event)
-        if held.count > Self.capacity { held.removeFirst(held.count - Self.capacity) }
+        // Trimmed a capacity's worth at a time: one at a time moved every event held, per event.
+        if held.count >= 2 * Self.capacity { held.removeFirst(held.count - Self.capacity) }
         for subscriber in subscribers.values { subscriber.yield(.event(event)) }
     }
 
@@ -71,7 +74,7 @@ final class EventLog {
         let key = UUID()
         let (stream, continuation) = AsyncStream.makeStream(
             of: EventDelivery.self, bufferingPolicy: .bufferingNewest(Self.capacity))
-        for event in held where event.id > (lastID ?? 0) { continuation.yield(.event(event)) }
+        for event in held.suffix(Self.capacity) where event.id > (lastID ?? 0) { continuation.yield(.event(event)) }
         subscribers[key] = continuation
         let ticker = Task {
             while (try? await Task.sleep(for: keepAlive)) != nil { continuation.yield(.keepAlive) }

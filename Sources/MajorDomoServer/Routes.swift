@@ -13,6 +13,9 @@ public enum MajorDomoRoutes {
         public var version: String
         public var pod: String
         public var projects: Int
+        /// The id of the newest event (0: none yet): a client that gives it as `Last-Event-ID`
+        /// gets what happens from now on, and nothing older.
+        public var lastEvent: Int
     }
 
     /// The body of `POST /project/add`.
@@ -50,7 +53,7 @@ public enum MajorDomoRoutes {
             try JSONBody.response(
                 Health(
                     status: "ok", version: version, pod: coordinator.configuration.pod,
-                    projects: await coordinator.projectList().count))
+                    projects: await coordinator.projectList().count, lastEvent: await coordinator.lastEventID))
         }
         addProjectRoutes(router, coordinator)
         router.post("/builds") { request, _ in

@@ -168,6 +168,8 @@ import Testing
         }
         let text = try await Self.text(ofPDF: paper + "/paper.pdf")
         #expect(text.contains("Second edit.") && !text.contains("First edit."), "\(text)")
+        // The burst was one build: the next one is the edit's.
+        #expect(up.summaries[4].hasSuffix("after paper.tex changed"), "\(up.summaries)")
 
         // The same sources built from scratch give the same files.
         let clean = scratch.file("clean")
@@ -313,6 +315,20 @@ import Testing
         let cancel = try await cp(["ctrl", "cancel", current.id], in: project)
         #expect(cancel.status == 0 && cancel.stdout == "build \(current.id) cancelled\n", "\(cancel)")
         #expect(try await up.summary(before + 1, "the cancelled build").contains(" cancelled: "))
+
+        // Ctrl-C of 'cp ctrl build' cancels its build on the MajorDomo, and exits 130.
+        let requested = up.summaries.count
+        let build = try await ChildProcess.spawn(
+            cpBinary, ["ctrl", "--socket", project + "/.cp/majordomo.sock", "build", "-p", "p"],
+            stdoutPath: scratch.file("ctrl.out"), stderrPath: scratch.file("ctrl.err"))
+        try await waitUntil(deadline: .seconds(60), "the requested build to start") {
+            readTail(of: scratch.file("ctrl.err")).contains(" started\n")
+        }
+        build.send(signal: SIGINT)
+        #expect(try await build.waitForExit(deadline: .seconds(60)) == .exited(130))
+        #expect(readTail(of: scratch.file("ctrl.err")).contains("cp: ctrl: cancelling build "))
+        let interrupted = try await up.summary(requested + 1, "the interrupted build")
+        #expect(interrupted.contains(" cancelled: "), "\(interrupted)")
         try await up.interrupt(project)
     }
 

@@ -41,6 +41,12 @@ enum CtrlCommand {
             }
         }
 
+        /// The id of the MajorDomo's newest event, for a stream of what happens from now on.
+        func lastEvent() async throws(RESTError) -> String {
+            struct Health: Decodable { var lastEvent: Int? }
+            return String(try await get("/health", as: Health.self).lastEvent ?? 0)
+        }
+
         /// The project the verb is about: the one named, else the one whose root holds the
         /// current directory, else the only one.
         func project(named name: String?) async throws -> String {
@@ -244,10 +250,10 @@ enum CtrlCommand {
         return await withSession(invocation) { session in
             let name = try await session.project(named: invocation.settings.value("project")?.text)
             let targets = invocation.parsed.positionalValues("TARGET").compactMap(\.text)
-            // The events the MajorDomo still holds are replayed, so none of the build's is
-            // missed however late the stream connects (they are filtered by the build's id).
+            // The events from before the build is asked for: none of its is missed however
+            // late the stream connects, and nothing older is sent.
             let follower = BuildFollower(role: "ctrl", terminal: isatty(STDERR_FILENO) == 1 && !session.json)
-            let events = session.client.events("/events", lastEventID: "0")
+            let events = session.client.events("/events", lastEventID: try await session.lastEvent())
             let started = try await session.client.post(
                 "/builds", Body(project: name, targets: targets), as: BuildSummary.self)
             if !session.json { Output.err("cp: ctrl: build \(started.id) of project '\(name)' started\n") }
@@ -364,7 +370,7 @@ enum CtrlCommand {
 
     @Sendable static func monitor(_ invocation: Invocation) async -> ExitStatus {
         await withSession(invocation) { session in
-            for try await event in session.client.events("/events") {
+            for try await event in session.client.events("/events", lastEventID: try await session.lastEvent()) {
                 if session.json {
                     Output.out("{\"id\":\(event.id ?? "null"),\"kind\":\"\(event.event)\",\"data\":\(event.data)}\n")
                 } else if let line = EventLine.render(event) {

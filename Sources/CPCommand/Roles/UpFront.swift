@@ -61,7 +61,9 @@ final class UpFront: Service, Sendable {
         }
     }
 
-    /// Follows each build of the project through `events` until `once` is satisfied.
+    /// Follows each build of the project through `events` until `once` is satisfied. Events
+    /// may have been dropped while this fell behind (a large build's thousands of task
+    /// events): a build seen only by its end is reported all the same.
     private func report(_ events: AsyncStream<EventDelivery>) async throws {
         let terminal = isatty(STDERR_FILENO) == 1
         var follower: (id: String, follower: BuildFollower)?
@@ -69,32 +71,40 @@ final class UpFront: Service, Sendable {
             guard case .event(let event) = delivery else { continue }
             let sent = ServerSentEvent(event: event.kind.rawValue, data: event.data, id: String(event.id))
             switch event.kind {
-            case .files:
-                continue
+            case .task:
+                if let current = follower { _ = current.follower.take(sent, of: current.id) }
             case .build:
                 guard let build = try? JSONDecoder().decode(BuildSummary.self, from: Data(event.data.utf8)),
                     build.project == project
                 else { continue }
-                if build.state == .running, follower?.id != build.id {
-                    follower = (build.id, BuildFollower(role: "up", terminal: terminal))
-                    if !terminal { Output.err("cp: up: build \(build.id) started (\(build.trigger))\n") }
+                if build.state == .running {
+                    if follower?.id != build.id {
+                        follower = (build.id, BuildFollower(role: "up", terminal: terminal))
+                        if !terminal { Output.err("cp: up: build \(build.id) started (\(build.trigger))\n") }
+                    }
+                    _ = follower?.follower.take(sent, of: build.id)
+                    continue
                 }
-            case .task, .chef:
-                break
+                let ended = follower?.id == build.id ? follower?.follower : nil
+                follower = nil
+                if try await finished(build, ended ?? BuildFollower(role: "up", terminal: terminal)) { return }
+            case .files, .chef:
+                continue
             }
-            guard let current = follower, let ended = current.follower.take(sent, of: current.id) else { continue }
-            follower = nil
-            guard let detail = try? await coordinator.build(ended.id) else { continue }
-            await current.follower.report(detail) { task in try? await self.coordinator.log(ended.id, task: task) }
-            let after =
-                ended.changedFiles.map { " after " + Self.list($0, of: ended.changedCount ?? $0.count) + " changed" }
-                ?? ""
-            Output.out(BuildFollower.summary(detail) + after + "\n")
-            guard once, try await settledAfter(ended) else { continue }
-            if ended.state == .succeeded { await printOutputs() }
-            outcome.withLock { $0 = ended.state == .succeeded ? .success : .failure }
-            return
         }
+    }
+
+    /// Reports build `ended`; true when `once` is satisfied (the status is set).
+    private func finished(_ ended: BuildSummary, _ follower: BuildFollower) async throws -> Bool {
+        guard let detail = try? await coordinator.build(ended.id) else { return false }
+        await follower.report(detail) { task in try? await self.coordinator.log(ended.id, task: task) }
+        let after =
+            ended.changedFiles.map { " after " + Self.list($0, of: ended.changedCount ?? $0.count) + " changed" } ?? ""
+        Output.out(BuildFollower.summary(detail) + after + "\n")
+        guard once, try await settledAfter(ended) else { return false }
+        if ended.state == .succeeded { await printOutputs() }
+        outcome.withLock { $0 = ended.state == .succeeded ? .success : .failure }
+        return true
     }
 
     /// Whether nothing builds or waits to after build `ended` (else another build follows,
