@@ -14,6 +14,7 @@ extension Coordinator {
     /// Records a rule a Chef offers.
     public func register(_ rule: RegisterRule) async throws(MajorDomoError) {
         try record("rule '\(rule.ruleName)' of chef '\(rule.chefName)'") { try $0.save(rule) }
+        ruleKinds = nil
         announceSoon(.rules)
         await resumeWaitingBuilds()
     }

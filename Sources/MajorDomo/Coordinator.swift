@@ -68,6 +68,9 @@ public actor Coordinator {
     var jobOwners: [String: String] = [:]
     /// Every job sent in this run, with its build and task (its log lines may come late).
     var jobTasks: [String: (build: String, task: String)] = [:]
+    /// The kind of Chef each rule's jobs go to, read from the store once per registration
+    /// (it was a query per job); nil: to be read again.
+    var ruleKinds: [String: String]?
     /// The Chefs heard from, by name.
     var chefs: [String: ChefPresence] = [:]
     /// What happened, for `GET /events`.
@@ -239,7 +242,15 @@ public actor Coordinator {
     /// Puts a project loaded again in its place.
     func replace(_ loaded: Loaded) { projects[loaded.record.name] = loaded }
     /// The kind of Chef that offers `rule` (the first that registered it).
-    func ruleKind(_ rule: String) -> String? { ((try? store.rules()) ?? []).first { $0.ruleName == rule }?.kind }
+    func ruleKind(_ rule: String) -> String? {
+        if let kinds = ruleKinds { return kinds[rule] }
+        var kinds: [String: String] = [:]
+        for registered in (try? store.rules()) ?? [] where kinds[registered.ruleName] == nil {
+            kinds[registered.ruleName] = registered.kind
+        }
+        ruleKinds = kinds
+        return kinds[rule]
+    }
     /// Records files of project `name` reported by a Chef, in the store and in memory.
     func record(_ changes: [String: Artefact?], of name: String) {
         guard !changes.isEmpty else { return }
