@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import CPCommand
@@ -33,68 +34,51 @@ let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
         }
     }
 
-    @Test func manPagesRenderWithoutWarnings() throws {
+    // The tools run as child processes that are waited for without blocking a thread of the
+    // test runner's pool (a blocked pool stalls every other test of the run).
+    @Test func manPagesRenderWithoutWarnings() async throws {
         let groff = ["/usr/bin/groff", "/bin/groff"].first { FileManager.default.isExecutableFile(atPath: $0) }
         let path = try #require(groff, "groff not found; install it with: apt-get install groff-base")
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
         for file in Documentation.files() where file.path.hasPrefix("man/") {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = ["-man", "-Tutf8", "-ww", "-z"]
-            let input = Pipe(), errors = Pipe()
-            process.standardInput = input
-            process.standardError = errors
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-            input.fileHandleForWriting.write(Data(file.text.utf8))
-            try input.fileHandleForWriting.close()
-            let warnings = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0)
-            #expect(warnings.isEmpty, "\(file.path): \(warnings)")
+            let page = scratch.file((file.path as NSString).lastPathComponent)
+            try file.text.write(toFile: page, atomically: true, encoding: .utf8)
+            let result = try await runProcess(path, ["-man", "-Tutf8", "-ww", "-z", page])
+            #expect(result.status == 0)
+            #expect(result.stderr.isEmpty, "\(file.path): \(result.stderr)")
         }
     }
 
-    @Test func bashCompletionIsValidBash() throws {
+    @Test func bashCompletionIsValidBash() async throws {
         let text = Documentation.files().first { $0.path == "completions/cp.bash" }!.text
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-n", "-c", text]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        #expect(try await runProcess("/bin/bash", ["-n", "-c", text]).status == 0)
     }
 }
 
 @Suite struct BashCompletionTests {
     /// What the generated bash completion offers for the command line `words` (last = being typed).
-    private func complete(_ words: [String]) throws -> [String] {
+    private func complete(_ words: [String]) async throws -> [String] {
         let text = Documentation.files().first { $0.path == "completions/cp.bash" }!.text
         let quoted = words.map { "'\($0)'" }.joined(separator: " ")
         let script =
             text + "\nCOMP_WORDS=(\(quoted)); COMP_CWORD=\(words.count - 1); _cp_computepods;"
             + " printf '%s\\n' \"${COMPREPLY[@]}\"\n"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["--norc", "-c", script]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        let result = try await runProcess("/bin/bash", ["--norc", "-c", script])
+        return result.stdout.split(separator: "\n").map(String.init)
     }
 
-    @Test func completesRolesVerbsOptionsAndChoices() throws {
-        #expect(try complete(["cp", "wa"]) == ["watch"])
-        #expect(try complete(["cp", "ctrl", "project", "a"]) == ["add"])
-        #expect(try complete(["cp", "watch", "--set"]) == ["--settle"])
-        #expect(try complete(["cp", "graph", "--format", ""]) == ["dot", "json", "mermaid"])
-        #expect(try complete(["cp", "sftp", "mkdir", "--pa"]) == ["--parents", "--passphrase-file"])
-        #expect(try complete(["inotify2nats", "--log"]) == ["--log-glob"])
+    @Test func completesRolesVerbsOptionsAndChoices() async throws {
+        #expect(try await complete(["cp", "wa"]) == ["watch"])
+        #expect(try await complete(["cp", "ctrl", "project", "a"]) == ["add"])
+        #expect(try await complete(["cp", "watch", "--set"]) == ["--settle"])
+        #expect(try await complete(["cp", "graph", "--format", ""]) == ["dot", "json", "mermaid"])
+        #expect(try await complete(["cp", "sftp", "mkdir", "--pa"]) == ["--parents", "--passphrase-file"])
+        #expect(try await complete(["inotify2nats", "--log"]) == ["--log-glob"])
     }
 
-    @Test func aCopyCommandLineGetsNoRoleWords() throws {
-        #expect(try complete(["cp", "notes.txt", ""]) == [])
-        #expect(try complete(["cp", "watch", "--config", ""]) == [])
+    @Test func aCopyCommandLineGetsNoRoleWords() async throws {
+        #expect(try await complete(["cp", "notes.txt", ""]) == [])
+        #expect(try await complete(["cp", "watch", "--config", ""]) == [])
     }
 }

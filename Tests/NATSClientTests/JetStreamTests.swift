@@ -46,8 +46,10 @@ func workQueue(on server: NATSTestServer) async throws -> (NATSClient, JetStream
             var config = StreamConfig(name: "EVENTS", subjects: ["events.>"])
             config.retention = .interest
             try await jetStream.createOrUpdateStream(config)
+            // An ack wait no loaded machine reaches: what is acknowledged is not sent again.
             let first = try await jetStream.pushConsumer(
-                stream: "EVENTS", durable: "reader", filter: "events.>", deliverSubject: "_test.reader")
+                stream: "EVENTS", durable: "reader", filter: "events.>", deliverSubject: "_test.reader",
+                ackWait: .seconds(60))
             for index in 0..<500 { _ = try await jetStream.publish("events.e", Array("\(index)".utf8)) }
             var seen: [String] = []
             for await message in first {
@@ -56,6 +58,7 @@ func workQueue(on server: NATSTestServer) async throws -> (NATSClient, JetStream
                 if seen.count == 500 { break }
             }
             #expect(seen == (0..<500).map(String.init))
+            try await client.flush()  // the acknowledgements are with the server before it closes
             first.close()
             // Bound again (as a restarted reader is): the 200 left come again, in order.
             let again = try await jetStream.pushConsumer(

@@ -254,6 +254,8 @@ enum CtrlCommand {
             // late the stream connects, and nothing older is sent.
             let follower = BuildFollower(role: "ctrl", terminal: isatty(STDERR_FILENO) == 1 && !session.json)
             let events = session.client.events("/events", lastEventID: try await session.lastEvent())
+            // Trapped before the build starts: a Ctrl-C as soon as it has started cancels it.
+            let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
             let started = try await session.client.post(
                 "/builds", Body(project: name, targets: targets), as: BuildSummary.self)
             if !session.json { Output.err("cp: ctrl: build \(started.id) of project '\(name)' started\n") }
@@ -262,7 +264,7 @@ enum CtrlCommand {
                 group.addTask { try await follower.follow(started.id, events) }
                 group.addTask {
                     // Ctrl-C cancels the build on the MajorDomo; a second one leaves at once.
-                    for await _ in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
+                    for await _ in signals {
                         if interrupted.note() { _exit(ExitStatus.interrupted.rawValue) }
                         follower.clearLine()
                         Output.err("cp: ctrl: cancelling build \(started.id) (interrupt again to leave it running)\n")
