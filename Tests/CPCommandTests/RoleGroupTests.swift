@@ -50,7 +50,8 @@ struct FinishingService: Service {
         let log = StopLog()
         let first = RecordingService("first", log: log), second = RecordingService("second", log: log)
         let group = Task { try await RoleGroup.run([first, second], logger: Logger(label: "test")) }
-        try await waitUntil(deadline: .seconds(20), "both services to start") {
+        // A generous deadline: at the start of a full run hundreds of tests share two threads.
+        try await waitUntil(deadline: .seconds(120), "both services to start") {
             first.started.load(ordering: .acquiring) && second.started.load(ordering: .acquiring)
         }
         kill(getpid(), SIGTERM)
