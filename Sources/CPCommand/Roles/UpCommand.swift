@@ -137,11 +137,11 @@ enum UpCommand {
         options.statePath = parts.state + "/watch.state"
         options.reportUnsaved = true
         options.logGlobs = Array(Set(parts.rules.book.types.values.filter(\.isLog).flatMap(\.extensions))).sorted()
-        let crawl = CrawlSignal()
+        let crawl = CrawlProgress()
         var watch = WatchService(
             roots: [parts.root], options: options, client: watchClient, pod: pod, heartbeat: .seconds(10),
             logger: logger)
-        watch.onCrawlPublished = { crawl.published($0) }
+        watch.crawl = crawl
         let front = UpFront(
             coordinator: coordinator, project: project, root: parts.root, once: settings.flag("once"),
             crawl: crawl, changes: try await ChangesReading(client: clients.majorDomo), logger: logger)
@@ -162,8 +162,9 @@ enum UpCommand {
             try await coordinator.removeProject(other.name)
         }
         if let known = await coordinator.projectList().first(where: { $0.root == root }) {
-            let loaded = try await coordinator.updateProject(known.name)
-            return loaded.name
+            // Loaded as the MajorDomo started; a project that did not load is refused as on adding.
+            if let problem = known.problem { throw .unprocessable(problem) }
+            return known.name
         }
         return try await coordinator.addProject(directory: root, name: nil, pod: pod, watch: false).name
     }
@@ -201,7 +202,8 @@ enum UpCommand {
     static func socketPath(for root: String) -> String {
         let beside = root + "/.cp/majordomo.sock"
         guard beside.utf8.count >= 100 else { return beside }
-        let digest = (try? SHA256Hasher.hex(of: Array(root.utf8))) ?? "\(root.hashValue)"
+        // (No digest only if OpenSSL fails; the name must then still be the same in every process.)
+        let digest = (try? SHA256Hasher.hex(of: Array(root.utf8))) ?? "root"
         let directory = (MajorDomoCommand.defaultSocket(ProcessInfo.processInfo.environment) as NSString)
             .deletingLastPathComponent
         return directory + "/up-\(digest.prefix(16)).sock"

@@ -20,13 +20,13 @@ final class UpFront: Service, Sendable {
     let project: String
     let root: String
     let once: Bool
-    let crawl: CrawlSignal
+    let crawl: CrawlProgress
     let changes: ChangesReading
     let logger: Logger
     private let outcome = Mutex<ExitStatus?>(nil)
 
     init(
-        coordinator: Coordinator, project: String, root: String, once: Bool, crawl: CrawlSignal,
+        coordinator: Coordinator, project: String, root: String, once: Bool, crawl: CrawlProgress,
         changes: ChangesReading, logger: Logger
     ) {
         self.coordinator = coordinator
@@ -101,15 +101,15 @@ final class UpFront: Service, Sendable {
         let after =
             ended.changedFiles.map { " after " + Self.list($0, of: ended.changedCount ?? $0.count) + " changed" } ?? ""
         Output.out(BuildFollower.summary(detail) + after + "\n")
-        guard once, try await settledAfter(ended) else { return false }
+        guard once, try await settledAfter() else { return false }
         if ended.state == .succeeded { await printOutputs() }
         outcome.withLock { $0 = ended.state == .succeeded ? .success : .failure }
         return true
     }
 
-    /// Whether nothing builds or waits to after build `ended` (else another build follows,
-    /// and its events are in the stream).
-    private func settledAfter(_ ended: BuildSummary) async throws -> Bool {
+    /// Whether nothing builds or waits to build (else another build follows, and its events
+    /// are in the stream).
+    private func settledAfter() async throws -> Bool {
         while true {
             if await coordinator.isIdle { return true }
             if await coordinator.runningBuild(of: project) != nil { return false }
@@ -133,44 +133,9 @@ final class UpFront: Service, Sendable {
     }
 }
 
-/// Set once by the watcher (how many changes it published for its crawl), awaited by the front.
-final class CrawlSignal: Sendable {
-    private let state = Mutex<(published: Int?, waiter: CheckedContinuation<Int?, Never>?)>((nil, nil))
-
-    func published(_ count: Int) {
-        let waiter = state.withLock { state in
-            state.published = count
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(returning: count)
-    }
-
-    /// The count; nil if the task is cancelled first.
-    func wait() async -> Int? {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { waiter in
-                let known = state.withLock { state -> Int?? in
-                    if let published = state.published { return .some(published) }
-                    if Task.isCancelled { return .some(nil) }
-                    state.waiter = waiter
-                    return nil
-                }
-                if let known { waiter.resume(returning: known) }
-            }
-        } onCancel: {
-            let waiter = state.withLock { state in
-                defer { state.waiter = nil }
-                return state.waiter
-            }
-            waiter?.resume(returning: nil)
-        }
-    }
-}
-
 /// Whether the MajorDomo has read the changes the watcher published: the `CP_CHANGES`
-/// stream holds them all (its last sequence has grown by their count since `baseline`) and
-/// its consumer has none pending or unacknowledged.
+/// stream holds them all (its last sequence has grown by their count since `baseline`: no
+/// flush of the publisher needed) and its consumer has none pending or unacknowledged.
 struct ChangesReading: Sendable {
     let client: NATSClient
     /// The stream's last sequence before the watcher started.

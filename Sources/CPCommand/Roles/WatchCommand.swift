@@ -79,10 +79,9 @@ struct WatchService: Service {
     let pod: String
     let heartbeat: Duration
     let logger: Logger
-    /// Told, once the first crawl's reports are all published and flushed, how many changes
-    /// were published by then (`cp up` waits for its MajorDomo to have read them).
-    var onCrawlPublished: (@Sendable (Int) -> Void)? = nil
-    private let crawl = CrawlProgress()
+    /// Told how the publishing of the first crawl's reports goes (`cp up` waits for its
+    /// MajorDomo to have read them); nil: nobody asks.
+    var crawl: CrawlProgress? = nil
 
     func run() async throws {
         let stopping = Stopping()
@@ -109,7 +108,7 @@ struct WatchService: Service {
         let (logger, crawl) = (logger, crawl)
         let watcher = try await FileWatcher.start(roots: roots, options: options, logger: logger) { summary in
             logger.notice("model complete: \(summary.files) files hashed in \(Self.seconds(clock.now - started)) s")
-            crawl.complete(reported: summary.reported)
+            crawl?.complete(reported: summary.reported)
         }
         let summary = watcher.summary
         if summary.unwatched > 0 {
@@ -134,13 +133,6 @@ struct WatchService: Service {
             return WatchReply(root: request.payload.root, watching: watching)
         }
         let ids = MessageIDs(pod: pod)
-        let announcer = onCrawlPublished.map { hook in
-            Task {
-                let published = await crawl.published()
-                try? await client.flush()
-                hook(published)
-            }
-        }
         // On the connection that writes at once: a change is what starts a build, and one
         // connection keeps the changes in order. A burst costs a write each (20,000 in ~0.1 s).
         for await change in watcher.changes {
@@ -150,10 +142,9 @@ struct WatchService: Service {
             } catch {
                 logger.error("cannot publish a change of '\(change.path)': \(error)")
             }
-            crawl.publishedOne()
+            crawl?.publishedOne()
         }
-        crawl.complete(reported: 0)  // a waiter left (the crawl never completed) is let go
-        _ = announcer
+        crawl?.end()
         heartbeat.cancel()
         requests.cancel()
         try await client.drain()
@@ -161,38 +152,6 @@ struct WatchService: Service {
 
     private static func seconds(_ duration: Duration) -> String {
         String(format: "%.2f", duration.inSeconds)
-    }
-
-    /// How far the publishing of the first crawl's reports has come.
-    final class CrawlProgress: Sendable {
-        private struct State {
-            var published = 0
-            /// How many reports the first crawl made, once it is complete.
-            var reported: Int?
-            var waiters: [CheckedContinuation<Int, Never>] = []
-        }
-        private let state = Mutex(State())
-
-        func complete(reported: Int) { resume { $0.reported = reported } }
-
-        func publishedOne() { resume { $0.published += 1 } }
-
-        /// Waits until every report of the first crawl is published; how many are by then.
-        func published() async -> Int {
-            await withCheckedContinuation { waiter in
-                resume { $0.waiters.append(waiter) }
-            }
-        }
-
-        private func resume(_ change: (inout State) -> Void) {
-            let (waiters, published) = state.withLock { state -> ([CheckedContinuation<Int, Never>], Int) in
-                change(&state)
-                guard let reported = state.reported, state.published >= reported else { return ([], 0) }
-                defer { state.waiters = [] }
-                return (state.waiters, state.published)
-            }
-            for waiter in waiters { waiter.resume(returning: published) }
-        }
     }
 
     /// The watcher to stop at a graceful shutdown, which may come before it exists.
@@ -228,4 +187,62 @@ final class MessageIDs: Sendable {
     }
 
     func next() -> String { prefix + String(sequence.wrappingAdd(1, ordering: .relaxed).newValue) }
+}
+
+/// How far a watcher has come publishing its first crawl's reports, for one waiter (`cp up`'s
+/// front, which then checks that the stream holds them and its MajorDomo has read them).
+final class CrawlProgress: Sendable {
+    private struct State {
+        var published = 0
+        /// How many reports the first crawl made, once it is complete.
+        var reported: Int?
+        /// Publishing ended (the watcher stopped).
+        var ended = false
+        var waiter: CheckedContinuation<Int?, Never>?
+
+        /// What the waiter gets now, if it is time: the count, or nil once publishing ended.
+        var answer: Int?? {
+            if let reported, published >= reported { return .some(published) }
+            return ended ? .some(nil) : nil
+        }
+    }
+    private let state = Mutex(State())
+
+    /// The crawl is complete, having reported `reported` changes.
+    func complete(reported: Int) { change { $0.reported = reported } }
+
+    func publishedOne() { change { $0.published += 1 } }
+
+    func end() { change { $0.ended = true } }
+
+    /// How many changes were published once all of the crawl's were; nil if publishing ended
+    /// first or the task is cancelled.
+    func wait() async -> Int? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { waiter in
+                let answer = state.withLock { state -> Int?? in
+                    if let answer = state.answer { return answer }
+                    if Task.isCancelled { return .some(nil) }
+                    state.waiter = waiter
+                    return nil
+                }
+                if let answer { waiter.resume(returning: answer) }
+            }
+        } onCancel: {
+            state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
+            }?.resume(returning: nil)
+        }
+    }
+
+    private func change(_ body: (inout State) -> Void) {
+        let ready = state.withLock { state -> (CheckedContinuation<Int?, Never>, Int?)? in
+            body(&state)
+            guard let waiter = state.waiter, let answer = state.answer else { return nil }
+            state.waiter = nil
+            return (waiter, answer)
+        }
+        if let (waiter, answer) = ready { waiter.resume(returning: answer) }
+    }
 }
