@@ -93,11 +93,15 @@ let package = Package(
         .target(
             name: "MajorDomoServer",
             dependencies: [
-                "MajorDomo", "CPProtocol", "DependencyGraph", "RulesManager",
+                "MajorDomo", "CPProtocol", "DependencyGraph", "RulesManager", "ProcessRunner", "CPModel",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]),
+            ],
+            // The web page, compiled in (a binary installed alone still serves it).
+            resources: ["index.html", "style.css", "app.js", "api.js", "build.js", "graph.js", "dom.js"].map {
+                .embedInCode("Web/" + $0)
+            }),
 
         // System libraries from Debian (PLATFORM.md: pkg-config names).
         .systemLibrary(

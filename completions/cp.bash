@@ -80,7 +80,7 @@ _cp_computepods_words() {
         "sftp rmdir") echo "--identity --passphrase-file --known-hosts --accept-new --connect-timeout --help --verbose --quiet --config --show-config" ;;
         "sftp stat") echo "--identity --passphrase-file --known-hosts --accept-new --connect-timeout --help --verbose --quiet --config --show-config" ;;
         "sftp mv") echo "--identity --passphrase-file --known-hosts --accept-new --connect-timeout --help --verbose --quiet --config --show-config" ;;
-        "up") echo "--rules --jobs --listen --settle --once --help --verbose --quiet --config --show-config" ;;
+        "up") echo "--rules --jobs --listen --settle --once --no-build --help --verbose --quiet --config --show-config" ;;
         "watch") echo "--pod --settle --log-glob --ignore --state --print --name --heartbeat --nats-url --nats-creds --nats-ca --help --verbose --quiet --config --show-config" ;;
     esac
 }

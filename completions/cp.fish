@@ -198,6 +198,7 @@ complete -c cp -n '__fish_seen_subcommand_from up' -l jobs -s j -x -d 'run at mo
 complete -c cp -n '__fish_seen_subcommand_from up' -l listen -x -d 'serve the REST API and web page here (port 0: a free one, printed)'
 complete -c cp -n '__fish_seen_subcommand_from up' -l settle -x -d 'report a file once it has been quiet this long'
 complete -c cp -n '__fish_seen_subcommand_from up' -l once -d 'build the targets once, print the outputs\' paths and exit with the build\'s status'
+complete -c cp -n '__fish_seen_subcommand_from up' -l no-build -d 'do not build at start: wait for a request (the web page\'s Build, \'cp ctrl build\'); changes are built once a build has been'
 complete -c cp -n '__fish_seen_subcommand_from up' -l help -s h -d 'show this help and exit'
 complete -c cp -n '__fish_seen_subcommand_from up' -l verbose -s v -d 'log more on stderr; -vv and -vvv for more still'
 complete -c cp -n '__fish_seen_subcommand_from up' -l quiet -s q -d 'log only errors on stderr'

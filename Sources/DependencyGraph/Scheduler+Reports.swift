@@ -39,6 +39,36 @@ extension Scheduler {
         }
     }
 
+    /// A cyclic component in a build: its passes and how it ends (the web page's "pass 2 of
+    /// ≤5", "converged in 3 passes", "oscillates with period 2").
+    public struct CycleProgress: Codable, Sendable, Equatable {
+        public enum State: String, Codable, Sendable {
+            case waiting, running, converged, upToDate, oscillates, notConverged, failed
+        }
+        /// Its tasks, in the order each pass runs them.
+        public var tasks: [String]
+        /// The pass it is in, or ended in (0: not started).
+        public var pass: Int
+        public var maxPasses: Int
+        public var state: State = .waiting
+        /// Of an oscillation: after how many passes the same state comes back.
+        public var period: Int? = nil
+        /// Of an oscillation or a cycle that did not converge: the artefacts still changing.
+        public var changing: [String]? = nil
+
+        public init(
+            tasks: [String], pass: Int, maxPasses: Int, state: State = .waiting, period: Int? = nil,
+            changing: [String]? = nil
+        ) {
+            self.tasks = tasks
+            self.pass = pass
+            self.maxPasses = maxPasses
+            self.state = state
+            self.period = period
+            self.changing = changing
+        }
+    }
+
     /// What happened, for the build's summary.
     public enum Event: Sendable, Equatable {
         /// A cyclic component in which something ran has settled after `passes` passes.

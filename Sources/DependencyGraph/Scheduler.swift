@@ -58,6 +58,8 @@ public final class Scheduler {
     /// The inputs each running task saw when it was handed out.
     private var seen: [Int32: [TaskRecord.File]] = [:]
     public private(set) var failures: [Failure] = []
+    /// Per cyclic component: how it failed, if it did.
+    private var cycleFailures: [Int: Failure] = [:]
     public private(set) var events: [Event] = []
     /// The tasks run so far, in order.
     public private(set) var ran: [String] = []
@@ -157,6 +159,28 @@ public final class Scheduler {
             }
         }
         return needs
+    }
+
+    /// Each cyclic component the goals need, in build order, as it stands now.
+    public var cycleProgress: [CycleProgress] {
+        neededComponents.filter { components.isCyclic[$0] }.map { component in
+            let tasks = components.members[component].map { graph.tasks[Int($0)].name }
+            var progress = CycleProgress(tasks: tasks, pass: cycles[component]?.pass ?? 0, maxPasses: maxPasses)
+            switch (state[component], cycleFailures[component]) {
+            case (.failed, .oscillates(_, let period, let changing)?):
+                progress.state = .oscillates
+                progress.period = period
+                progress.changing = changing
+            case (.failed, .notConverged(_, _, let changing)?):
+                progress.state = .notConverged
+                progress.changing = changing
+            case (.failed, _): progress.state = .failed
+            case (.done, _): progress.state = cycles[component]?.ranAny == true ? .converged : .upToDate
+            case (.active, _): progress.state = .running
+            case (.waiting, _): progress.state = .waiting
+            }
+            return progress
+        }
     }
 
     /// The components the goals need, in build order.
@@ -400,5 +424,6 @@ public final class Scheduler {
     private func fail(_ component: Int, _ failure: Failure) {
         state[component] = .failed
         failures.append(failure)
+        if components.isCyclic[component] { cycleFailures[component] = failure }
     }
 }

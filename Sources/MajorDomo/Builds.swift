@@ -45,6 +45,11 @@ public struct TaskRunView: Codable, Sendable, Equatable {
     public var elapsed: Double?
     /// How it failed, in one line.
     public var detail: String?
+    /// When (seconds since the epoch) it was put on the work queue, when it started (its
+    /// first output line, or its end less its elapsed time) and when its result came.
+    public var queued: Double? = nil
+    public var started: Double? = nil
+    public var ended: Double? = nil
 }
 
 /// A build as `GET /builds` lists it.
@@ -71,6 +76,9 @@ public struct BuildSummary: Codable, Sendable, Equatable {
     /// `BuildSummary.listed` of them, and how many there were.
     public var changedFiles: [String]? = nil
     public var changedCount: Int? = nil
+    /// Its cyclic components, their passes and how each ended (absent: none, or a build
+    /// recorded before it was kept).
+    public var cycles: [Scheduler.CycleProgress]? = nil
 
     /// How many changed files a summary names.
     public static let listed = 20
@@ -138,7 +146,8 @@ final class BuildRun {
             failures: scheduler.failures.map(\.description) + (superseded ? ["superseded by newer changes"] : [])
                 + (cancelledByUser ? ["cancelled by the user"] : []),
             changedFiles: changedPaths.isEmpty ? nil : Array(changedPaths.prefix(BuildSummary.listed)),
-            changedCount: changedPaths.isEmpty ? nil : changedPaths.count)
+            changedCount: changedPaths.isEmpty ? nil : changedPaths.count,
+            cycles: Optional(scheduler.cycleProgress).flatMap { $0.isEmpty ? nil : $0 })
     }
 
     var detail: BuildDetail { BuildDetail(build: summary, tasks: order.compactMap { runs[$0] }) }

@@ -94,6 +94,9 @@ extension Coordinator {
         view.chef = chef.name
         view.exitCode = result.exitCode
         view.elapsed = result.elapsed
+        let now = Date().timeIntervalSince1970
+        view.ended = now
+        if view.started == nil { view.started = max(view.queued ?? 0, now - result.elapsed) }
         view.detail = succeeded ? nil : how
         note(run, view)
         await advance(run)
@@ -160,6 +163,7 @@ extension Coordinator {
         jobTasks[jobID] = (run.id, task.name)
         var view = Self.view(job, graph, state: .running)
         view.jobId = jobID
+        view.queued = Date().timeIntervalSince1970
         note(run, view)
         do {
             guard let jobQueue else { throw MajorDomoError.failure("no work queue") }

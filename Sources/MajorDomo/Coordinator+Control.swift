@@ -63,6 +63,10 @@ extension Coordinator {
     public func appendLog(_ lines: LogLines) {
         guard let (buildID, task) = jobTasks[lines.jobId], let run = builds[buildID] else { return }
         run.appendLog(lines.lines, of: task)
+        if var view = run.runs[task], view.state == .running, view.started == nil, view.jobId == lines.jobId {
+            view.started = Date().timeIntervalSince1970
+            note(run, view)
+        }
         logFollowers.lines(lines.lines, of: task, in: buildID)
         if run.state != .running {  // late lines (see `lateLogGrace`): the kept log is written again
             let log = (run.logs[task] ?? [], run.logBytes[task] ?? 0)

@@ -1,4 +1,5 @@
 import CPProtocol
+import DependencyGraph
 import Foundation
 import SQLite
 
@@ -23,7 +24,7 @@ public struct ProjectRecord: Sendable, Equatable, Codable {
 public final class MajorDomoStore {
     public static let schema = Schema(
         name: "a MajorDomo's state", applicationID: 0x6370_4D44,  // "cpMD"
-        version: 6, remedy: "start it with another --state directory, or move the file away"
+        version: 7, remedy: "start it with another --state directory, or move the file away"
     ) { database, from in
         if from < 1 {
             try database.execute(
@@ -78,6 +79,16 @@ public final class MajorDomoStore {
                 ALTER TABLE builds ADD COLUMN considered INTEGER;
                 ALTER TABLE builds ADD COLUMN changed TEXT;
                 ALTER TABLE builds ADD COLUMN changed_count INTEGER;
+                """)
+        }
+        if from < 7 {
+            // Version 7: each cycle's passes (JSON), each task run's queued, started, ended times.
+            try database.execute(
+                """
+                ALTER TABLE builds ADD COLUMN cycles TEXT;
+                ALTER TABLE task_runs ADD COLUMN queued REAL;
+                ALTER TABLE task_runs ADD COLUMN started REAL;
+                ALTER TABLE task_runs ADD COLUMN ended REAL;
                 """)
         }
     }
@@ -214,11 +225,12 @@ public final class MajorDomoStore {
 
     /// Records a build as it is now.
     public func save(_ build: BuildSummary) throws {
+        let cycles = build.cycles.flatMap { try? JSONEncoder().encode($0) }
         try database.run(
             """
             INSERT OR REPLACE INTO builds(id, project, targets, trigger, state, created, finished, jobs, failures,
-                considered, changed, changed_count)
-            VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                considered, changed, changed_count, cycles)
+            VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 .text(build.id), .text(build.project), .text(Self.list(build.targets)), .text(build.trigger),
@@ -227,6 +239,7 @@ public final class MajorDomoStore {
                 build.considered.map { .integer(Int64($0)) } ?? .null,
                 build.changedFiles.map { .text(Self.list($0)) } ?? .null,
                 build.changedCount.map { .integer(Int64($0)) } ?? .null,
+                cycles.map { .text(String(decoding: $0, as: UTF8.self)) } ?? .null,
             ])
     }
 
@@ -235,13 +248,15 @@ public final class MajorDomoStore {
         try database.run(
             """
             INSERT OR REPLACE INTO task_runs(build, position, task, rule, state, pass, reason, job_id, chef,
-                exit_code, elapsed, detail) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                exit_code, elapsed, detail, queued, started, ended) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 .text(build), .integer(Int64(position)), .text(run.task), .text(run.rule), .text(run.state.rawValue),
                 .integer(Int64(run.pass)), .text(run.reason), run.jobId.map { .text($0) } ?? .null,
                 run.chef.map { .text($0) } ?? .null, run.exitCode.map { .integer(Int64($0)) } ?? .null,
                 run.elapsed.map { .real($0) } ?? .null, run.detail.map { .text($0) } ?? .null,
+                run.queued.map { .real($0) } ?? .null, run.started.map { .real($0) } ?? .null,
+                run.ended.map { .real($0) } ?? .null,
             ])
     }
 
@@ -261,7 +276,8 @@ public final class MajorDomoStore {
         var runs: [String: [TaskRunView]] = [:]
         _ = try database.query(
             """
-            SELECT build, task, rule, state, pass, reason, job_id, chef, exit_code, elapsed, detail
+            SELECT build, task, rule, state, pass, reason, job_id, chef, exit_code, elapsed, detail, queued,
+                started, ended
             FROM task_runs ORDER BY build, position
             """
         ) { row in
@@ -270,13 +286,15 @@ public final class MajorDomoStore {
                 state: TaskState(rawValue: row.text(3) ?? "") ?? .failed, pass: Int(row.int64(4)),
                 reason: row.text(5) ?? "", jobId: row.text(6), chef: row.text(7),
                 exitCode: row.isNull(8) ? nil : Int32(truncatingIfNeeded: row.int64(8)),
-                elapsed: row.isNull(9) ? nil : row.double(9), detail: row.text(10))
+                elapsed: row.isNull(9) ? nil : row.double(9), detail: row.text(10),
+                queued: row.isNull(11) ? nil : row.double(11), started: row.isNull(12) ? nil : row.double(12),
+                ended: row.isNull(13) ? nil : row.double(13))
             runs[row.text(0) ?? "", default: []].append(view)
         }
         return try database.query(
             """
             SELECT id, project, targets, trigger, state, created, finished, jobs, failures, considered, changed,
-                changed_count
+                changed_count, cycles
             FROM builds ORDER BY created, id
             """
         ) { row in
@@ -287,7 +305,10 @@ public final class MajorDomoStore {
                 finished: row.isNull(6) ? nil : row.double(6), jobs: Int(row.int64(7)),
                 considered: row.isNull(9) ? nil : Int(row.int64(9)), failures: Self.list(row.text(8)),
                 changedFiles: row.isNull(10) ? nil : Self.list(row.text(10)),
-                changedCount: row.isNull(11) ? nil : Int(row.int64(11)))
+                changedCount: row.isNull(11) ? nil : Int(row.int64(11)),
+                cycles: row.text(12).flatMap {
+                    try? JSONDecoder().decode([Scheduler.CycleProgress].self, from: Data($0.utf8))
+                })
             return BuildDetail(build: summary, tasks: runs[id] ?? [])
         }
     }

@@ -41,13 +41,15 @@ public enum MajorDomoRoutes {
         var removed: String
     }
 
-    /// The router over `coordinator`; with a `token`, every request must carry it.
-    public static func router(_ coordinator: Coordinator, token: String?, version: String) -> Router<
-        BasicRequestContext
-    > {
+    /// The router over `coordinator`; with a `token`, every request must carry it but those
+    /// for the web page's own files (the page asks for the token, then sends it).
+    public static func router(
+        _ coordinator: Coordinator, token: String?, version: String, drawing: GraphDrawing = GraphDrawing()
+    ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         // Middleware first: a route wraps the middleware added before it.
         router.add(middleware: JSONErrorMiddleware())
+        WebPage.addRoutes(router)
         if let token { router.add(middleware: BearerTokenMiddleware(token: Array(token.utf8))) }
         router.get("/health") { _, _ in
             try JSONBody.response(
@@ -86,8 +88,16 @@ public enum MajorDomoRoutes {
         router.get("/graph/:project") { request, context in
             let name = try projectName(context)
             let text = request.uri.queryParameters.get("format") ?? "dot"
+            if text == "svg" {
+                let dot = try await coordinator.graph(name, format: .dot)
+                let size = await coordinator.projectList().first { $0.name == name }.map { $0.tasks + $0.artefacts }
+                let svg = try await drawing.svg(dot, nodes: size ?? 0)
+                return Response(
+                    status: .ok, headers: [.contentType: "image/svg+xml; charset=utf-8"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: svg)))
+            }
             guard let format = GraphExport.Format(rawValue: text) else {
-                throw MajorDomoError.badRequest("unknown format '\(text)': use dot, json or mermaid")
+                throw MajorDomoError.badRequest("unknown format '\(text)': use dot, json, mermaid or svg")
             }
             let graph = try await coordinator.graph(name, format: format)
             let type = format == .json ? "application/json" : format == .dot ? "text/vnd.graphviz" : "text/plain"

@@ -67,7 +67,16 @@ import Testing
         // As latexmk and cp graph build: three pdflatex runs, two bibtex runs, passes in order.
         #expect(ran.filter { $0.0 == "paper" }.map(\.1) == [1, 2, 3])
         #expect(ran.filter { $0.0 == "bibliography" }.map(\.1) == [1, 2])
-        #expect(try await core.build(build.id).build.state == .succeeded)
+        let done = try await core.build(build.id)
+        #expect(done.build.state == .succeeded)
+        // What the web page shows: the cycle's group and its end, each run's times in order.
+        #expect(
+            done.build.cycles
+                == [.init(tasks: ["paper", "bibliography"], pass: 3, maxPasses: 5, state: .converged)])
+        for run in done.tasks {
+            let (queued, started, ended) = (run.queued ?? 0, run.started ?? 0, run.ended ?? 0)
+            #expect(queued > 0 && queued <= started && started <= ended, "\(run)")
+        }
         #expect(FileManager.default.fileExists(atPath: paper + "/paper.pdf"))
         let again = try await core.startBuild("p", targets: [])
         #expect(again.jobs == 0 && again.state == .succeeded)
@@ -96,6 +105,8 @@ import Testing
         let done = try await core.build(build.id)
         #expect(done.build.state == .failed)
         #expect(done.build.failures.contains { $0.contains("oscillates with period 2") && $0.contains("state.txt") })
+        #expect(done.build.cycles?.first?.state == .oscillates)
+        #expect(done.build.cycles?.first?.period == 2 && done.build.cycles?.first?.changing == ["state.txt"])
         #expect(ran.count <= 5)  // it stops as soon as a state comes back, before maxPasses
     }
 }

@@ -155,7 +155,11 @@ struct OpenAPIDocument {
             ("GET", "/project/buildTarget/hello/hello", "/project/buildTarget/{project}/{target}", nil, 200),
             ("GET", "/project/buildTarget/hello/helo", "/project/buildTarget/{project}/{target}", nil, 404),
             ("GET", "/graph/hello?format=json", "/graph/{project}", nil, 200),
-            ("GET", "/graph/hello?format=svg", "/graph/{project}", nil, 400),
+            ("GET", "/graph/hello?format=svg", "/graph/{project}", nil, 200),
+            ("GET", "/graph/hello?format=png", "/graph/{project}", nil, 400),
+            ("GET", "/", "/", nil, 200),
+            ("GET", "/ui/app.js", "/ui/{file}", nil, 200),
+            ("GET", "/ui/nope.js", "/ui/{file}", nil, 404),
             ("GET", "/files/hello", "/files/{project}", nil, 200),
             ("GET", "/files/hello/hello.c", "/files/{project}/{path}", nil, 404),
             ("GET", "/files/hello/a/%2E%2E/b", "/files/{project}/{path}", nil, 400),
@@ -183,10 +187,56 @@ struct OpenAPIDocument {
                 Issue.record("\(method) \(documented) answered \(status), which docs/openapi.yaml does not list")
                 continue
             }
-            guard let schema else { continue }  // not JSON (the graph as DOT)
+            guard let schema, !sent.hasSuffix("format=svg") else { continue }  // not JSON (the graph as DOT, SVG)
             let value = try JSONDecoder().decode(JSONValue.self, from: Data(reply))
             #expect(document.problems(value, schema).isEmpty, "\(method) \(sent): \(document.problems(value, schema))")
         }
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
+    /// The web page's files are served without the token that the API wants; the graph drawn
+    /// as SVG holds the cycle as a cluster; without Graphviz, a 501 that names the package.
+    @Test func theWebPageWithATokenAndTheGraphAsSVG() async throws {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        try FileManager.default.copyItem(atPath: repository + "/examples/latex-paper", toPath: scratch.file("paper"))
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let core = try await Coordinator(
+            statePath: scratch.file("md.db"), configuration: .init(rulePaths: [repository + "/rules"], pod: "p"),
+            logger: logger)
+        _ = try await core.addProject(directory: scratch.file("paper"), name: "paper", pod: "p", watch: false)
+        let socket = scratch.file("run/md.sock")
+        let bare = scratch.file("run/bare.sock")
+        let services =
+            try MajorDomoListeners.applications(
+                MajorDomoRoutes.router(core, token: "t0ken", version: "test"), socket: socket, host: nil, port: 0,
+                logger: logger, onListening: { _ in })
+            + MajorDomoListeners.applications(
+                MajorDomoRoutes.router(
+                    core, token: nil, version: "test", drawing: GraphDrawing(searchPath: [scratch.file("nothing")])),
+                socket: bare, host: nil, port: 0, logger: logger, onListening: { _ in })
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+        let running = Task { try await group.run() }
+        try await waitUntil(deadline: .seconds(20), "the sockets") {
+            FileManager.default.fileExists(atPath: socket) && FileManager.default.fileExists(atPath: bare)
+        }
+        let anonymous = RESTClient(RESTOptions(endpoint: .unixSocket(socket)))
+        let page = try await anonymous.send("GET", "/", body: nil)
+        #expect(page.status == 200 && String(decoding: page.body, as: UTF8.self).contains("/ui/app.js"))
+        for file in ["app.js", "api.js", "build.js", "graph.js", "dom.js", "style.css"] {
+            #expect(try await anonymous.send("GET", "/ui/" + file, body: nil).status == 200, "\(file)")
+        }
+        #expect(await Self.call(anonymous, "GET", "/health", nil).0 == 401)
+        let holder = RESTClient(RESTOptions(endpoint: .unixSocket(socket), token: "t0ken"))
+        let svg = String(
+            decoding: try await holder.send("GET", "/graph/paper?format=svg", body: nil).body, as: UTF8.self)
+        #expect(svg.contains("<svg") && svg.contains("class=\"cluster\"") && svg.contains("<title>t0</title>"))
+        let (status, reply) = await Self.call(
+            RESTClient(RESTOptions(endpoint: .unixSocket(bare))), "GET", "/graph/paper?format=svg", nil)
+        #expect(status == 501)
+        #expect(String(decoding: reply, as: UTF8.self).contains("apt-get install graphviz"))
         await group.triggerGracefulShutdown()
         try await running.value
     }

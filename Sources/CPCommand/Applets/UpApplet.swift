@@ -28,11 +28,17 @@ extension Applets {
                     help: "report a file once it has been quiet this long"),
                 .flag(
                     "once", help: "build the targets once, print the outputs' paths and exit with the build's status"),
+                .flag(
+                    "no-build",
+                    help:
+                        "do not build at start: wait for a request (the web page's Build, 'cp ctrl build'); changes are built once a build has been"
+                ),
             ],
             positionals: [PositionalSpec("DIR", .path, .optional, help: "the project directory (default .)")],
             examples: [
                 ("cp up --once examples/latex-paper", "build the bundled LaTeX example once"),
-                ("cp up ~/thesis", "build, then rebuild on every save (Ctrl-C stops)"),
+                ("cp up ~/thesis", "build, then rebuild on every save (Ctrl-C stops); open the printed address"),
+                ("cp up --no-build ~/thesis", "watch and serve the web page; build when asked"),
             ]),
         configSection: "up",
         invocationNames: [],

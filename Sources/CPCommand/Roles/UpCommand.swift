@@ -34,6 +34,10 @@ enum UpCommand {
             Output.error("up", error.description)
             return .usage
         }
+        if settings.flag("once") && settings.flag("no-build") {
+            Output.error("up", "--once builds once and exits; --no-build does not build: give one of them")
+            return .usage
+        }
         guard let listen = settings.defaulted("listen").hostPort, MajorDomoCommand.isLoopback(listen.host) else {
             Output.error("up", "--listen must be a loopback address (127.0.0.1:PORT): 'cp up' serves this machine only")
             return .usage
@@ -144,6 +148,7 @@ enum UpCommand {
         watch.crawl = crawl
         let front = UpFront(
             coordinator: coordinator, project: project, root: parts.root, once: settings.flag("once"),
+            buildAtStart: !settings.flag("no-build"),
             crawl: crawl, changes: try await ChangesReading(client: clients.majorDomo), logger: logger)
         let interrupted = try await RoleGroup.run(majorDomo.services + chef.services + [watch, front], logger: logger)
         await chef.close()

@@ -20,15 +20,18 @@ final class UpFront: Service, Sendable {
     let project: String
     let root: String
     let once: Bool
+    /// Whether to build once the crawl is read (`--no-build`: not until asked).
+    let buildAtStart: Bool
     let crawl: CrawlProgress
     let changes: ChangesReading
     let logger: Logger
     private let outcome = Mutex<ExitStatus?>(nil)
 
     init(
-        coordinator: Coordinator, project: String, root: String, once: Bool, crawl: CrawlProgress,
-        changes: ChangesReading, logger: Logger
+        coordinator: Coordinator, project: String, root: String, once: Bool, buildAtStart: Bool = true,
+        crawl: CrawlProgress, changes: ChangesReading, logger: Logger
     ) {
+        self.buildAtStart = buildAtStart
         self.coordinator = coordinator
         self.project = project
         self.root = root
@@ -49,7 +52,11 @@ final class UpFront: Service, Sendable {
             try await self.changes.waitUntilRead(published)
             self.logger.info("the MajorDomo has read the \(published) file reports of the crawl")
             do {
-                _ = try await self.coordinator.startBuild(self.project, targets: [], trigger: "cp up")
+                if self.buildAtStart {
+                    _ = try await self.coordinator.startBuild(self.project, targets: [], trigger: "cp up")
+                } else {
+                    Output.err("cp: up: watching '\(self.root)'; nothing builds until asked (--no-build)\n")
+                }
             } catch MajorDomoError.conflict {
                 // A build resumed from an earlier run, or one of changes: it is followed.
             } catch {
