@@ -205,7 +205,7 @@ struct RemovedReply: Codable { var removed: String }
             )
             #expect(
                 await refusal("GET", "/graph/c-hello?format=png")
-                    == .http(status: 400, message: "unknown format 'png': use dot, json or mermaid"))
+                    == .http(status: 400, message: "unknown format 'png': use dot, json, mermaid or svg"))
             let big = "{\"directory\": \"" + String(repeating: "x", count: 2 << 20) + "\"}"
             #expect(
                 await refusal("POST", "/project/add", big)

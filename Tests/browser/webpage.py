@@ -15,6 +15,7 @@ Every wait has a deadline; a failure prints one line saying what was not seen an
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
@@ -251,6 +252,27 @@ def test_changes(driver, args, report):
     report.append(f"the failing task's first error is highlighted and in view: '{first.text}'")
 
 
+def test_chefs_and_colours(driver, args, report):
+    driver.execute_script("location.hash = '#/chefs'")
+    chef = wait(driver, "cp up's Chef, alive", lambda d: one(d, "#chefs tr.chef[data-alive='true']"))
+    if "pdflatex" not in chef.text or not re.search(r"\b0 / [1-9][0-9]*\b", chef.text):
+        raise Failure(f"the Chef's row does not show its rules and capacity: {chef.text}")
+    # A log line's ANSI colours: the page's own module, in the page.
+    html = driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        import('/ui/dom.js').then((dom) => {
+          const line = dom.ansiLine('\\x1b[1;31merror:\\x1b[0m plain \\x1b[32mgreen\\x1b[K');
+          done([line.innerHTML, dom.isErrorLine('\\x1b[31m./a.c:3:5: error: x\\x1b[0m'), dom.isErrorLine('all is well')]);
+        }, (e) => done(String(e)));
+        """
+    )
+    expected = ['<span class="ansi-fg-red ansi-bold">error:</span> plain <span class="ansi-fg-green">green</span>', True, False]
+    if html != expected:
+        raise Failure(f"ANSI colours are not rendered as expected: {html}")
+    report.append("the Chefs page shows cp up's Chef alive with its rules and capacity; ANSI colours become spans")
+
+
 def test_token(driver, args, report):
     driver.execute_script("sessionStorage.clear()")
     driver.get(args.token_url.rstrip("/") + "/")
@@ -286,6 +308,7 @@ def main():
         test_build_page(driver, args, axe, report)
         test_graph(driver, args, axe, report)
         test_changes(driver, args, report)
+        test_chefs_and_colours(driver, args, report)
         if args.token_url:
             test_token(driver, args, report)
         errors = browser_errors(driver)

@@ -14,7 +14,9 @@ extension Applets {
                 registrations, file changes and results through JetStream streams (so nothing is \
                 lost while it is down), builds a project's changes once they settle (only what they \
                 reach; cycles in passes), hands each task run to a Chef as a job on the work \
-                queue, and serves the REST API and its event stream on a Unix socket and on TCP.
+                queue, and serves the REST API and its event stream on a Unix socket and on TCP, \
+                and a web page at / on TCP (projects, live builds, logs, the graph, Chefs; it asks \
+                for the token of a --token-file MajorDomo).
                 """,
             subcommands: [
                 CommandSpec(
@@ -23,7 +25,7 @@ extension Applets {
                         .value(
                             "listen", .hostPort, metavar: "HOST:PORT", default: "127.0.0.1:8420",
                             help:
-                                "serve the REST API on TCP (port 0: any free port); beyond loopback it needs --token-file"
+                                "serve the REST API and the web page on TCP (port 0: any free port); beyond loopback it needs --token-file"
                         ),
                         .value(
                             "socket", .path, metavar: "PATH",

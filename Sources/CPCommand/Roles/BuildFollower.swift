@@ -58,6 +58,12 @@ final class BuildFollower: Sendable {
     /// A task's run changed.
     private func note(_ run: TaskRunView) {
         let line = state.withLock { progress -> String? in
+            // The same job again (it started: its first line of output came): nothing new to say.
+            if run.state == .running, let known = progress.running[run.task], known.state == .running,
+                known.jobId == run.jobId
+            {
+                return nil
+            }
             switch run.state {
             case .running, .waiting:
                 progress.running[run.task] = run

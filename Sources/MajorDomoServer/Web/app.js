@@ -2,7 +2,7 @@
 // the REST API and its event stream. Views are chosen by the address's fragment
 // (#/project/NAME, #/build/ID, #/graph/NAME, #/chefs, #/builds).
 import { api, ApiError, hooks, path, setToken, stream, token } from './api.js';
-import { clock, fill, h, seconds } from './dom.js';
+import { clock, count, fill, h, seconds } from './dom.js';
 import { showBuild } from './build.js';
 import { showGraph } from './graph.js';
 
@@ -173,7 +173,7 @@ async function showProjects() {
           h('p', { class: 'muted' }, `${project.root} on ${project.pod}`),
           project.problem
             ? h('p', { class: 'error' }, project.problem)
-            : h('p', {}, `${project.targets.length} targets, ${project.tasks} tasks, ${project.artefacts} files, ${project.cycles} cycles`),
+            : h('p', {}, [count(project.targets.length, 'target'), count(project.tasks, 'task'), count(project.artefacts, 'file'), count(project.cycles, 'cycle')].join(', ')),
           last ? h('p', {}, 'Last build: ', h('a', { href: `#/build/${last.id}` }, last.id), ' ', buildBadge(last)) : null,
           h('div', { class: 'actions' }, buildButton(project.name, [], 'Build'), h('a', { href: `#/graph/${encodeURIComponent(project.name)}` }, 'Graph'), remove),
         );
@@ -264,7 +264,7 @@ async function showProject(name) {
   fill(
     main,
     heading(name),
-    h('p', { class: 'muted' }, `${definition.project.root} · ${definition.tasks.length} tasks · `, h('a', { href: `#/graph/${encodeURIComponent(name)}` }, 'graph')),
+    h('p', { class: 'muted' }, `${definition.project.root} · ${count(definition.tasks.length, 'task')} · `, h('a', { href: `#/graph/${encodeURIComponent(name)}` }, 'graph')),
     h('div', { class: 'actions' }, buildButton(name, [], 'Build all targets')),
     h('h2', {}, 'Targets'),
     targets,

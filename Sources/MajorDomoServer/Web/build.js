@@ -180,7 +180,7 @@ export async function showBuild(main, id, { listen, onLeave, heading }) {
               const title = `${run.task} (pass ${run.pass}): ${run.state}`;
               return [
                 place(h('span', { class: 'bar queued', title }), run.queued, running || finish),
-                running ? place(h('span', { class: `bar running bar-${run.state}`, title }), running, finish) : null,
+                running ? place(h('span', { class: `bar running bar-${run.state}`, title }, h('span', { class: 'bar-label' }, `${run.task} ${run.pass > 1 ? `p${run.pass}` : ''}`)), running, finish) : null,
               ];
             }),
           ),

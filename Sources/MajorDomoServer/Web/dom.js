@@ -28,6 +28,11 @@ export function fill(element, ...children) {
   return element;
 }
 
+/** "1 cycle", "3 cycles". */
+export function count(number, noun) {
+  return `${number} ${noun}${number === 1 ? '' : 's'}`;
+}
+
 /** "0.83 s", "2 min 5 s". */
 export function seconds(value) {
   if (value === undefined || value === null) return '';

@@ -3,7 +3,7 @@
 // Choosing a node shows its artefact (sha256, size, pod) or its task (rule, inputs, outputs,
 // last runs, why its first output would be rebuilt).
 import { api, ApiError, path } from './api.js';
-import { clock, fill, h, seconds } from './dom.js';
+import { clock, count, fill, h, seconds } from './dom.js';
 
 export async function showGraph(main, name, { listen, onLeave, heading }) {
   const graph = await api(`/graph/${path(name)}?format=json`);
@@ -18,7 +18,7 @@ export async function showGraph(main, name, { listen, onLeave, heading }) {
   fill(
     main,
     heading(`Graph of ${name}`),
-    h('p', { class: 'muted' }, `${graph.tasks.length} tasks, ${graph.artefacts.length} files, ${graph.components.filter((component) => component.cyclic).length} cycles · `, h('a', { href: `#/project/${encodeURIComponent(name)}` }, name)),
+    h('p', { class: 'muted' }, `${count(graph.tasks.length, 'task')}, ${count(graph.artefacts.length, 'file')}, ${count(graph.components.filter((component) => component.cyclic).length, 'cycle')} · `, h('a', { href: `#/project/${encodeURIComponent(name)}` }, name)),
     h('div', { class: 'graph-layout' }, drawing, details),
   );
 
@@ -143,7 +143,7 @@ export async function showGraph(main, name, { listen, onLeave, heading }) {
             runs.map(({ build, run }) => h('li', {}, h('a', { href: `#/build/${build.id}` }, build.id), ` ${clock(build.created)}: ${run.state}, pass ${run.pass}, ${run.reason}${run.chef ? ` on ${run.chef}` : ''}${run.elapsed ? `, ${seconds(run.elapsed)}` : ''}`)),
           ),
       why ? h('h3', {}, `Why ${definition.outputs[0]}`) : null,
-      why ? h('pre', { class: 'why' }, why.error || JSON.stringify(why, null, 2)) : null,
+      why ? (why.error ? h('p', { class: 'error' }, why.error) : h('ul', { class: 'why' }, (why.explanation || []).map((line) => h('li', {}, line)))) : null,
     );
   }
 
