@@ -90,6 +90,9 @@ func cp(
         let missing = try await cp(["up", scratch.file("nowhere")])
         #expect(missing.status == 2)
         #expect(missing.stderr == "cp: up: '\(scratch.file("nowhere"))' does not exist\n")
+        let both = try await cp(["up", "--once", "--no-build", scratch.file("empty")])
+        #expect(both.status == 2)
+        #expect(both.stderr == "cp: up: --once builds once and exits; --no-build does not build: give one of them\n")
         #expect(!FileManager.default.fileExists(atPath: scratch.file("empty/.cp")), "nothing is written on a refusal")
     }
 

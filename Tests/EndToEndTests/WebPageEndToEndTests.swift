@@ -53,6 +53,7 @@ import Testing
                     majordomo.url, "--token", "web-s3cret",
                 ], deadline: .seconds(900))
             #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)\n--- cp up:\n\(up.stderr.suffix(4000))")
+            print(result.stdout, terminator: "")  // what the browser saw, in the test log
             for shot in ["build.png", "graph.png"] {
                 let bytes = FileManager.default.contents(atPath: Self.screenshots + "/" + shot) ?? Data()
                 #expect(bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) && bytes.count > 10_000, "\(shot) is not a PNG")

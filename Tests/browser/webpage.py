@@ -271,6 +271,28 @@ def test_chefs_and_colours(driver, args, report):
     if html != expected:
         raise Failure(f"ANSI colours are not rendered as expected: {html}")
     report.append("the Chefs page shows cp up's Chef alive with its rules and capacity; ANSI colours become spans")
+    # The page's event reader after the stream ends (here every 2 events, by ?limit=2): it
+    # connects again with Last-Event-ID and goes on from the next event, none missed or doubled.
+    seen = driver.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        import('/ui/api.js').then((api) => {
+          const ids = [];
+          let connections = 0;
+          const feed = api.stream('/events?limit=2', {
+            after: 0,
+            onEvent(event) {
+              ids.push(Number(event.id));
+              if (ids.length === 6) { feed.stop(); done({ids, connections}); }
+            },
+            onState(state) { if (state === 'live') connections += 1; },
+          });
+        }, (e) => done(String(e)));
+        """
+    )
+    if not isinstance(seen, dict) or seen["ids"] != [1, 2, 3, 4, 5, 6] or seen["connections"] < 3:
+        raise Failure(f"the event reader did not resume with Last-Event-ID: {seen}")
+    report.append(f"the event reader resumes with Last-Event-ID: events {seen['ids']} over {seen['connections']} connections")
 
 
 def test_token(driver, args, report):

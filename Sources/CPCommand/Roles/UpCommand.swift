@@ -27,15 +27,15 @@ enum UpCommand {
         let settings = invocation.settings
         let logger = Logger(label: "cp.up")
         let given = invocation.parsed.positional("DIR")?.text ?? "."
+        if settings.flag("once") && settings.flag("no-build") {
+            Output.error("up", "--once builds once and exits; --no-build does not build: give one of them")
+            return .usage
+        }
         let root: String
         do {
             root = try projectRoot(given)
         } catch {
             Output.error("up", error.description)
-            return .usage
-        }
-        if settings.flag("once") && settings.flag("no-build") {
-            Output.error("up", "--once builds once and exits; --no-build does not build: give one of them")
             return .usage
         }
         guard let listen = settings.defaulted("listen").hostPort, MajorDomoCommand.isLoopback(listen.host) else {
