@@ -89,6 +89,7 @@ bench: setup-bench release
 	./bench/majordomo-rest 100 2000 $(RELEASE_BIN)
 	./bench/up-latency $(RELEASE_BIN) 50
 	./bench/up-build $(RELEASE_BIN) 10000
+	./bench/web-graph $(RELEASE_BIN)
 
 lint: build
 	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests
