@@ -67,7 +67,10 @@ import Testing
             try await client.flush()
             let watch = try await Self.startWatch(
                 ["--nats-url", server.url, "--pod", "pod.one", "--settle", "50ms", tree.path], scratch: scratch)
-            _ = try tree.write("sub dir/a b.tex", "content")
+            // Written in place: an atomic write's temporary file, seen by the watcher on a loaded
+            // machine (it lived past the settle time), makes the final file's event a move.
+            try FileManager.default.createDirectory(atPath: tree.file("sub dir"), withIntermediateDirectories: true)
+            try "content".write(toFile: tree.file("sub dir/a b.tex"), atomically: false, encoding: .utf8)
             var iterator = subscription.makeAsyncIterator()
             var received: [NATSMessage] = []
             while !received.contains(where: { $0.subject.hasSuffix("a%20b%2Etex") }) {

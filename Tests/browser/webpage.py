@@ -295,10 +295,12 @@ def test_chefs_and_colours(driver, args, report):
     report.append(f"the event reader resumes with Last-Event-ID: events {seen['ids']} over {seen['connections']} connections")
 
 
-def test_token(driver, args, report):
+def test_token(driver, args, axe, report):
     driver.execute_script("sessionStorage.clear()")
     driver.get(args.token_url.rstrip("/") + "/")
-    field = wait(driver, "the token page", lambda d: one(d, "#token-form #token"))
+    wait(driver, "the token page", lambda d: one(d, "#token-form #token"))
+    check_accessibility(driver, axe, "token", report)
+    field = one(driver, "#token-form #token")
     field.send_keys("not-the-token")
     one(driver, "#token-form button[type='submit']").click()
     wait(driver, "the wrong token refused", lambda d: "refused" in (one(d, "#token-error").text or ""))
@@ -332,7 +334,7 @@ def main():
         test_changes(driver, args, report)
         test_chefs_and_colours(driver, args, report)
         if args.token_url:
-            test_token(driver, args, report)
+            test_token(driver, args, axe, report)
         errors = browser_errors(driver)
         if errors:
             raise Failure(f"the page logged errors: {errors[:3]}")

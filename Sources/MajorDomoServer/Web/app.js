@@ -61,7 +61,7 @@ function failed(error) {
 
 // MARK: The token
 
-function showTokenPage(message) {
+function showTokenPage() {
   for (const undo of leave) undo();
   leave = [];
   if (feed) {
@@ -95,17 +95,15 @@ function showTokenPage(message) {
     }
   });
   fill(main, heading('Sign in'), form);
-  if (message && !token()) error.textContent = '';
   input.focus();
 }
 
-hooks.unauthorized = (message) => {
-  if (!document.getElementById('token-form')) {
-    const had = token();
-    setToken(null);
-    showTokenPage(message);
-    if (had) document.getElementById('token-error').textContent = 'The MajorDomo refused this token.';
-  }
+hooks.unauthorized = () => {
+  if (document.getElementById('token-form')) return;
+  const had = token();
+  setToken(null);
+  showTokenPage();
+  if (had) document.getElementById('token-error').textContent = 'The MajorDomo refused this token.';
 };
 
 // MARK: Projects

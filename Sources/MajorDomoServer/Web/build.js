@@ -142,6 +142,13 @@ export async function showBuild(main, id, { listen, onLeave, heading }) {
     );
   }
 
+  /** Labels that do not fit their bar are dropped (clipped text is unreadable). */
+  function dropCrampedLabels() {
+    for (const label of timeline.querySelectorAll('.bar-label')) {
+      if (label.scrollWidth > label.clientWidth + 1) label.remove();
+    }
+  }
+
   function renderTimeline() {
     const all = [...runs.values()].filter((run) => run.queued);
     if (all.length === 0) {
@@ -187,6 +194,7 @@ export async function showBuild(main, id, { listen, onLeave, heading }) {
         ),
       ),
     );
+    dropCrampedLabels();
   }
 
   async function showLog(task) {
