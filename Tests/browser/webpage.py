@@ -55,6 +55,19 @@ def one(driver, selector):
     return found[0] if found else None
 
 
+def click(driver, selector, what):
+    """Clicks the element `selector` finds, again if the page re-rendered it meanwhile."""
+
+    def attempt(d):
+        element = one(d, selector)
+        if element is None:
+            return False
+        element.click()
+        return True
+
+    wait(driver, what, attempt)
+
+
 def check_accessibility(driver, axe, where, report):
     driver.execute_script(axe)
     result = driver.execute_async_script(
@@ -143,8 +156,7 @@ def test_build_page(driver, args, axe, report):
     )
     check_accessibility(driver, axe, "projects", report)
     check_zoom(driver, "projects", report)
-    project = one(driver, "li.project[data-project='latex-paper']")
-    project.find_element(By.CSS_SELECTOR, "button.build-button").click()
+    click(driver, "li.project[data-project='latex-paper'] button.build-button", "the project's Build button")
     wait(driver, "the build page", lambda d: d.execute_script("return location.hash.startsWith('#/build/')"))
     build_id = driver.execute_script("return location.hash.split('/')[2]")
     wait(
@@ -171,7 +183,7 @@ def test_build_page(driver, args, axe, report):
         raise Failure(f"the timeline shows {len(bars)} running bars, not the build's 5 jobs")
     report.append(f"build {build_id}: converged in 3 passes, {len(bars)} runs on the timeline")
     # The log of pdflatex.
-    one(driver, "tr.task[data-task='paper'] button.log-button").click()
+    click(driver, "tr.task[data-task='paper'] button.log-button", "the log button of 'paper'")
     wait(
         driver,
         "pdflatex's output in the log of 'paper'",
@@ -198,37 +210,50 @@ def test_graph(driver, args, axe, report):
     driver.execute_script("arguments[0].focus()", node)
     node.send_keys(Keys.ENTER)
     wait(driver, "the task's details", lambda d: "bibtex" in (one(d, "#node-details").text or "") and "Last runs" in one(d, "#node-details").text)
-    one(driver, "#graph g.node[data-artefact='refs.bib']").click()
+    click(driver, "#graph g.node[data-artefact='refs.bib']", "the node of refs.bib")
     wait(driver, "the file's sha256", lambda d: "sha256" in (one(d, "#node-details").text or "") and "bytes" in one(d, "#node-details").text)
     report.append("the graph holds a cluster; nodes coloured; a task and a file shown (by keyboard and by click)")
     check_accessibility(driver, axe, "graph", report)
-    one(driver, "#graph g.node[data-task='paper']").click()
+    click(driver, "#graph g.node[data-task='paper']", "the node of paper")
     wait(driver, "the task's details", lambda d: "pdflatex" in (one(d, "#node-details").text or "") and "Last runs" in one(d, "#node-details").text)
     driver.save_screenshot(os.path.join(args.shots, "graph.png"))
 
 
 def newest_build(driver, trigger, previous):
-    rows = css(driver, f"#project-builds tr.build[data-trigger='{trigger}']")
-    fresh = [row for row in rows if row.get_attribute("data-build") not in previous]
-    return fresh[0] if fresh else None
+    """The newest build of `trigger` in the project's list that is not in `previous`, read in
+    one step in the page (the list is redrawn as events come): {id, state, text} or None."""
+    return driver.execute_script(
+        """
+        const rows = [...document.querySelectorAll(`#project-builds tr.build[data-trigger='${arguments[0]}']`)]
+          .filter((row) => !arguments[1].includes(row.dataset.build));
+        return rows.length ? {id: rows[0].dataset.build, state: rows[0].dataset.state, text: rows[0].textContent} : null;
+        """,
+        trigger,
+        list(previous),
+    )
+
+
+def build_ids(driver):
+    return driver.execute_script("return [...document.querySelectorAll('#project-builds tr.build')].map((row) => row.dataset.build)")
 
 
 def test_changes(driver, args, report):
     driver.execute_script("location.hash = '#/project/latex-paper'")
     wait(driver, "the project's builds", lambda d: one(d, "#project-builds tr.build"))
-    before = {row.get_attribute("data-build") for row in css(driver, "#project-builds tr.build")}
+    before = build_ids(driver)
     driver.execute_script("window.__cpNotReloaded = true")
     with open(os.path.join(args.project_dir, "refs.bib"), "a") as bib:
         bib.write("\n% an edit made by the browser test\n")
-    row = wait(driver, "a build of the change to refs.bib", lambda d: newest_build(d, "change", before))
-    if "refs.bib" not in row.text:
-        raise Failure(f"the new build does not name refs.bib: {row.text}")
-    wait(driver, "the change's build to end", lambda d: (lambda r: r and r.get_attribute("data-state") in ("succeeded", "failed", "cancelled"))(newest_build(d, "change", before)))
+    build = wait(driver, "a build of the change to refs.bib", lambda d: newest_build(d, "change", before))
+    if "refs.bib" not in build["text"]:
+        raise Failure(f"the new build does not name refs.bib: {build['text']}")
+    wait(driver, "the change's build to end",
+         lambda d: (newest_build(d, "change", before) or {}).get("state") in ("succeeded", "failed", "cancelled"))
     if not driver.execute_script("return window.__cpNotReloaded === true"):
         raise Failure("the page reloaded to show the new build")
     report.append("an edit of refs.bib on disk brought a new build, shown without reloading")
     # A failing task: an undefined control sequence in paper.tex.
-    before = {r.get_attribute("data-build") for r in css(driver, "#project-builds tr.build")}
+    before = build_ids(driver)
     path = os.path.join(args.project_dir, "paper.tex")
     with open(path) as tex:
         text = tex.read()
@@ -236,13 +261,13 @@ def test_changes(driver, args, report):
         tex.write(text.replace("\\begin{document}", "\\begin{document}\n\\thisIsNotACommand", 1))
     os.replace(path + ".new", path)
     failed = wait(driver, "a failed build of the broken paper.tex",
-                  lambda d: (lambda r: r if r and r.get_attribute("data-state") == "failed" else None)(newest_build(d, "change", before)))
-    failed.find_element(By.CSS_SELECTOR, "a").click()
+                  lambda d: (lambda b: b if b and b["state"] == "failed" else None)(newest_build(d, "change", before)))
+    click(driver, f"#project-builds tr.build[data-build='{failed['id']}'] a", "the failed build's link")
     wait(driver, "the failed task", lambda d: one(d, "tr.task[data-task='paper'][data-state='failed']"))
-    one(driver, "tr.task[data-task='paper'] button.log-button").click()
+    click(driver, "tr.task[data-task='paper'] button.log-button", "the log button of 'paper'")
     first = wait(driver, "the first error highlighted", lambda d: one(d, "#log-lines .error-first"))
-    # pdflatex -file-line-error writes "./paper.tex:13: Undefined control sequence." (else "! Undefined …").
     if "Undefined control sequence" not in first.text:
+        # pdflatex -file-line-error writes "./paper.tex:13: Undefined control sequence." (else "! Undefined …").
         raise Failure(f"the highlighted line is '{first.text}', not TeX's 'Undefined control sequence.'")
     visible = driver.execute_script(
         "const r = arguments[0].getBoundingClientRect(), p = document.getElementById('log-lines').getBoundingClientRect();"
@@ -339,7 +364,9 @@ def main():
         errors = browser_errors(driver)
         if errors:
             raise Failure(f"the page logged errors: {errors[:3]}")
-    except Failure as failure:
+    except Exception as failure:
+        if not isinstance(failure, Failure):
+            failure = Failure(f"{type(failure).__name__}: {failure}")
         for line in report:
             print("ok:", line)
         try:
