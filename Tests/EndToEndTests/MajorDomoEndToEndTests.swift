@@ -455,7 +455,7 @@ extension MajorDomoEndToEndTests {
                 """
                 rules:
                   first: {dependencies: [], outputs: [], build: [/bin/cp, "{{input}}", "{{output}}"]}
-                  slow: {dependencies: [], outputs: [], build: [sh, -c, "sleep 2; cat one.txt one.txt > two.txt"]}
+                  slow: {dependencies: [], outputs: [], build: [sh, -c, "while [ ! -e \(scratch.file("gate")) ]; do sleep 0.05; done; cat one.txt one.txt > two.txt"]}
                 """)
             try scratch.write("p/in.txt", "v1\n")
             try scratch.write(
@@ -490,6 +490,8 @@ extension MajorDomoEndToEndTests {
             _ = try await majordomo.process.kill9()
             try "v2\n".write(toFile: project + "/in.txt", atomically: true, encoding: .utf8)  // while it is down
             let again = try await RunningMajorDomo.start(server, scratch: scratch, extra: ["--rules", rules])
+            // The slow task waits for this (outside the project): it was surely out at the kill.
+            try "open\n".write(toFile: scratch.file("gate"), atomically: false, encoding: .utf8)
             let client = again.overSocket
             var builds: [Detail.Summary] = []
             try await waitUntil(deadline: .seconds(60), "the build to be done again") {

@@ -8,7 +8,8 @@ import Testing
 
 /// The MajorDomo's web page in Debian's chromium, driven by Selenium (`Tests/browser/webpage.py`,
 /// its virtual environment made by `make setup`): a real `cp up` on a copy of the LaTeX
-/// example, a real `cp majordomo serve` with a token, a real browser. The script says what
+/// example, a real `cp majordomo serve` with a token and a `cp watch` (and no Chef), a real
+/// browser. The script says what
 /// it checks; this test gives it the parts and keeps its screenshots.
 @Suite(.serialized) struct WebPageEndToEndTests {
     static let python = GraphEndToEndTests.repository + "/.build/browser-venv/bin/python"
@@ -46,11 +47,15 @@ import Testing
             let majordomo = try await RunningMajorDomo.start(
                 server, scratch: guarded, extra: ["--token-file", guarded.file("token")])
             defer { majordomo.process.send(signal: SIGTERM) }
+            // A watcher to add a project through the page; no Chef, so its build waits until cancelled.
+            let watcher = try await MajorDomoEndToEndTests().startWatcher(server, guarded)
+            defer { watcher.send(signal: SIGTERM) }
+            let hello = try MajorDomoEndToEndTests().example("c-hello", in: guarded)
             let result = try await runProcess(
                 Self.python,
                 [
                     Self.script, "--url", url, "--project-dir", paper, "--shots", Self.screenshots, "--token-url",
-                    majordomo.url, "--token", "web-s3cret",
+                    majordomo.url, "--token", "web-s3cret", "--add-dir", hello,
                 ], deadline: .seconds(900))
             #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)\n--- cp up:\n\(up.stderr.suffix(4000))")
             print(result.stdout, terminator: "")  // what the browser saw, in the test log

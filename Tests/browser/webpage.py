@@ -337,6 +337,30 @@ def test_token(driver, args, axe, report):
     wait(driver, "the projects after the right token", lambda d: one(d, "#projects"))
     wait(driver, "the event stream live with the token", lambda d: one(d, "#connection[data-state='live']"))
     report.append("the token page refuses a wrong token and lets the right one in")
+    if args.add_dir:
+        test_add_cancel_remove(driver, args, report)
+
+
+def test_add_cancel_remove(driver, args, report):
+    """On the MajorDomo with no Chef: a project added through the page, its build waiting for a
+    Chef, cancelled; the project removed."""
+    name = os.path.basename(args.add_dir.rstrip("/"))
+    one(driver, "#add-directory").send_keys(args.add_dir)
+    click(driver, "#add-project button[type='submit']", "the Add button")
+    wait(driver, f"the project '{name}' added and listed", lambda d: one(d, f"li.project[data-project='{name}']"))
+    click(driver, f"li.project[data-project='{name}'] button.build-button", "the new project's Build button")
+    wait(driver, "a task waiting for a Chef", lambda d: one(d, "tr.task[data-state='waiting']"))
+    waiting = wait(driver, "the waiting task's reason", lambda d: one(d, "tr.task[data-state='waiting'] td.reason").text)
+    if "waiting for a Chef" not in waiting:
+        raise Failure(f"a waiting task says '{waiting}', not that it waits for a Chef")
+    click(driver, "#cancel-build", "the Cancel button")
+    wait(driver, "the build cancelled", lambda d: one(d, "#build-summary[data-state='cancelled']"))
+    driver.execute_script("location.hash = '#/'")
+    click(driver, f"li.project[data-project='{name}'] button.remove-project", "the Remove button")
+    wait(driver, "the Remove button asking again", lambda d: one(d, f"li.project[data-project='{name}'] button.remove-project[data-confirm='yes']"))
+    click(driver, f"li.project[data-project='{name}'] button.remove-project", "the Remove button, again")
+    wait(driver, f"the project '{name}' gone", lambda d: one(d, "#projects") and not one(d, f"li.project[data-project='{name}']"))
+    report.append(f"a project added through the page; its build waited for a Chef and was cancelled; the project removed")
 
 
 def main():
@@ -346,6 +370,7 @@ def main():
     parser.add_argument("--shots", required=True)
     parser.add_argument("--token-url")
     parser.add_argument("--token")
+    parser.add_argument("--add-dir", help="a directory to add, build, cancel and remove on the --token-url MajorDomo")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
     args = parser.parse_args()
