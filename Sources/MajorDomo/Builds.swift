@@ -140,14 +140,15 @@ final class BuildRun {
     }
 
     var summary: BuildSummary {
-        BuildSummary(
+        let cycles = scheduler.cycleProgress
+        return BuildSummary(
             id: id, project: project, targets: targets, trigger: trigger, state: state, created: created,
             finished: finished, jobs: jobCount, considered: considered,
             failures: scheduler.failures.map(\.description) + (superseded ? ["superseded by newer changes"] : [])
                 + (cancelledByUser ? ["cancelled by the user"] : []),
             changedFiles: changedPaths.isEmpty ? nil : Array(changedPaths.prefix(BuildSummary.listed)),
             changedCount: changedPaths.isEmpty ? nil : changedPaths.count,
-            cycles: Optional(scheduler.cycleProgress).flatMap { $0.isEmpty ? nil : $0 })
+            cycles: cycles.isEmpty ? nil : cycles)
     }
 
     var detail: BuildDetail { BuildDetail(build: summary, tasks: order.compactMap { runs[$0] }) }

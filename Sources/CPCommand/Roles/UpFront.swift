@@ -28,7 +28,7 @@ final class UpFront: Service, Sendable {
     private let outcome = Mutex<ExitStatus?>(nil)
 
     init(
-        coordinator: Coordinator, project: String, root: String, once: Bool, buildAtStart: Bool = true,
+        coordinator: Coordinator, project: String, root: String, once: Bool, buildAtStart: Bool,
         crawl: CrawlProgress, changes: ChangesReading, logger: Logger
     ) {
         self.buildAtStart = buildAtStart

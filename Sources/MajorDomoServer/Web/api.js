@@ -44,14 +44,13 @@ async function failure(response) {
 }
 
 /** `method path` with an optional JSON body; the answer as JSON, or text for `text: true`. */
-export async function api(path, { method = 'GET', body, text = false, signal } = {}) {
-  const options = { method, signal, headers: headers(body === undefined ? {} : { 'Content-Type': 'application/json' }) };
+export async function api(path, { method = 'GET', body, text = false } = {}) {
+  const options = { method, headers: headers(body === undefined ? {} : { 'Content-Type': 'application/json' }) };
   if (body !== undefined) options.body = JSON.stringify(body);
   let response;
   try {
     response = await fetch(path, options);
-  } catch (error) {
-    if (error.name === 'AbortError') throw error;
+  } catch {
     throw new ApiError(0, 'the MajorDomo does not answer');
   }
   if (!response.ok) throw await failure(response);

@@ -5,6 +5,11 @@
 import { api, ApiError, path } from './api.js';
 import { clock, count, fill, h, seconds } from './dom.js';
 
+/** A description list of [term, description] pairs. */
+function terms(pairs) {
+  return h('dl', {}, pairs.map(([term, description]) => [h('dt', {}, term), h('dd', {}, description)]));
+}
+
 export async function showGraph(main, name, { listen, onLeave, heading }) {
   const graph = await api(`/graph/${path(name)}?format=json`);
   const drawing = h('div', { id: 'graph', class: 'graph' });
@@ -122,18 +127,12 @@ export async function showGraph(main, name, { listen, onLeave, heading }) {
     fill(
       details,
       h('h2', {}, `Task ${task}`),
-      h(
-        'dl',
-        {},
-        h('dt', {}, 'Rule'),
-        h('dd', {}, definition.rule),
-        h('dt', {}, 'Inputs'),
-        h('dd', {}, [...definition.dependencies, ...definition.secondaryDependencies.map((one) => `${one} (secondary)`)].join(', ') || 'none'),
-        h('dt', {}, 'Outputs'),
-        h('dd', {}, definition.outputs.join(', ') || 'none'),
-        h('dt', {}, 'State in the newest build'),
-        h('dd', {}, states.get(task) || 'did not run'),
-      ),
+      terms([
+        ['Rule', definition.rule],
+        ['Inputs', [...definition.dependencies, ...definition.secondaryDependencies.map((one) => `${one} (secondary)`)].join(', ') || 'none'],
+        ['Outputs', definition.outputs.join(', ') || 'none'],
+        ['State in the newest build', states.get(task) || 'did not run'],
+      ]),
       h('h3', {}, 'Last runs'),
       runs.length === 0
         ? h('p', { class: 'muted' }, 'No build ran it.')
@@ -158,22 +157,17 @@ export async function showGraph(main, name, { listen, onLeave, heading }) {
     fill(
       details,
       h('h2', {}, `File ${artefact}`),
-      h(
-        'dl',
-        {},
-        h('dt', {}, 'Made by'),
-        h('dd', {}, entry?.producer || 'no task: a source'),
-        h('dt', {}, 'A goal'),
-        h('dd', {}, entry?.goal ? 'yes' : 'no'),
-        file.error ? [h('dt', {}, 'State'), h('dd', {}, file.error)] : [
-          h('dt', {}, 'sha256'),
-          h('dd', { class: 'digest' }, file.sha256 || 'none (missing)'),
-          h('dt', {}, 'Size'),
-          h('dd', {}, `${file.size} bytes`),
-          h('dt', {}, 'Pod'),
-          h('dd', {}, file.pod || ''),
-        ],
-      ),
+      terms([
+        ['Made by', entry?.producer || 'no task: a source'],
+        ['A goal', entry?.goal ? 'yes' : 'no'],
+        ...(file.error
+          ? [['State', file.error]]
+          : [
+              ['sha256', h('span', { class: 'digest' }, file.sha256 || 'none (missing)')],
+              ['Size', `${file.size} bytes`],
+              ['Pod', file.pod || ''],
+            ]),
+      ]),
     );
   }
 
