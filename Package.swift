@@ -123,7 +123,9 @@ let package = Package(
             linkerSettings: [.linkedLibrary("curl")]),
 
         // Real servers for integration tests: nats-server and sshd on free loopback ports.
-        .target(name: "TestSupport", dependencies: ["ProcessRunner", "CPProtocol", "DependencyGraph", "Hashing"]),
+        .target(
+            name: "TestSupport",
+            dependencies: ["ProcessRunner", "CPProtocol", "DependencyGraph", "RulesManager", "Hashing"]),
 
         .testTarget(
             name: "CPCommandTests",

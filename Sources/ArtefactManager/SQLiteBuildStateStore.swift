@@ -34,6 +34,8 @@ public final class SQLiteBuildStateStore: BuildStateStore, DigestCache {
     public let path: String
     private let database: Database
     private var records: [String: TaskRecord]?
+    /// Per discovered input: the tasks whose records hold it (made with `records`).
+    private var discoveredBy: [String: Set<String>] = [:]
 
     /// Opens (creating if needed) the store at `path`, and its directory.
     public init(path: String) throws {
@@ -50,7 +52,21 @@ public final class SQLiteBuildStateStore: BuildStateStore, DigestCache {
 
     /// Reads every record now (they are otherwise read on first use).
     public func preload() throws {
-        if records == nil { records = try loadRecords() }
+        guard records == nil else { return }
+        let loaded = try loadRecords()
+        records = loaded
+        for (task, record) in loaded { index(record, of: task) }
+    }
+
+    /// Notes (or with `adding` false, forgets) `record`'s discovered inputs as read by `task`.
+    private func index(_ record: TaskRecord, of task: String, adding: Bool = true) {
+        for file in record.discovered {
+            if adding {
+                discoveredBy[file.path, default: []].insert(task)
+            } else if discoveredBy[file.path]?.remove(task) != nil, discoveredBy[file.path]?.isEmpty == true {
+                discoveredBy[file.path] = nil
+            }
+        }
     }
 
     /// Every record, in one query.
@@ -58,22 +74,23 @@ public final class SQLiteBuildStateStore: BuildStateStore, DigestCache {
         var loaded = [String: TaskRecord](minimumCapacity: Int(try database.integer("SELECT count(*) FROM tasks")))
         _ = try database.query("SELECT name, signature, files FROM tasks") { row in
             guard let name = row.text(0), let signature = Self.digest(row, 1), let files = row.blob(2),
-                let (inputs, outputs) = Self.decode(files)
+                let (inputs, outputs, discovered) = Self.decode(files)
             else { return }  // a damaged record reads as none: the task runs again
-            loaded[name] = TaskRecord(signature: signature, inputs: inputs, outputs: outputs)
+            loaded[name] = TaskRecord(signature: signature, inputs: inputs, outputs: outputs, discovered: discovered)
         }
         return loaded
     }
 
     /// A record's files as stored: the input count, the output count (32 bits each), then each
     /// file's path (its length in 32 bits, then UTF-8) and digest (a byte 1 and 32 bytes, or a
-    /// byte 0 for none), little-endian.
+    /// byte 0 for none), little-endian; then, if it has any, the count of discovered inputs
+    /// and those files (a record without any reads as schema 3 wrote it).
     static func encode(_ record: TaskRecord) -> [UInt8] {
         var bytes: [UInt8] = []
         func u32(_ value: Int) { withUnsafeBytes(of: UInt32(truncatingIfNeeded: value).littleEndian) { bytes += $0 } }
         u32(record.inputs.count)
         u32(record.outputs.count)
-        for file in record.inputs + record.outputs {
+        func write(_ file: TaskRecord.File) {
             u32(file.path.utf8.count)
             bytes += file.path.utf8
             if let digest = file.digest {
@@ -83,11 +100,18 @@ public final class SQLiteBuildStateStore: BuildStateStore, DigestCache {
                 bytes.append(0)
             }
         }
+        for file in record.inputs + record.outputs { write(file) }
+        if !record.discovered.isEmpty {
+            u32(record.discovered.count)
+            for file in record.discovered { write(file) }
+        }
         return bytes
     }
 
     /// The files of `encode`, or nil if `raw` does not read back whole.
-    static func decode(_ raw: UnsafeRawBufferPointer) -> (inputs: [TaskRecord.File], outputs: [TaskRecord.File])? {
+    static func decode(_ raw: UnsafeRawBufferPointer) -> (
+        inputs: [TaskRecord.File], outputs: [TaskRecord.File], discovered: [TaskRecord.File]
+    )? {
         var offset = 0
         func u32() -> Int? {
             guard offset + 4 <= raw.count else { return nil }
@@ -117,7 +141,15 @@ public final class SQLiteBuildStateStore: BuildStateStore, DigestCache {
             guard let output = file(), output.digest != nil else { return nil }
             outputs.append(output)
         }
-        return offset == raw.count ? (inputs, outputs) : nil
+        var discovered: [TaskRecord.File] = []
+        if offset < raw.count {
+            guard let count = u32(), count <= raw.count - offset else { return nil }
+            for _ in 0..<count {
+                guard let input = file() else { return nil }
+                discovered.append(input)
+            }
+        }
+        return offset == raw.count ? (inputs, outputs, discovered) : nil
     }
 
     public func loadDigests() throws -> [String: (identity: FileIdentity, digest: SHA256Digest)] {
@@ -157,12 +189,21 @@ public final class SQLiteBuildStateStore: BuildStateStore, DigestCache {
         try database.run(
             "INSERT OR REPLACE INTO tasks(name, signature, files) VALUES(?, ?, ?)",
             [.text(task), .blob(Self.bytes(record.signature)), .blob(Self.encode(record))])
+        guard records != nil else { return }
+        if let old = records?[task] { index(old, of: task, adding: false) }
         records?[task] = record
+        index(record, of: task)
     }
 
     public func remove(task: String) throws {
         try database.run("DELETE FROM tasks WHERE name = ?", [.text(task)])
-        records?[task] = nil
+        if let old = records?.removeValue(forKey: task) { index(old, of: task, adding: false) }
+    }
+
+    /// From an index kept with the records (read on first use): each changed file is a look-up.
+    public func tasks(discovering paths: Set<String>) throws -> [String] {
+        try preload()
+        return Set(paths.flatMap { discoveredBy[$0] ?? [] }).sorted()
     }
 
     private static func bytes(_ digest: SHA256Digest) -> [UInt8] {

@@ -174,10 +174,13 @@ public struct JobResult: Codable, Sendable, Equatable {
     public var outputs: [String: Output]
     /// One line on what went wrong (or empty).
     public var details: String
+    /// The files inside the project that the tool reported reading (its rule's `discover`:
+    /// a TeX `.fls`, a depfile), relative to the project root; absent when it reports nothing.
+    public var discovered: [String]?
 
     public init(
         jobId: String, result: Outcome, exitCode: Int32?, elapsed: Double, outputs: [String: Output] = [:],
-        details: String = ""
+        details: String = "", discovered: [String]? = nil
     ) {
         self.jobId = jobId
         self.result = result
@@ -185,6 +188,7 @@ public struct JobResult: Codable, Sendable, Equatable {
         self.elapsed = elapsed
         self.outputs = outputs
         self.details = details
+        self.discovered = discovered
     }
 }
 

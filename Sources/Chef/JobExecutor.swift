@@ -72,7 +72,7 @@ public final class JobExecutor: Sendable {
             return Double(components.seconds) + Double(components.attoseconds) / 1e18
         }
         do throws(JobFailure) {
-            let (outcome, outputs) = try execute(job, cancellation: cancellation, publishLog: publishLog)
+            let (outcome, outputs, discovered) = try execute(job, cancellation: cancellation, publishLog: publishLog)
             if outcome.cancelled || cancellation.isCancelled {
                 return JobResult(
                     jobId: job.jobId, result: .cancelled, exitCode: outcome.status, elapsed: elapsed(),
@@ -90,7 +90,8 @@ public final class JobExecutor: Sendable {
                     details: "exited with status \(outcome.status)" + (last.map { ": \($0)" } ?? ""))
             }
             return JobResult(
-                jobId: job.jobId, result: .succeeded, exitCode: 0, elapsed: elapsed(), outputs: outputs)
+                jobId: job.jobId, result: .succeeded, exitCode: 0, elapsed: elapsed(), outputs: outputs,
+                discovered: discovered)
         } catch {
             return JobResult(
                 jobId: job.jobId, result: cancellation.isCancelled ? .cancelled : error.outcome, exitCode: nil,
@@ -100,6 +101,24 @@ public final class JobExecutor: Sendable {
 
     /// The argv this Chef runs for `job`: its own rule's, expanded with the job's paths.
     public func argv(for job: Job) throws(JobFailure) -> [String] {
+        let (rule, values) = try ruleAndValues(for: job)
+        let argv = rule.build.expand(values)
+        guard !argv.isEmpty, !argv[0].isEmpty else {
+            throw JobFailure("rule '\(job.rule)' of chef \(settings.chef) has no build command")
+        }
+        return argv
+    }
+
+    /// Where `job`'s tool reports what it read (its rule's `discover`), if it does.
+    public func discoveryFile(for job: Job) throws(JobFailure) -> DiscoveryFile? {
+        let (rule, values) = try ruleAndValues(for: job)
+        guard let file = rule.discover?.file(values) else { return nil }
+        if let problem = JobPaths.problem(file.path) { throw JobFailure("discovery file refused: \(problem)") }
+        return file
+    }
+
+    /// This Chef's rule for `job` and what its placeholders stand for, once every path is clean.
+    private func ruleAndValues(for job: Job) throws(JobFailure) -> (Rule, ArgvTemplate.Values) {
         guard let rule = rules.book.rules[job.rule] else {
             throw JobFailure("rule '\(job.rule)' is not offered by chef \(settings.chef)")
         }
@@ -107,23 +126,22 @@ public final class JobExecutor: Sendable {
             if let problem = JobPaths.problem(path) { throw JobFailure("path refused: \(problem)") }
         }
         let placeholders = job.placeholders
-        let argv = rule.build.expand(
+        return (
+            rule,
             .init(
                 dependencies: placeholders.dependencies,
                 secondaryDependencies: placeholders.secondaryDependencies.filter {
                     (job.secondaryInputs[$0] ?? nil) != nil
                 },
-                outputs: job.outputs, stem: placeholders.stem, mainFile: placeholders.mainFile))
-        guard !argv.isEmpty, !argv[0].isEmpty else {
-            throw JobFailure("rule '\(job.rule)' of chef \(settings.chef) has no build command")
-        }
-        return argv
+                outputs: job.outputs, stem: placeholders.stem, mainFile: placeholders.mainFile)
+        )
     }
 
     private func execute(
         _ job: Job, cancellation: CommandRunner.Cancellation, publishLog: @escaping @Sendable (LogLines) -> Void
-    ) throws(JobFailure) -> (CommandRunner.Outcome, [String: JobResult.Output]) {
+    ) throws(JobFailure) -> (CommandRunner.Outcome, [String: JobResult.Output], [String]?) {
         let argv = try argv(for: job)
+        let discovery = try discoveryFile(for: job)
         let workspace = try workspace(job)
         let directory = try workspace.prepare(job)
         try JobPaths.check(job.allPaths, in: directory)
@@ -159,8 +177,9 @@ public final class JobExecutor: Sendable {
         case .failure(let error): throw JobFailure("cannot run \(argv[0]): \(error)")
         }
         let outputs = InputCheck.describe(job.outputs, in: directory)
-        if outcome.succeeded { try workspace.deliver(job, outputs: outputs, from: directory) }
-        return (outcome, outputs)
+        guard outcome.succeeded else { return (outcome, outputs, nil) }
+        try workspace.deliver(job, outputs: outputs, from: directory)
+        return (outcome, outputs, discovery?.inputs(in: directory))
     }
 
     /// Sends what the running jobs printed since the last flush (the role calls it every 100 ms,

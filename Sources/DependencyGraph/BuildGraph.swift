@@ -16,6 +16,8 @@ public struct BuildGraph: Sendable {
         public var secondaryDependencies: [Int32]
         public var outputs: [Int32]
         public var build: ArgvTemplate
+        /// How its tool reports what it read (the rule's `discover`), if it does.
+        public var discovery: Discovery?
         /// What `%` matched (pattern rules), else the main file's name without its extension.
         public var stem: String
         public var mainFile: String
@@ -26,7 +28,8 @@ public struct BuildGraph: Sendable {
 
         public init(
             name: String, rule: String, dependencies: [Int32], secondaryDependencies: [Int32], outputs: [Int32],
-            build: ArgvTemplate, stem: String, mainFile: String, location: SourceLocation, fromPattern: Bool
+            build: ArgvTemplate, discovery: Discovery? = nil, stem: String, mainFile: String,
+            location: SourceLocation, fromPattern: Bool
         ) {
             self.name = name
             self.rule = rule
@@ -34,6 +37,7 @@ public struct BuildGraph: Sendable {
             self.secondaryDependencies = secondaryDependencies
             self.outputs = outputs
             self.build = build
+            self.discovery = discovery
             self.stem = stem
             self.mainFile = mainFile
             self.location = location
@@ -164,11 +168,20 @@ extension BuildGraph {
     /// The argv of `task`: its rule's template with the task's files, the secondary inputs
     /// being those that `exists` says are there (a Chef rebuilds the same argv from a job).
     public func argv(of task: Int32, secondaryExists exists: (Int32) -> Bool) -> [String] {
+        tasks[Int(task)].build.expand(values(of: task, secondaryExists: exists))
+    }
+
+    /// The file in which `task`'s tool reports what it read, if its rule says one.
+    public func discoveryFile(of task: Int32) -> DiscoveryFile? {
+        tasks[Int(task)].discovery?.file(values(of: task) { _ in true })
+    }
+
+    /// What the placeholders of `task`'s rule stand for.
+    private func values(of task: Int32, secondaryExists exists: (Int32) -> Bool) -> ArgvTemplate.Values {
         let definition = tasks[Int(task)]
         let secondary = definition.secondaryDependencies.filter(exists)
-        return definition.build.expand(
-            .init(
-                dependencies: paths(definition.dependencies), secondaryDependencies: paths(secondary),
-                outputs: paths(definition.outputs), stem: definition.stem, mainFile: definition.mainFile))
+        return .init(
+            dependencies: paths(definition.dependencies), secondaryDependencies: paths(secondary),
+            outputs: paths(definition.outputs), stem: definition.stem, mainFile: definition.mainFile)
     }
 }

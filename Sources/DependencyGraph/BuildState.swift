@@ -21,11 +21,15 @@ public struct TaskRecord: Sendable, Equatable {
     public var signature: SHA256Digest
     public var inputs: [File]
     public var outputs: [File]
+    /// The inputs its tool reported reading beyond those declared (a rule's `discover`: an
+    /// `\input` chapter, a header), with their content when the task ran; sorted by path.
+    public var discovered: [File]
 
-    public init(signature: SHA256Digest, inputs: [File], outputs: [File]) {
+    public init(signature: SHA256Digest, inputs: [File], outputs: [File], discovered: [File] = []) {
         self.signature = signature
         self.inputs = inputs
         self.outputs = outputs
+        self.discovered = discovered
     }
 
     /// Looks files of a record up by path: by position first (a task whose inputs did not
@@ -60,6 +64,9 @@ public protocol BuildStateStore: AnyObject {
     func record(of task: String) throws -> TaskRecord?
     func save(_ record: TaskRecord, of task: String) throws
     func remove(task: String) throws
+    /// The tasks whose records hold any of `paths` as a discovered input (what a change to a
+    /// file no definition names must rebuild), sorted.
+    func tasks(discovering paths: Set<String>) throws -> [String]
 }
 
 /// Records in memory: for tests, and for a build that is not to be remembered.
@@ -71,6 +78,10 @@ public final class InMemoryBuildStateStore: BuildStateStore {
     public func record(of task: String) throws -> TaskRecord? { records[task] }
     public func save(_ record: TaskRecord, of task: String) throws { records[task] = record }
     public func remove(task: String) throws { records[task] = nil }
+
+    public func tasks(discovering paths: Set<String>) throws -> [String] {
+        records.filter { $0.value.discovered.contains { paths.contains($0.path) } }.map(\.key).sorted()
+    }
 }
 
 /// The current content of the project's files, by path relative to its root.

@@ -270,6 +270,7 @@ public enum GraphBuilder {
         return BuildGraph.Task(
             name: name, rule: rule.name, dependencies: dependencies.map { graph.intern($0) },
             secondaryDependencies: secondary.map { graph.intern($0) }, outputs: outputs.map { graph.intern($0) },
-            build: rule.build, stem: stem, mainFile: main, location: location, fromPattern: false)
+            build: rule.build, discovery: rule.discover, stem: stem, mainFile: main, location: location,
+            fromPattern: false)
     }
 }

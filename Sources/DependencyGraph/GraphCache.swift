@@ -10,7 +10,7 @@ import RulesManager
 /// rules depend on it) and the targets asked for; anything else, or a file that does not read
 /// back whole, is a miss.
 public enum GraphCache {
-    static let magic = Array("CPGRAPH2".utf8)
+    static let magic = Array("CPGRAPH3".utf8)
 
     /// The key for these inputs.
     static func key(ruleFiles: [String], definitionFiles: [String], files: [String], targets: [String]) -> SHA256Digest
@@ -37,12 +37,13 @@ public enum GraphCache {
         for word in [key.words.0, key.words.1, key.words.2, key.words.3] { out.u64(word) }
         out.strings(ruleFiles)
         out.strings(graph.artefacts)
-        var templates: [String: ArgvTemplate] = [:]
-        for task in graph.tasks { templates[task.rule] = task.build }
+        var templates: [String: (ArgvTemplate, Discovery?)] = [:]
+        for task in graph.tasks { templates[task.rule] = (task.build, task.discovery) }
         out.u32(templates.count)
-        for (rule, template) in templates.sorted(by: { $0.key < $1.key }) {
+        for (rule, (template, discovery)) in templates.sorted(by: { $0.key < $1.key }) {
             out.string(rule)
             out.strings(template.source)
+            out.strings(discovery.map { [$0.format.rawValue] + $0.file.source } ?? [])
         }
         out.u32(graph.tasks.count)
         for task in graph.tasks {
@@ -73,12 +74,19 @@ public enum GraphCache {
                 (0..<4).compactMap({ _ in input.u64() }) == [key.words.0, key.words.1, key.words.2, key.words.3],
                 let ruleFiles = input.strings(), let artefacts = input.strings(), let templateCount = input.u32()
             else { return nil }
-            var templates: [String: ArgvTemplate] = [:]
+            var templates: [String: (ArgvTemplate, Discovery?)] = [:]
             for _ in 0..<templateCount {
                 guard let rule = input.string(), let source = input.strings(),
-                    let template = try? ArgvTemplate.parse(source)
+                    let template = try? ArgvTemplate.parse(source), let discovery = input.strings()
                 else { return nil }
-                templates[rule] = template
+                var discover: Discovery?
+                if let format = discovery.first {
+                    guard let known = Discovery.Format(rawValue: format),
+                        let file = try? ArgvTemplate.parse(Array(discovery.dropFirst()))
+                    else { return nil }
+                    discover = Discovery(format: known, file: file)
+                }
+                templates[rule] = (template, discover)
             }
             guard let taskCount = input.u32(), taskCount <= raw.count else { return nil }
             var graph = BuildGraph()
@@ -93,12 +101,12 @@ public enum GraphCache {
                     let secondary = input.ids(below: count), let outputs = input.ids(below: count),
                     let stem = input.string(), let mainFile = input.string(), input.string(reusing: &file),
                     let line = input.u32(), let column = input.u32(), let fromPattern = input.u32(),
-                    let build = templates[rule]
+                    let (build, discovery) = templates[rule]
                 else { return nil }
                 graph.add(
                     BuildGraph.Task(
                         name: name, rule: rule, dependencies: dependencies, secondaryDependencies: secondary,
-                        outputs: outputs, build: build, stem: stem, mainFile: mainFile,
+                        outputs: outputs, build: build, discovery: discovery, stem: stem, mainFile: mainFile,
                         location: SourceLocation(file: file, line: line, column: column), fromPattern: fromPattern == 1)
                 )
             }

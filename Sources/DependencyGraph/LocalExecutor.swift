@@ -2,9 +2,22 @@ import CPModel
 import Foundation
 import ProcessRunner
 
-/// What runs a job: the local executor below, or (later) a Chef over NATS.
+/// What runs a job: the local executor below (the MajorDomo sends jobs to Chefs instead).
 public protocol Executor: Sendable {
-    func run(_ job: Scheduler.Job, cancellation: CommandRunner.Cancellation) async -> CommandRunner.Outcome
+    func run(_ job: Scheduler.Job, cancellation: CommandRunner.Cancellation) async -> Execution
+}
+
+/// How a job went, and what its tool reported reading.
+public struct Execution: Sendable {
+    public var outcome: CommandRunner.Outcome
+    /// The files inside the project the tool read (its rule's `discover`), after a success;
+    /// nil when it reports nothing.
+    public var discovered: [String]?
+
+    public init(_ outcome: CommandRunner.Outcome, discovered: [String]? = nil) {
+        self.outcome = outcome
+        self.discovered = discovered
+    }
 }
 
 /// Runs jobs on this machine with `CommandRunner`, in the project's directory.
@@ -17,7 +30,7 @@ public struct LocalExecutor: Executor {
         self.timeout = timeout
     }
 
-    public func run(_ job: Scheduler.Job, cancellation: CommandRunner.Cancellation) async -> CommandRunner.Outcome {
+    public func run(_ job: Scheduler.Job, cancellation: CommandRunner.Cancellation) async -> Execution {
         let spec = CommandRunner.Spec(
             argv: job.argv, directory: root,
             environment: CommandRunner.cleanEnvironment([
@@ -25,17 +38,20 @@ public struct LocalExecutor: Executor {
             ]),
             timeout: timeout)
         // A job may run for minutes: a thread of its own, not one of the bounded pool's.
-        let result = await onThreadOfItsOwn("cp-job") { () -> Result<CommandRunner.Outcome, ProcessError> in
+        let root = root
+        let result = await onThreadOfItsOwn("cp-job") { () -> Result<Execution, ProcessError> in
             do throws(ProcessError) {
-                return .success(try CommandRunner.run(spec, cancellation: cancellation))
+                let outcome = try CommandRunner.run(spec, cancellation: cancellation)
+                guard outcome.succeeded, let discovery = job.discovery else { return .success(Execution(outcome)) }
+                return .success(Execution(outcome, discovered: discovery.inputs(in: root)))
             } catch {
                 return .failure(error)
             }
         }
         switch result {
-        case .success(let outcome): return outcome
+        case .success(let execution): return execution
         case .failure(let failure):
-            return CommandRunner.Outcome(status: 127, lines: [.init(stream: .stderr, text: "\(failure)")])
+            return Execution(CommandRunner.Outcome(status: 127, lines: [.init(stream: .stderr, text: "\(failure)")]))
         }
     }
 }
@@ -53,7 +69,7 @@ public enum BuildDriver {
         _ scheduler: Scheduler, executor: some Executor, jobs: Int, cancellation: CommandRunner.Cancellation = .init(),
         report: @escaping (Report) -> Void = { _ in }
     ) async -> Bool {
-        await withTaskGroup(of: (Scheduler.Job, CommandRunner.Outcome).self) { group in
+        await withTaskGroup(of: (Scheduler.Job, Execution).self) { group in
             var queue: [Scheduler.Job] = []
             var head = 0  // jobs before it have started
             var running = 0
@@ -71,10 +87,12 @@ public enum BuildDriver {
                     queue.removeAll(keepingCapacity: true)
                     head = 0
                 }
-                guard running > 0, let (job, outcome) = await group.next() else { break }
+                guard running > 0, let (job, execution) = await group.next() else { break }
                 running -= 1
-                report(.finished(job, outcome))
-                scheduler.finished(job, succeeded: outcome.succeeded, message: describe(outcome))
+                report(.finished(job, execution.outcome))
+                scheduler.finished(
+                    job, succeeded: execution.outcome.succeeded, message: describe(execution.outcome),
+                    discovered: execution.discovered)
             }
         }
         return scheduler.failures.isEmpty

@@ -1,4 +1,5 @@
 import Foundation
+import RulesManager
 
 /// What the scheduler hands out and reports: jobs to run, failures, events.
 extension Scheduler {
@@ -11,6 +12,8 @@ extension Scheduler {
         public var pass: Int
         /// Why it runs ("never built", "input 'paper.aux' changed", …).
         public var reason: String
+        /// Where its tool reports what it read (its rule's `discover`), if it does.
+        public var discovery: DiscoveryFile? = nil
     }
 
     public enum Failure: Error, Equatable, CustomStringConvertible {

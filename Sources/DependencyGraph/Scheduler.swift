@@ -29,6 +29,9 @@ public final class Scheduler {
         var ranAny = false
         var start: [SHA256Digest?] = []
         var history: [[SHA256Digest?]] = []
+        /// Discovered inputs that changed while a task of this pass ran (a chapter's `.aux`
+        /// that the run read and wrote): the cycle has not settled, whatever `start` says.
+        var discoveredChanged: Set<String> = []
     }
 
     /// Per component (`Slots`: only those considered take room after a change).
@@ -55,8 +58,11 @@ public final class Scheduler {
     private var digests: Slots<SHA256Digest??>
     /// Per component: whether its files were looked at (see `lookAt`).
     private var lookedAt: Slots<Bool>
-    /// The inputs each running task saw when it was handed out.
-    private var seen: [Int32: [TaskRecord.File]] = [:]
+    /// The inputs each running task saw when it was handed out (declared, then discovered).
+    private var seen: [Int32: (declared: [TaskRecord.File], discovered: [String: SHA256Digest?])] = [:]
+    /// The digests of discovered inputs that no task of the graph reads or writes, by path,
+    /// looked at once per build (a header read by a thousand compilations is looked at once).
+    private var discoveredDigests: [String: SHA256Digest?] = [:]
     public private(set) var failures: [Failure] = []
     /// Per cyclic component: how it failed, if it did.
     private var cycleFailures: [Int: Failure] = [:]
@@ -222,12 +228,14 @@ public final class Scheduler {
         }
     }
 
-    /// A job came back: `succeeded` as its process said; its outputs are checked and hashed here.
-    public func finished(_ job: Job, succeeded: Bool, message: String = "") {
+    /// A job came back: `succeeded` as its process said; its outputs are checked and hashed
+    /// here. `discovered`: the files inside the project its tool reported reading (nil: it
+    /// reported nothing, and what the last run discovered is kept).
+    public func finished(_ job: Job, succeeded: Bool, message: String = "", discovered: [String]? = nil) {
         let component = Int(components.componentOf[Int(job.task)])
         running.remove(component)
         let task = graph.tasks[Int(job.task)]
-        let inputs = seen.removeValue(forKey: job.task) ?? []
+        let (inputs, sawDiscovered) = seen.removeValue(forKey: job.task) ?? ([], [:])
         ran.append(task.name)
         for output in task.outputs {
             files.invalidate(graph.artefacts[Int(output)])
@@ -251,11 +259,24 @@ public final class Scheduler {
             fail(component, .missingOutputs(task: task.name, paths: missing))
             return
         }
+        // A discovered input is recorded with what it held when the task was handed out, if it
+        // was known then (an edit during the run is seen next time), else with what it holds now.
+        let declared = Set(inputs.map(\.path) + outputs.map(\.path))
+        let reported = (discovered ?? sawDiscovered.keys.sorted()).filter { !declared.contains($0) }
+        if cycles[component] != nil {
+            // In a cycle, a run may write what it reads (TeX's `.aux` of an `\include`d chapter):
+            // look again at what it read, and go on with passes while such a file changes.
+            for path in reported where sawDiscovered[path] != nil && graph.artefact(path) == nil {
+                discoveredDigests[path] = nil
+                if discoveredDigest(path) != sawDiscovered[path] { cycles[component]?.discoveredChanged.insert(path) }
+            }
+        }
+        let found = reported.map { path in TaskRecord.File(path, sawDiscovered[path] ?? discoveredDigest(path)) }
         do {
             try store.save(
                 TaskRecord(
                     signature: TaskRecord.signature(rule: task.rule, argv: job.argv, using: signer), inputs: inputs,
-                    outputs: outputs),
+                    outputs: outputs, discovered: found),
                 of: task.name)
         } catch {
             fail(component, .store("\(error)"))
@@ -303,7 +324,26 @@ public final class Scheduler {
                     : now == nil ? "input '\(path)' disappeared" : "input '\(path)' changed"
             }
         }
+        for file in record.discovered {
+            let now = discoveredDigest(file.path)
+            if now != file.digest {
+                return file.digest == nil
+                    ? "input '\(file.path)' appeared (discovered)"
+                    : now == nil
+                        ? "input '\(file.path)' disappeared (discovered)" : "input '\(file.path)' changed (discovered)"
+            }
+        }
         return nil
+    }
+
+    /// A discovered input's digest now: as the graph's files are looked at when the graph
+    /// knows it, else once per build.
+    private func discoveredDigest(_ path: String) -> SHA256Digest? {
+        if let id = graph.artefact(path) { return digest(id) }
+        if let known = discoveredDigests[path] { return known }
+        let found = files.digest(path)
+        discoveredDigests[path] = .some(found)
+        return found
     }
 
     /// The argv of `task` (its rule's template with the task's files).
@@ -376,16 +416,17 @@ public final class Scheduler {
             // The pass is over.
             let now = snapshot(component)
             let names = members.map { graph.tasks[Int($0)].name }
-            let changing = zip(feedback[component] ?? [], zip(cycle.start, now)).filter { $0.1.0 != $0.1.1 }
-                .map { graph.artefacts[Int($0.0)] }
-            if !cycle.ranThisPass || now == cycle.start {
+            let changing =
+                zip(feedback[component] ?? [], zip(cycle.start, now)).filter { $0.1.0 != $0.1.1 }
+                .map { graph.artefacts[Int($0.0)] } + cycle.discoveredChanged.sorted()
+            if !cycle.ranThisPass || (now == cycle.start && cycle.discoveredChanged.isEmpty) {
                 state[component] = .done
                 if cycle.ranAny { events.append(.converged(component: component, passes: cycle.pass)) }
                 return nil
             }
             // The state at the start of each pass so far; finding `now` among them is a loop.
             let states = cycle.history + [cycle.start]
-            if let earlier = states.lastIndex(of: now) {
+            if cycle.discoveredChanged.isEmpty, let earlier = states.lastIndex(of: now) {
                 fail(component, .oscillates(tasks: names, period: states.count - earlier, changing: changing))
                 return nil
             }
@@ -401,12 +442,17 @@ public final class Scheduler {
 
     private func job(_ task: Int32, pass: Int, reason: String) -> Job {
         let definition = graph.tasks[Int(task)]
-        seen[task] = (definition.dependencies + definition.secondaryDependencies).map {
+        let declared = (definition.dependencies + definition.secondaryDependencies).map {
             TaskRecord.File(graph.artefacts[Int($0)], digest($0))
         }
+        var discovered: [String: SHA256Digest?] = [:]
+        for file in (try? store.record(of: definition.name))?.discovered ?? [] {
+            discovered[file.path] = .some(discoveredDigest(file.path))
+        }
+        seen[task] = (declared, discovered)
         return Job(
             task: task, name: definition.name, argv: argv(task), outputs: graph.paths(definition.outputs), pass: pass,
-            reason: reason)
+            reason: reason, discovery: graph.discoveryFile(of: task))
     }
 
     private func missingInput(_ task: Int32) -> Failure? {

@@ -2,6 +2,7 @@ import ArtefactManager
 import CPProtocol
 import DependencyGraph
 import Foundation
+import RulesManager
 
 /// Builds (DESIGN §6): a project's goals through the scheduler, every task run one job on the
 /// work queue of the kind of Chef that offers its rule, results applied as they come back.
@@ -88,7 +89,9 @@ extension Coordinator {
         let succeeded = result.result == .succeeded
         let how =
             result.details.isEmpty ? result.exitCode.map { "exit status \($0)" } ?? "\(result.result)" : result.details
-        run.scheduler.finished(job, succeeded: succeeded, message: how)
+        // What a Chef says its tool read is kept only as clean paths inside the project.
+        let discovered = result.discovered?.filter { !$0.utf8.contains(0) && ProjectPath.normalize($0) == $0 }
+        run.scheduler.finished(job, succeeded: succeeded, message: how, discovered: discovered)
         var view = run.runs[job.name] ?? Self.view(job, run.scheduler.graph, state: .running)
         view.state = succeeded ? .succeeded : .failed
         view.chef = chef.name
@@ -199,7 +202,7 @@ extension Coordinator {
     }
 
     /// Project `name`'s task records.
-    private func records(_ name: String) throws(MajorDomoError) -> SQLiteBuildStateStore {
+    func records(_ name: String) throws(MajorDomoError) -> SQLiteBuildStateStore {
         if let open = recordStores[name] { return open }
         do {
             let store = try SQLiteBuildStateStore(path: recordsPath(name))

@@ -51,7 +51,16 @@ extension Coordinator {
         let definitions = paths.contains(where: Self.isDefinitionFile)
         if definitions { _ = try? await updateProject(name) }
         guard let project = projectGraph(name) else { return }
-        var changed: [Int32]? = paths.compactMap { project.graph.artefact($0) }
+        let graph = project.graph
+        // A file no task names may be one a tool reported reading: its readers' outputs stand
+        // for it (their producers are then considered, and their records say why they run).
+        let unknown = Set(paths.filter { graph.artefact($0) == nil && !Self.isDefinitionFile($0) })
+        let store = unknown.isEmpty ? nil : try? records(name)
+        let readers = (try? store?.tasks(discovering: unknown)) ?? []
+        let discovered = unknown.intersection(
+            readers.flatMap { (try? store?.record(of: $0))??.discovered.map(\.path) ?? [] })
+        let readersOutputs = readers.compactMap { graph.task(named: $0) }.flatMap { graph.tasks[Int($0)].outputs }
+        var changed: [Int32]? = paths.compactMap { graph.artefact($0) } + readersOutputs
         if definitions || (earlier?.state == .cancelled && earlier?.changed == nil) {
             changed = nil  // check every task
         } else if let earlier, earlier.state == .cancelled, let left = earlier.changed {
@@ -61,7 +70,9 @@ extension Coordinator {
         do {
             _ = try await startBuild(
                 name, targets: [], trigger: "change", changed: changed,
-                paths: paths.filter { project.graph.artefact($0) != nil || Self.isDefinitionFile($0) })
+                paths: paths.filter {
+                    graph.artefact($0) != nil || Self.isDefinitionFile($0) || discovered.contains($0)
+                })
         } catch {
             logger.error("project '\(name)': cannot build the changes of \(paths.sorted().prefix(3)): \(error)")
         }

@@ -1,4 +1,5 @@
 import CPProtocol
+import Foundation
 
 /// The projects' files as the watchers report them (DESIGN §3 `fileChanged`): each change is
 /// mapped to the projects whose root holds it and recorded, with its digest and pod.
@@ -41,12 +42,18 @@ extension Coordinator {
     }
 
     /// Whether a new content of `path` may change what a build of project `name` does: it is
-    /// a definition file or a file of the graph, and not an output of a job out now (that job's
-    /// result says what it wrote; the watcher may see the file first). A file no task reads or
-    /// writes — a tool's `.log`, `.blg` — never starts or supersedes a build.
+    /// a definition file, a file of the graph and not an output of a job out now (that job's
+    /// result says what it wrote; the watcher may see the file first), or a file a task's tool
+    /// reported reading (its rule's `discover`). A file no task reads or writes — a tool's
+    /// `.log`, `.blg` — never starts or supersedes a build.
     func mayChangeABuild(_ name: String, _ path: String) -> Bool {
         if Self.isDefinitionFile(path) { return true }
-        guard let graph = projectGraph(name)?.graph, graph.artefact(path) != nil else { return false }
+        guard let graph = projectGraph(name)?.graph else { return false }
+        guard graph.artefact(path) != nil else {
+            // A file a tool reported reading (a header no task names).
+            return FileManager.default.fileExists(atPath: recordsPath(name))
+                && (try? records(name).tasks(discovering: [path]).isEmpty) == false
+        }
         return !runningBuilds(of: name).contains { run in run.inFlight.values.contains { $0.outputs.contains(path) } }
     }
 

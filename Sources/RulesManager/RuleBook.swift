@@ -36,6 +36,8 @@ public struct Rule: Sendable, Hashable {
     public var secondaryDependencies: [Located<RuleEntry>]
     public var outputs: [Located<RuleEntry>]
     public var build: ArgvTemplate
+    /// How the tool reports what it really read, if it does.
+    public var discover: Discovery?
     public var location: SourceLocation
 
     /// A pattern rule applies to every file its first dependency pattern matches.
@@ -92,6 +94,7 @@ public struct RuleBook: Sendable {
                 entry.value, what: what, context: context,
                 allowed: [
                     "help", "description", "dependencies", "secondaryDependencies", "outputs", "build", "command",
+                    "discover",
                 ])
             if fields.has("build") && fields.has("command") {
                 throw DefinitionError(
@@ -109,7 +112,10 @@ public struct RuleBook: Sendable {
             book.rules[entry.key] = Rule(
                 name: entry.key, help: try fields.string("help")?.value ?? description ?? "",
                 dependencies: try entries("dependencies"), secondaryDependencies: try entries("secondaryDependencies"),
-                outputs: try entries("outputs"), build: build, location: entry.keyLocation)
+                outputs: try entries("outputs"), build: build,
+                discover: try fields.value("discover").map { value throws(DefinitionError) in
+                    try Discovery.parse(value, context: context)
+                }, location: entry.keyLocation)
         }
         return book
     }

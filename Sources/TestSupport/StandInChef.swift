@@ -3,6 +3,7 @@ import DependencyGraph
 import Foundation
 import Hashing
 import ProcessRunner
+import RulesManager
 
 /// What a Chef does with a job, for tests of the MajorDomo before `cp chef` exists: the argv
 /// of its task from the same rules (as the job's secondary inputs say which exist), run in
@@ -48,7 +49,7 @@ public enum StandInChef {
         }
         let result = JobResult(
             jobId: job.jobId, result: .succeeded, exitCode: 0, elapsed: (ContinuousClock.now - started).inSeconds,
-            outputs: outputs)
+            outputs: outputs, discovered: graph.discoveryFile(of: task)?.inputs(in: job.source.root))
         return (result, output)
     }
 }

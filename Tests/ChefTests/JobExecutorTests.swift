@@ -24,6 +24,16 @@ import Testing
           fail: {dependencies: [], outputs: [], build: [sh, -c, "echo bad input >&2; exit 3"]}
           slow: {dependencies: [], outputs: [], build: [sh, -c, "(sleep 3; touch late) & echo started; sleep 30"]}
           forks: {dependencies: [], outputs: [], build: [sh, -c, "(sleep 3.217; touch late) & echo started; sleep 30"]}
+          record:
+            dependencies: [text]
+            outputs: [text]
+            build: [sh, -c, 'cat "$1" b.txt > "$2"; echo "$2: $1 b.txt /etc/hostname ../up.txt" > "$2.d"', sh, "{{input}}", "{{output}}"]
+            discover: {format: depfile, file: "{{output}}.d"}
+          escape:
+            dependencies: []
+            outputs: []
+            build: [sh, -c, "echo x: y > ../escape.d"]
+            discover: {format: depfile, file: ../escape.d}
         """
 
     /// A project with `a.txt` and a Chef with the rules above.
@@ -88,6 +98,27 @@ import Testing
         let (result, _) = await fixture.run(job)
         #expect(result.result == .succeeded, "\(result)")
         #expect(try String(contentsOfFile: fixture.root + "/all.txt", encoding: .utf8) == "beta\nalpha\ndelta\n")
+    }
+
+    @Test func theFilesItsToolReportsReadingInsideTheProjectComeBackWithTheResult() async throws {
+        let fixture = try Fixture()
+        defer { fixture.scratch.remove() }
+        let (result, _) = await fixture.run(
+            fixture.job("record", inputs: ["a.txt": try fixture.digest("a.txt")], outputs: ["c.txt"]))
+        #expect(result.result == .succeeded, "\(result)")
+        #expect(try String(contentsOfFile: fixture.root + "/c.txt", encoding: .utf8) == "alpha\nbeta\n")
+        // Not /etc/hostname nor ../up.txt (outside), not c.txt (written).
+        #expect(result.discovered == ["a.txt", "b.txt"])
+        // A rule with no `discover` reports nothing: the field is left out on the wire.
+        let (copied, _) = await fixture.run(
+            fixture.job("copy", inputs: ["a.txt": try fixture.digest("a.txt")], outputs: ["d.txt"], id: "b1-2"))
+        #expect(copied.result == .succeeded && copied.discovered == nil)
+        #expect(!String(decoding: try JSONEncoder().encode(copied), as: UTF8.self).contains("discovered"))
+        // A discovery file outside the project is refused before anything runs.
+        let (escaped, _) = await fixture.run(fixture.job("escape", id: "b1-3"))
+        #expect(
+            escaped.result == .failed && escaped.details.contains("discovery file refused: '../escape.d' climbs out"))
+        #expect(!FileManager.default.fileExists(atPath: fixture.scratch.file("escape.d")))
     }
 
     @Test func aRuleTheChefDoesNotOfferFails() async throws {

@@ -197,6 +197,50 @@ final class QueuedJobs: JobQueue {
         #expect(try await runProcess(root + "/hello", []).stdout == "Hello 50, world!\n")
     }
 
+    @Test func aChangeToAHeaderNoTaskNamesRebuildsWhatTheCompilerSaidItRead() async throws {
+        let core = try await coordinator(settle: .seconds(600))
+        let root = scratch.file("found")
+        try scratch.write("found/lib/greet.h", "#define GREETING \"Hello\"\n")
+        try scratch.write("found/lib/unused.h", "#define UNUSED 1\n")
+        try scratch.write(
+            "found/main.c",
+            "#include <stdio.h>\n#include \"lib/greet.h\"\nint main(void) { puts(GREETING); return 0; }\n")
+        try scratch.write("found/other.c", "int other(void) { return 1; }\n")
+        try scratch.write(
+            "found/tasks.tyml",
+            "tasks:\n  hello:\n    rule: link\n    dependencies: [main.o, other.o]\n    outputs: [hello]\n")
+        _ = try await core.addProject(directory: root, name: "found", pod: nil)
+        for path in ["lib/greet.h", "lib/unused.h", "main.c", "other.c", "tasks.tyml"] {
+            try await report(core, root, path)
+        }
+        try await register(core, ["compile", "link"])
+        let first = try await core.startBuild("found", targets: [])
+        try await work(core, first.id)
+        #expect(try await runProcess(root + "/hello", []).stdout == "Hello\n")
+        // The graph names no header; the records do, for main.c's compilation only.
+        let why = try await core.why("found", "main.o")
+        #expect(why.explanation == ["'main.o' is up to date (task 'compile:main.c' [compile])"])
+        // A header no task reads and nothing discovered: no build.
+        try await edit(core, root, "lib/unused.h", "#define UNUSED 2\n")
+        await core.settled("found")
+        let (idle, count) = await (core.isIdle, core.buildList().count)
+        #expect(idle && count == 1)
+        try await edit(core, root, "lib/greet.h", "#define GREETING \"Hello, header\"\n")
+        let plan = try await core.why("found", "main.o")
+        #expect(
+            plan.explanation == [
+                "'main.o' is out of date: task 'compile:main.c' [compile] will run: input 'lib/greet.h' changed (discovered)"
+            ])
+        await core.settled("found")
+        let builds = try await workUntilIdle(core)
+        #expect(builds.map(\.trigger) == ["request", "change"])
+        let change = try await core.build(builds[1].id)
+        #expect(change.build.state == .succeeded && Set(change.tasks.map(\.task)) == ["compile:main.c", "hello"])
+        #expect(
+            change.tasks.first { $0.task == "compile:main.c" }?.reason == "input 'lib/greet.h' changed (discovered)")
+        #expect(try await runProcess(root + "/hello", []).stdout == "Hello, header\n")
+    }
+
     @Test func aChangeDuringABuildSupersedesItAndTheNextBuildCoversBoth() async throws {
         let core = try await coordinator(settle: .milliseconds(200))
         let root = try await helloProject(core)
