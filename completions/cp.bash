@@ -20,10 +20,11 @@ _cp_computepods_verbs() {
         "ctrl chefs") echo "" ;;
         "ctrl graph") echo "" ;;
         "ctrl why") echo "" ;;
-        "graph") echo "export plan cycles why check build dot json mermaid" ;;
+        "graph") echo "export plan cycles tasks why check build dot json mermaid" ;;
         "graph export") echo "" ;;
         "graph plan") echo "" ;;
         "graph cycles") echo "" ;;
+        "graph tasks") echo "" ;;
         "graph why") echo "" ;;
         "graph check") echo "" ;;
         "graph build") echo "" ;;
@@ -62,10 +63,11 @@ _cp_computepods_words() {
         "ctrl chefs") echo "--socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
         "ctrl graph") echo "--format --socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
         "ctrl why") echo "--socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
-        "graph") echo "export plan cycles why check build dot json mermaid --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
+        "graph") echo "export plan cycles tasks why check build dot json mermaid --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "graph export") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "graph plan") echo "--max-passes --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "graph cycles") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
+        "graph tasks") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "graph why") echo "--max-passes --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "graph check") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "graph build") echo "--jobs --max-passes --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;

@@ -108,6 +108,7 @@ complete -c cpctrl -n '__fish_seen_subcommand_from graph' -l format -x -a 'dot j
 complete -c cp -n '__fish_seen_subcommand_from graph' -f -a export -d 'print the graph: tasks, artefacts, edges, cyclic components'
 complete -c cp -n '__fish_seen_subcommand_from graph' -f -a plan -d 'print the components in build order and why each task would run'
 complete -c cp -n '__fish_seen_subcommand_from graph' -f -a cycles -d 'print the cyclic components'
+complete -c cp -n '__fish_seen_subcommand_from graph' -f -a tasks -d 'print the project\'s tasks as a tasks file (inferred ones, to keep and edit)'
 complete -c cp -n '__fish_seen_subcommand_from graph' -f -a why -d 'say why PATH is out of date, or that it is up to date'
 complete -c cp -n '__fish_seen_subcommand_from graph' -f -a check -d 'load and validate the project; exit 1 on any error'
 complete -c cp -n '__fish_seen_subcommand_from graph' -f -a build -d 'build targets locally, with no daemon (state in .cp/state.db)'

@@ -84,7 +84,9 @@ public final class JobExecutor: Sendable {
                     details: "timed out after \(settings.timeout) (--timeout); its process group was killed")
             }
             guard outcome.status == 0 else {
-                let last = outcome.lines.last { !$0.text.trimmingCharacters(in: .whitespaces).isEmpty }?.text
+                let last =
+                    FirstError.find(in: outcome.lines.map(\.text))
+                    ?? outcome.lines.last { !$0.text.trimmingCharacters(in: .whitespaces).isEmpty }?.text
                 return JobResult(
                     jobId: job.jobId, result: .failed, exitCode: outcome.status, elapsed: elapsed(), outputs: outputs,
                     details: "exited with status \(outcome.status)" + (last.map { ": \($0)" } ?? ""))

@@ -102,6 +102,8 @@ public enum BuildDriver {
     static func describe(_ outcome: CommandRunner.Outcome) -> String {
         if outcome.cancelled { return "cancelled" }
         if outcome.timedOut { return "timed out" }
-        return outcome.status > 128 ? "killed by signal \(outcome.status - 128)" : "exit status \(outcome.status)"
+        if outcome.status > 128 { return "killed by signal \(outcome.status - 128)" }
+        return "exit status \(outcome.status)"
+            + (FirstError.find(in: outcome.lines.map(\.text)).map { ": \($0)" } ?? "")
     }
 }

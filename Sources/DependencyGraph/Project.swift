@@ -14,6 +14,11 @@ public struct Project: Sendable {
     public let components: Components
     /// Whether the graph came from `.cp/graph.cache` rather than from parsing the definitions.
     public let fromCache: Bool
+    /// The tasks inferred from the project's files, when it has no definition files
+    /// (`Inference`); empty otherwise.
+    public let inferred: [TaskDefinition]
+    /// The project those tasks make (a target per document and program), if inferred.
+    public let inferredProject: ProjectDefinition?
 
     /// Loads the project in `root` with the rules under `rulePaths`; `targets` limits the
     /// goals to those targets. With `useCache`, a graph cached in `.cp/graph.cache` for exactly
@@ -37,30 +42,36 @@ public struct Project: Sendable {
         let ruleFiles = try DefinitionFiles.find(rulePaths, fileExtension: "ryml", what: "rules")
         let taskFiles = named("tyml")
         let projectFiles = named("pyml")
-        guard !taskFiles.isEmpty || !projectFiles.isEmpty else {  // most likely the wrong directory
+        // No definitions: the tasks are inferred from the files (and read anew each time: they
+        // depend on the files' content, which the cache's key does not hash).
+        let inferred = taskFiles.isEmpty && projectFiles.isEmpty ? Inference.tasks(root: root, files: files) : []
+        let inferredProject = Inference.project(root: root, tasks: inferred)
+        guard !taskFiles.isEmpty || !projectFiles.isEmpty || !inferred.isEmpty else {
             throw DefinitionError(
                 what: "project", file: root,
-                "no tasks (*.tyml) or projects (*.pyml) in it: is it the project's directory?")
+                "no tasks (*.tyml) or projects (*.pyml) in it, and no LaTeX document (a top-level .tex with "
+                    + "\\documentclass) or C program (a .c defining main) to infer tasks from: is it the project's directory?"
+            )
         }
         let cachePath = root + "/.cp/graph.cache"
         // Hashing every definition file is for the cache only (`check` parses regardless).
         let key =
-            useCache
+            useCache && inferred.isEmpty
             ? GraphCache.key(
                 ruleFiles: ruleFiles, definitionFiles: taskFiles + projectFiles, files: files, targets: targets) : nil
         if let key, let cached = GraphCache.read(cachePath, key: key) {
             return Project(
                 root: root, ruleFiles: cached.ruleFiles, files: files, graph: cached.graph,
-                components: Components(cached.graph), fromCache: true)
+                components: Components(cached.graph), fromCache: true, inferred: [], inferredProject: nil)
         }
         let rules = try RuleBook.load(ruleFiles)
-        let tasks = try TaskDefinition.load(taskFiles) + extraTasks
-        let definitions = try ProjectDefinition.load(projectFiles)
+        let tasks = try TaskDefinition.load(taskFiles) + inferred + extraTasks
+        let definitions = try ProjectDefinition.load(projectFiles) + (inferredProject.map { [$0] } ?? [])
         let graph = try GraphBuilder.build(
             rules: rules, tasks: tasks, projects: definitions, files: files, targets: targets)
         if let key { GraphCache.write(graph, ruleFiles: ruleFiles, key: key, to: cachePath) }
         return Project(
             root: root, ruleFiles: ruleFiles, files: files, graph: graph, components: Components(graph),
-            fromCache: false)
+            fromCache: false, inferred: inferred, inferredProject: inferredProject)
     }
 }

@@ -33,7 +33,13 @@ extension Coordinator {
     func settled(_ name: String) async {
         settleTasks.removeValue(forKey: name)?.cancel()
         if let running = runningBuilds(of: name).first {
-            if !running.superseded {
+            // A file only a task's record names (a discovered input, a source tasks are inferred
+            // from) waits for the build to end: the build's own runs write some of them (a
+            // chapter's .aux), and the build may have read the others already.
+            let declared = pendingChanges[name, default: []].contains { path in
+                Self.isDefinitionFile(path) || projectGraph(name)?.graph.artefact(path) != nil
+            }
+            if declared && !running.superseded {
                 running.superseded = true
                 running.waiting = []
                 logger.notice("build \(running.id) of project '\(name)' is superseded by newer changes")
@@ -48,18 +54,37 @@ extension Coordinator {
     /// One build of project `name` for the changed `paths` (and what an unfinished `earlier`
     /// build left).
     private func buildChanges(_ name: String, paths: Set<String>, after earlier: BuildRun?) async {
-        let definitions = paths.contains(where: Self.isDefinitionFile)
-        if definitions { _ = try? await updateProject(name) }
+        var definitions = paths.contains(where: Self.isDefinitionFile)
+        if definitions {
+            _ = try? await updateProject(name)
+        } else if let inferred = projectGraph(name)?.inferred, !inferred.isEmpty,
+            paths.contains(where: Inference.mayChangeTasks)
+        {
+            // Tasks inferred from the files: a source may change them (a new \bibliography,
+            // a new file with main). Loaded again; when they are the same, a change as any.
+            _ = try? await updateProject(name)
+            definitions = projectGraph(name)?.inferred != inferred
+        }
         guard let project = projectGraph(name) else { return }
         let graph = project.graph
-        // A file no task names may be one a tool reported reading: its readers' outputs stand
-        // for it (their producers are then considered, and their records say why they run).
+        // A file no task names may be one a tool reported reading: each reader whose record
+        // holds other content than the file has now stands for it through its outputs (their
+        // producer is then considered, and its record says why it runs). A file a run read and
+        // wrote itself (a chapter's .aux) is as the record holds it once its cycle settled.
         let unknown = Set(paths.filter { graph.artefact($0) == nil && !Self.isDefinitionFile($0) })
         let store = unknown.isEmpty ? nil : try? records(name)
-        let readers = (try? store?.tasks(discovering: unknown)) ?? []
-        let discovered = unknown.intersection(
-            readers.flatMap { (try? store?.record(of: $0))??.discovered.map(\.path) ?? [] })
-        let readersOutputs = readers.compactMap { graph.task(named: $0) }.flatMap { graph.tasks[Int($0)].outputs }
+        let table = files(of: name)
+        var discovered = Set<String>()
+        var readersOutputs: [Int32] = []
+        for reader in (try? store?.tasks(discovering: unknown)) ?? [] {
+            guard let task = graph.task(named: reader), let record = try? store?.record(of: reader) else { continue }
+            let stale = record.discovered.filter {
+                unknown.contains($0.path) && $0.digest?.hex != table[$0.path]?.sha256
+            }
+            guard !stale.isEmpty else { continue }
+            discovered.formUnion(stale.map(\.path))
+            readersOutputs += graph.tasks[Int(task)].outputs
+        }
         var changed: [Int32]? = paths.compactMap { graph.artefact($0) } + readersOutputs
         if definitions || (earlier?.state == .cancelled && earlier?.changed == nil) {
             changed = nil  // check every task

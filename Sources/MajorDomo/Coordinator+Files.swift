@@ -1,4 +1,5 @@
 import CPProtocol
+import DependencyGraph
 import Foundation
 
 /// The projects' files as the watchers report them (DESIGN §3 `fileChanged`): each change is
@@ -45,10 +46,13 @@ extension Coordinator {
     /// a definition file, a file of the graph and not an output of a job out now (that job's
     /// result says what it wrote; the watcher may see the file first), or a file a task's tool
     /// reported reading (its rule's `discover`). A file no task reads or writes — a tool's
-    /// `.log`, `.blg` — never starts or supersedes a build.
+    /// `.log`, `.blg` — never starts or supersedes a build. In a project whose tasks are
+    /// inferred, a `.tex` or `.c` file may change them.
     func mayChangeABuild(_ name: String, _ path: String) -> Bool {
         if Self.isDefinitionFile(path) { return true }
-        guard let graph = projectGraph(name)?.graph else { return false }
+        guard let project = projectGraph(name) else { return false }
+        let graph = project.graph
+        if !project.inferred.isEmpty && Inference.mayChangeTasks(path) { return true }
         guard graph.artefact(path) != nil else {
             // A file a tool reported reading (a header no task names).
             return FileManager.default.fileExists(atPath: recordsPath(name))

@@ -315,7 +315,9 @@ public actor Coordinator {
                 let project = try Project.load(
                     root: record.root, rulePaths: rulePaths, useCache: true, extraTasks: extra)
                 let definitions = try ProjectDefinition.load([record.root])
-                return Loaded(record: record, project: project, definitions: definitions)
+                return Loaded(
+                    record: record, project: project,
+                    definitions: definitions.isEmpty ? project.inferredProject.map { [$0] } ?? [] : definitions)
             } catch {
                 return Loaded(record: record, problem: "\(error)")
             }

@@ -15,6 +15,17 @@ public struct Target: Sendable, Hashable {
     public var install: String?
     public var uses: [String] = []
     public var location: SourceLocation
+
+    public init(
+        name: String, help: String = "", dependencies: [Located<String>] = [], outputs: [Located<String>] = [],
+        location: SourceLocation
+    ) {
+        self.name = name
+        self.help = help
+        self.dependencies = dependencies
+        self.outputs = outputs
+        self.location = location
+    }
 }
 
 /// A project (`*.pyml`): a name, a description, its targets and the directories it spans.
@@ -24,6 +35,16 @@ public struct ProjectDefinition: Sendable, Hashable {
     public var targets: [Target]
     public var directories: [String]
     public var location: SourceLocation
+
+    public init(
+        name: String, description: String, targets: [Target], directories: [String] = [], location: SourceLocation
+    ) {
+        self.name = name
+        self.description = description
+        self.targets = targets
+        self.directories = directories
+        self.location = location
+    }
 
     static let targetKeys = [
         "help", "description", "dependencies", "outputs", "rule", "worker", "mainFile", "srcDir", "outputDir",
@@ -80,7 +101,7 @@ public struct ProjectDefinition: Sendable, Hashable {
         let what = "project"
         let context = "target '\(entry.key)' of project '\(project)'"
         let fields = try Fields(entry.value, what: what, context: context, allowed: targetKeys)
-        var target = Target(name: entry.key, location: entry.keyLocation)
+        var target = Target(name: entry.key, location: entry.keyLocation)  // the rest below
         let description = try fields.string("description")?.value
         target.help = try fields.string("help")?.value ?? description ?? ""
         target.dependencies = try fields.paths("dependencies")

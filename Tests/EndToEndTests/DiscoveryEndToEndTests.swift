@@ -8,22 +8,6 @@ import Testing
 @Suite struct DiscoveryEndToEndTests {
     let suite = GraphBuildEndToEndTests()
 
-    /// The thesis example with tasks that name only the main file of each step.
-    func thesis() throws -> (TemporaryDirectory, String) {
-        let (directory, project) = try suite.example("thesis")
-        try """
-        tasks:
-          thesis:
-            rule: pdflatex
-            dependencies: [thesis.tex]
-            secondaryDependencies: [thesis.aux, thesis.toc, thesis.bbl, thesis.ind]
-            outputs: [thesis.pdf, thesis.aux, thesis.toc, thesis.idx]
-          bibliography: {rule: bibtex, dependencies: [thesis.aux, refs.bib], outputs: [thesis.bbl]}
-          index: {rule: makeindex, dependencies: [thesis.idx], outputs: [thesis.ind]}
-        """.write(toFile: project + "/tasks.tyml", atomically: false, encoding: .utf8)
-        return (directory, project)
-    }
-
     func edit(_ path: String, _ change: (String) -> String) throws {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let changed = change(text)
@@ -34,11 +18,11 @@ import Testing
     func text(_ pdf: String) async throws -> String { try await runProcess("pdftotext", [pdf, "-"]).stdout }
 
     @Test func aThesisChaptersFigureAndBibliographyRebuildWhatReadsThem() async throws {
-        let (directory, project) = try thesis()
+        let (directory, project) = try suite.example("thesis")  // no definition file: inferred
         defer { directory.remove() }
         let first = try await cp(["graph", "build", "--project", project])
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(Set(suite.ran(first.stderr)) == ["thesis", "bibliography", "index"])
+        #expect(Set(suite.ran(first.stderr)) == ["thesis", "thesis-bibliography", "thesis-index"])
         let built = try await text(project + "/thesis.pdf")
         #expect(built.contains("Chapter 2 shows") && built.contains("Literate programming") && !built.contains("??"))
         #expect(try await cp(["graph", "build", "--project", project]).stderr.contains("up to date"))
@@ -51,7 +35,7 @@ import Testing
                 "thesis [pdflatex]: will run: input 'chapters/introduction.tex' changed (discovered)"))
         let chapter = try await cp(["graph", "build", "--project", project])
         #expect(chapter.status == 0 && suite.ran(chapter.stderr).first == "thesis", "\(chapter.stderr)")
-        #expect(!suite.ran(chapter.stderr).contains("bibliography"))  // the citations did not change
+        #expect(!suite.ran(chapter.stderr).contains("thesis-bibliography"))  // the citations did not change
         #expect(try await text(project + "/thesis.pdf").contains("built in rounds"))
         // The figure: one run of pdflatex (nothing it writes changes).
         let figure = project + "/figures/passes.png"
@@ -77,7 +61,7 @@ import Testing
         // The bibliography database.
         try edit(project + "/refs.bib") { $0.replacingOccurrences(of: "Literate Programming", with: "Literate Builds") }
         let cited = try await cp(["graph", "build", "--project", project])
-        #expect(cited.status == 0 && suite.ran(cited.stderr).first == "bibliography", "\(cited.stderr)")
+        #expect(cited.status == 0 && suite.ran(cited.stderr).first == "thesis-bibliography", "\(cited.stderr)")
         #expect(try await text(project + "/thesis.pdf").contains("Literate builds"))
         let nothing = try await cp(["graph", "build", "--project", project])
         #expect(nothing.status == 0 && suite.ran(nothing.stderr).isEmpty, "\(nothing.stderr)")
@@ -87,43 +71,138 @@ import Testing
         #expect(state.stdout == "0\n", "\(state.stderr)")
     }
 
-    @Test func aHeaderInASubdirectoryRecompilesOnlyTheFilesThatIncludeIt() async throws {
-        let directory = try TemporaryDirectory()
+    @Test(arguments: [("thesis", "pdflatex", "-pdf"), ("thesis-biber", "xelatex", "-xelatex")])
+    func aThesisTakesNoMoreEngineRunsThanLatexmkAndAnEditEndsAsACleanBuild(
+        example: String, engine: String, latexmkFlag: String
+    ) async throws {
+        let (directory, project) = try suite.example(example)
         defer { directory.remove() }
-        try directory.write("p/include/greet.h", "#define GREETING \"Hello\"\n")
-        try directory.write("p/include/count.h", "#define COUNT 3\n")
-        try directory.write(
-            "p/src/main.c",
-            "#include <stdio.h>\n#include \"../include/greet.h\"\nint count(void);\n"
-                + "int main(void) { printf(\"%s %d\\n\", GREETING, count()); return 0; }\n")
-        try directory.write("p/src/count.c", "#include \"../include/count.h\"\nint count(void) { return COUNT; }\n")
-        try directory.write(
-            "p/tasks.tyml",
-            "tasks:\n  app:\n    rule: link\n    dependencies: [src/main.o, src/count.o]\n    outputs: [app]\n")
-        let project = directory.file("p")
+        let build = try await cp(["graph", "build", "--project", project], deadline: .seconds(600))
+        #expect(build.status == 0, "\(build.stderr)")
+        let ours = suite.ran(build.stderr).filter { $0 == "thesis" }.count
+        let peer = directory.file("latexmk-copy")
+        try FileManager.default.copyItem(atPath: GraphEndToEndTests.repository + "/examples/" + example, toPath: peer)
+        let latexmk = try await runProcess(
+            "/bin/sh", ["-c", "cd \"$1\" && latexmk \(latexmkFlag) -interaction=nonstopmode thesis.tex", "sh", peer],
+            deadline: .seconds(600))
+        #expect(latexmk.status == 0, "\(latexmk.stderr)")
+        let theirs = (latexmk.stdout + latexmk.stderr).split(separator: "\n")
+            .filter { $0.contains("Run number") && $0.contains("rule '\(engine)'") }.count
+        #expect(ours > 0 && theirs > 0 && ours <= theirs, "\(engine) runs: ours \(ours), latexmk's \(theirs)")
+        let text = try await self.text(project + "/thesis.pdf")
+        let peerText = try await self.text(peer + "/thesis.pdf")
+        #expect(text == peerText && !text.contains("??") && !text.contains("[?]"))
+        // An edit, built incrementally, ends as a clean build of the edited sources does.
+        let chapter = try FileManager.default.contentsOfDirectory(atPath: project + "/chapters").sorted()[0]
+        try edit(project + "/chapters/" + chapter) { $0.replacingOccurrences(of: "\\chapter{", with: "\\chapter{New ") }
+        let edited = try await cp(["graph", "build", "--project", project], deadline: .seconds(600))
+        #expect(edited.status == 0, "\(edited.stderr)")
+        let clean = directory.file("clean")
+        try FileManager.default.copyItem(atPath: project, toPath: clean)
+        try FileManager.default.removeItem(atPath: clean + "/.cp")
+        for file in try FileManager.default.contentsOfDirectory(atPath: clean)
+        where !file.hasSuffix(".tex") && !file.hasSuffix(".bib") && file != "chapters" && file != "figures" {
+            try FileManager.default.removeItem(atPath: clean + "/" + file)
+        }
+        let cleanBuild = try await cp(["graph", "build", "--project", clean], deadline: .seconds(600))
+        #expect(cleanBuild.status == 0, "\(cleanBuild.stderr)")
+        let incremental = try await self.text(project + "/thesis.pdf")
+        let cleanText = try await self.text(clean + "/thesis.pdf")
+        #expect(incremental.contains("New ") && incremental == cleanText)
+    }
+
+    @Test func aMissingFileOrAnErrorInTheSourceIsOneLineNamingIt() async throws {
+        let (directory, project) = try suite.example("thesis")
+        defer { directory.remove() }
+        try edit(project + "/thesis.tex") {
+            $0.replacingOccurrences(of: "\\input{chapters/introduction}", with: "\\input{chapters/missing}")
+        }
+        let missing = try await cp(["graph", "build", "--project", project], deadline: .seconds(600))
+        #expect(missing.status == 1)
+        #expect(
+            missing.stderr.contains(
+                "cp: graph: task 'thesis' failed: exit status 1: LaTeX Error: File `chapters/missing.tex' not found. "
+                    + "(at l.14 \\input{chapters/missing})"), "\(missing.stderr)")
+        try edit(project + "/thesis.tex") {
+            $0.replacingOccurrences(of: "\\input{chapters/missing}", with: "\\input{chapters/introduction}")
+        }
+        try edit(project + "/chapters/results.tex") { $0.replacingOccurrences(of: "\\centering", with: "\\centred") }
+        let undefined = try await cp(["graph", "build", "--project", project], deadline: .seconds(600))
+        #expect(undefined.status == 1)
+        #expect(
+            undefined.stderr.contains(
+                "task 'thesis' failed: exit status 1: ./chapters/results.tex:5: Undefined control sequence. (at l.5   \\centred)"
+            ), "\(undefined.stderr)")
+        // No half-written PDF is left as if it were built: the next build runs it again.
+        try edit(project + "/chapters/results.tex") { $0.replacingOccurrences(of: "\\centred", with: "\\centering") }
+        let fixed = try await cp(["graph", "build", "--project", project], deadline: .seconds(600))
+        #expect(fixed.status == 0 && suite.ran(fixed.stderr).contains("thesis"), "\(fixed.stderr)")
+    }
+
+    /// A make peer for `examples/c-tree`: gcc -MD depfiles included, as make users write it.
+    static let makefile = """
+        all: src/hello src/version
+        src/hello: src/hello.o src/greet.o
+        \tgcc -o $@ $^
+        src/version: src/version.o src/greet.o
+        \tgcc -o $@ $^
+        %.o: %.c
+        \tgcc -std=c11 -Wall -O2 -MD -MF $*.d -c -o $@ $<
+        -include $(wildcard src/*.d)
+
+        """
+
+    /// The objects a make run's commands compiled.
+    func compiled(byMake output: String) -> Set<String> {
+        Set(
+            output.split(separator: "\n").compactMap { line in
+                guard line.contains(" -c -o ") else { return nil }
+                return line.components(separatedBy: " -c -o ").last?.split(separator: " ").first.map {
+                    "compile:" + $0.dropLast(2) + ".c"
+                }
+            })
+    }
+
+    @Test func aHeaderInASubdirectoryRecompilesWhatIncludesItAsMakeWithDepfilesDoes() async throws {
+        let (directory, project) = try suite.example("c-tree")  // no definition file: inferred
+        defer { directory.remove() }
+        let peer = directory.file("make-copy")
+        try FileManager.default.copyItem(atPath: project, toPath: peer)
+        try Self.makefile.write(toFile: peer + "/Makefile", atomically: false, encoding: .utf8)
         let first = try await cp(["graph", "build", "--project", project])
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(Set(suite.ran(first.stderr)) == ["compile:src/main.c", "compile:src/count.c", "app"])
-        #expect(try await runProcess(project + "/app", []).stdout == "Hello 3\n")
-        try directory.write("p/include/count.h", "#define COUNT 4\n")
-        let plan = try await cp(["graph", "plan", "--project", project])
         #expect(
-            plan.stdout.contains(
-                "compile:src/count.c [compile]: will run: input 'include/count.h' changed (discovered)"))
-        #expect(plan.stdout.contains("compile:src/main.c [compile]: up to date"))
-        let why = try await cp(["graph", "why", "src/count.o", "--project", project])
-        #expect(why.stdout.contains("input 'include/count.h' changed (discovered)"))
-        let second = try await cp(["graph", "build", "--project", project])
-        #expect(
-            second.status == 0 && Set(suite.ran(second.stderr)) == ["compile:src/count.c", "app"], "\(second.stderr)")
-        #expect(try await runProcess(project + "/app", []).stdout == "Hello 4\n")
-        // What make -MD would rerun is the same: the objects whose depfile names the header.
-        let depfile = try String(contentsOfFile: project + "/src/count.d", encoding: .utf8)
-        #expect(depfile.contains("include/count.h") && !depfile.contains("greet.h"))
-        // A header that disappears: the file that included it is rebuilt, and fails, naming it.
-        try FileManager.default.removeItem(atPath: project + "/include/greet.h")
+            Set(suite.ran(first.stderr)) == [
+                "compile:src/hello.c", "compile:src/greet.c", "compile:src/version.c", "src/hello", "src/version",
+            ])
+        #expect(try await runProcess(project + "/src/version", []).stdout == "Hello, world! (version 1.0)\n")
+        let made = try await runProcess("make", ["-C", peer])
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(compiled(byMake: made.stdout).count == 3)
+        // Each header edited in turn, in both copies: the same files recompile.
+        for (header, text) in [
+            ("include/version.h", "#define VERSION \"1.1\"\n"),
+            ("include/greet.h", "/* edited */\nconst char *greeting(void);\n"),
+        ] {
+            for root in [project, peer] {
+                try text.write(toFile: root + "/" + header, atomically: false, encoding: .utf8)
+            }
+            let plan = try await cp(["graph", "plan", "--project", project])
+            #expect(plan.stdout.contains("will run: input '\(header)' changed (discovered)"), "\(plan.stdout)")
+            let ours = try await cp(["graph", "build", "--project", project])
+            #expect(ours.status == 0, "\(ours.stderr)")
+            let make = try await runProcess("make", ["-C", peer])
+            let recompiled = Set(suite.ran(ours.stderr).filter { $0.hasPrefix("compile:") })
+            #expect(
+                !recompiled.isEmpty && recompiled == compiled(byMake: make.stdout), "\(ours.stderr)\n\(make.stdout)")
+        }
+        #expect(try await runProcess(project + "/src/version", []).stdout == "Hello, world! (version 1.1)\n")
+        let why = try await cp(["graph", "why", "src/hello", "--project", project])
+        #expect(why.stdout == "'src/hello' is up to date (task 'src/hello' [link])\n", "\(why.stdout)")
+        // A header that disappears: the files that included it are rebuilt, and fail naming it.
+        try FileManager.default.removeItem(atPath: project + "/include/version.h")
         let gone = try await cp(["graph", "build", "--project", project])
-        #expect(gone.status == 1 && gone.stderr.contains("greet.h"), "\(gone.stderr)")
-        #expect(suite.ran(gone.stderr) == ["compile:src/main.c"])
+        #expect(gone.status == 1 && gone.stderr.contains("version.h"), "\(gone.stderr)")
+        #expect(suite.ran(gone.stderr) == ["compile:src/version.c"])
     }
 }

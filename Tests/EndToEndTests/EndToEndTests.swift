@@ -12,13 +12,15 @@ let cpBinary: String = {
 /// Runs the built `cp` (or a symlink to it) and returns status, stdout and stderr.
 func cp(
     _ arguments: [String], program: String = cpBinary, in directory: String? = nil,
-    environment: [String: String]? = nil
+    environment: [String: String]? = nil, deadline: Duration = .seconds(20)
 ) async throws -> (status: Int32, stdout: String, stderr: String) {
-    guard let directory else { return try await runProcess(program, arguments, environment: environment) }
+    guard let directory else {
+        return try await runProcess(program, arguments, deadline: deadline, environment: environment)
+    }
     // Run from `directory` without teaching the process helper about working directories.
     return try await runProcess(
         "/bin/sh", ["-c", "cd \"$1\" && shift && exec \"$@\"", "sh", directory, program] + arguments,
-        environment: environment)
+        deadline: deadline, environment: environment)
 }
 
 @Suite struct TopLevelEndToEndTests {
@@ -85,7 +87,7 @@ func cp(
         #expect(empty.status == 2)
         #expect(
             empty.stderr
-                == "cp: up: '\(scratch.file("empty"))' holds no project or tasks file (*.pyml, *.tyml): nothing to build (see examples/latex-paper)\n"
+                == "cp: up: '\(scratch.file("empty"))' holds no project or tasks file (*.pyml, *.tyml), no LaTeX document (a top-level .tex with \\documentclass) and no C program (a .c defining main): nothing to build\n"
         )
         let missing = try await cp(["up", scratch.file("nowhere")])
         #expect(missing.status == 2)

@@ -106,6 +106,27 @@ import Testing
         #expect(!again.stderr.contains("cp: up: run "), "\(again.stderr)")
     }
 
+    @Test func onceBuildsAThesisWithNoDefinitionFilesAndAChapterEditRerunsIt() async throws {
+        let scratch = try TemporaryDirectory()
+        defer { scratch.remove() }
+        let thesis = try MajorDomoEndToEndTests().example("thesis", in: scratch)
+        let first = try await cp(["up", "--once", thesis])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("built \(thesis)/thesis.pdf"), "\(first.stdout)")
+        #expect(Self.runs(of: "thesis-index", in: first.stderr[...]) == 1, "\(first.stderr)")
+        #expect(try await Self.text(ofPDF: thesis + "/thesis.pdf").contains("Literate programming"))
+        let chapter = thesis + "/chapters/results.tex"
+        let text = try String(contentsOfFile: chapter, encoding: .utf8)
+        try text.replacingOccurrences(of: "three passes", with: "four passes").write(
+            toFile: chapter, atomically: false, encoding: .utf8)
+        let again = try await cp(["up", "--once", thesis])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(
+            again.stderr.contains("cp: up: run thesis [pdflatex]: input 'chapters/results.tex' changed (discovered)"),
+            "\(again.stderr)")
+        #expect(try await Self.text(ofPDF: thesis + "/thesis.pdf").contains("four passes"))
+    }
+
     /// Watch mode: each save is built (only what it reaches), a burst of writes is one build,
     /// the build's own outputs start none, an edit during a build supersedes it, `cp ctrl`
     /// inside the directory finds this MajorDomo, a second `cp up` is refused, and Ctrl-C

@@ -241,6 +241,32 @@ final class QueuedJobs: JobQueue {
         #expect(try await runProcess(root + "/hello", []).stdout == "Hello, header\n")
     }
 
+    @Test func anInferredProjectIsLoadedAgainWhenASourceChangesItsTasks() async throws {
+        let core = try await coordinator(settle: .seconds(600))
+        let root = scratch.file("inferred")
+        try scratch.write("inferred/lib.c", "int twice(int x) { return 2 * x; }\n")
+        try scratch.write(
+            "inferred/app.c", "#include <stdio.h>\nint twice(int);\nint main(void) { printf(\"%d\\n\", twice(21)); }\n")
+        _ = try await core.addProject(directory: root, name: "inferred", pod: nil)
+        for path in ["lib.c", "app.c"] { try await report(core, root, path) }
+        try await register(core, ["compile", "link"])
+        #expect(await core.projectGraph("inferred")?.inferred.map(\.name) == ["app"])
+        let first = try await core.startBuild("inferred", targets: [])
+        try await work(core, first.id)
+        #expect(try await runProcess(root + "/app", []).stdout == "42\n")
+        // An edit that keeps the tasks: a change build of what it reaches.
+        try await edit(core, root, "lib.c", "int twice(int x) { return x + x; }\n")
+        await core.settled("inferred")
+        // A new file with main: a second program, found by loading the project again.
+        try await edit(core, root, "tool.c", "int twice(int);\nint main(void) { return twice(0); }\n")
+        await core.settled("inferred")
+        _ = try await workUntilIdle(core)
+        #expect(await core.projectGraph("inferred")?.inferred.map(\.name) == ["app", "tool"])
+        #expect(FileManager.default.isExecutableFile(atPath: root + "/tool"))
+        let builds = await core.buildList().reversed().map(\.trigger)
+        #expect(builds == ["request", "change", "change"])
+    }
+
     @Test func aChangeDuringABuildSupersedesItAndTheNextBuildCoversBoth() async throws {
         let core = try await coordinator(settle: .milliseconds(200))
         let root = try await helloProject(core)

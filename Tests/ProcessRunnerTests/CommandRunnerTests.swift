@@ -103,3 +103,29 @@ import Testing
         try CommandRunner.run(spec(argv)).status
     }
 }
+
+/// The first error line of a tool's output, for a failed task's message.
+@Suite struct FirstErrorTests {
+    @Test func aTeXErrorComesWithTheLineWhereTeXStopped() {
+        let missing = [
+            "(./thesis.aux)", "! LaTeX Error: File `chapters/missing.tex' not found.", "",
+            "Type X to quit or <RETURN> to proceed,", "Enter file name: ", "./thesis.tex:14: Emergency stop.",
+            "<read *> ", "l.14 \\input{chapters/missing}", "                             ^^M",
+        ]
+        #expect(
+            FirstError.find(in: missing)
+                == "LaTeX Error: File `chapters/missing.tex' not found. (at l.14 \\input{chapters/missing})")
+        let undefined = ["./paper.tex:13: Undefined control sequence.", "l.13 \\nosuchmacro", "                 {x}"]
+        #expect(FirstError.find(in: undefined) == "./paper.tex:13: Undefined control sequence. (at l.13 \\nosuchmacro)")
+    }
+
+    @Test func aCompilerErrorIsItsLineAndOrdinaryOutputIsNone() {
+        let gcc = [
+            "src/a.c: In function 'main':", "src/a.c:3:5: warning: unused variable 'x'",
+            "src/a.c:4:12: error: expected ';' before '}' token", "src/a.c:9:1: error: second",
+        ]
+        #expect(FirstError.find(in: gcc) == "src/a.c:4:12: error: expected ';' before '}' token")
+        #expect(
+            FirstError.find(in: ["This is pdfTeX", "Output written on paper.pdf (2 pages).", "time: 12:30: ok"]) == nil)
+    }
+}

@@ -1,4 +1,4 @@
-// cp graph [dot|json|mermaid] [export|plan|cycles|why PATH|check|build] [options]
+// cp graph [dot|json|mermaid] [export|plan|cycles|tasks|why PATH|check|build] [options]
 //
 // Load a project offline and print its graph, its plan, its cycles, why an artefact is out of
 // date; check it; or build it without any daemon (DESIGN §5, §9). Tracked by issue 6.
@@ -11,6 +11,10 @@ extension Applets {
             details: """
                 Loads the project in --project (its *.pyml and *.tyml files) with the rules in \
                 --rules (default: the bundled C, LaTeX and file rules), without any daemon. \
+                A directory with no such file gets its tasks inferred: each top-level .tex \
+                with \\documentclass is a document (its engine, bibliography and index \
+                found in its source), each .c file is compiled and each one defining main \
+                linked into a program; 'tasks' prints them, to keep as tasks.tyml. \
                 'build' runs what the goals need, in build order, cyclic components in passes \
                 until the files that close each cycle stop changing; its state is kept in \
                 .cp/state.db under the project, so a second build runs nothing, and one \
@@ -45,6 +49,10 @@ extension Applets {
                     options: [CommonOptions.maxPasses], run: GraphCommand.plan),
                 CommandSpec("cycles", summary: "print the cyclic components", run: GraphCommand.cycles),
                 CommandSpec(
+                    "tasks",
+                    summary: "print the project's tasks as a tasks file (inferred ones, to keep and edit)",
+                    run: GraphCommand.tasks),
+                CommandSpec(
                     "why", summary: "say why PATH is out of date, or that it is up to date",
                     options: [CommonOptions.maxPasses],
                     positionals: [PositionalSpec("PATH", help: "an artefact, relative to the project")],
@@ -69,6 +77,7 @@ extension Applets {
                     "typeset the bundled paper (3 pdflatex runs, like latexmk)"
                 ),
                 ("cp graph plan", "list what a build would run, and why"),
+                ("cp graph tasks --project ~/thesis > ~/thesis/tasks.tyml", "write out the inferred tasks to edit"),
             ]),
         configSection: "graph",
         invocationNames: [],

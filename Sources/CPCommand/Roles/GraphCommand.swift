@@ -105,6 +105,56 @@ enum GraphCommand {
         }
     }
 
+    /// `cp graph tasks`: the tasks written in the project's files, or inferred, as a tasks file
+    /// (instances of pattern rules are left out: the rules make them again).
+    @Sendable static func tasks(_ invocation: Invocation) async throws -> ExitStatus {
+        try await withProject(invocation, readsState: false, parse: true) { context in
+            try write(tasksFile(context.project), context)
+            return .success
+        }
+    }
+
+    /// The text of a tasks file holding `project`'s tasks.
+    static func tasksFile(_ project: Project) -> String {
+        let graph = project.graph
+        var text =
+            project.inferred.isEmpty
+            ? "# The tasks of \(project.root), as written in its files.\n"
+            : "# Tasks inferred from the files of \(project.root) (cp graph tasks).\n"
+                + "# Kept as tasks.tyml in the project, they are its definitions: edit them there.\n"
+        text += "\ntasks:\n"
+        func list(_ key: String, _ ids: [Int32]) {
+            guard !ids.isEmpty else { return }
+            text += "    \(key): [\(graph.paths(ids).map(yamlScalar).joined(separator: ", "))]\n"
+        }
+        for task in graph.tasks where !task.fromPattern {
+            text += "  \(yamlScalar(task.name)):\n    rule: \(yamlScalar(task.rule))\n"
+            list("dependencies", task.dependencies)
+            list("secondaryDependencies", task.secondaryDependencies)
+            list("outputs", task.outputs)
+            if !task.mainFile.isEmpty && task.mainFile != task.dependencies.first.map({ graph.artefacts[Int($0)] }) {
+                text += "    mainFile: \(yamlScalar(task.mainFile))\n"
+            }
+        }
+        return text
+    }
+
+    /// `text` as a YAML scalar: plain when it is only ASCII letters, digits and `_./+-` (no `-` first),
+    /// double-quoted (JSON's escapes, which YAML reads) otherwise.
+    static func yamlScalar(_ text: String) -> String {
+        let plain =
+            !text.isEmpty && !text.hasPrefix("-")
+            && text.unicodeScalars.allSatisfy {
+                $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "_./+-".unicodeScalars.contains($0))
+            }
+            && !text.hasSuffix(":")
+        if plain { return text }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        let data = (try? encoder.encode(text)) ?? Data("\"\"".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// `cp graph export` (and `cp graph` alone): DOT, JSON or Mermaid.
     @Sendable static func export(_ invocation: Invocation) async throws -> ExitStatus {
         try await withProject(invocation, readsState: false) { context in

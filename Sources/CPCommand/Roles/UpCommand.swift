@@ -1,6 +1,7 @@
 import CPModel
 import CPProtocol
 import Chef
+import DependencyGraph
 import FSWatcher
 import Foundation
 import Hashing
@@ -180,7 +181,7 @@ enum UpCommand {
     }
 
     /// `given` as an absolute path without links; it must be a directory holding at least one
-    /// `*.pyml` or `*.tyml`.
+    /// `*.pyml` or `*.tyml`, or files to infer tasks from (a LaTeX document, a C program).
     static func projectRoot(_ given: String) throws(RootError) -> String {
         let root = URL(fileURLWithPath: given).standardizedFileURL.resolvingSymlinksInPath().path
         var isDirectory: ObjCBool = false
@@ -188,14 +189,16 @@ enum UpCommand {
             throw RootError(description: "'\(given)' does not exist")
         }
         guard isDirectory.boolValue else { throw RootError(description: "'\(given)' is not a directory") }
+        let files = DefinitionFiles.listFiles(root)
         guard
-            DefinitionFiles.listFiles(root).contains(where: {
+            files.contains(where: {
                 DefinitionFiles.has($0, extension: "pyml") || DefinitionFiles.has($0, extension: "tyml")
-            })
+            }) || !Inference.tasks(root: root, files: files).isEmpty
         else {
             throw RootError(
                 description:
-                    "'\(given)' holds no project or tasks file (*.pyml, *.tyml): nothing to build (see examples/latex-paper)"
+                    "'\(given)' holds no project or tasks file (*.pyml, *.tyml), no LaTeX document (a top-level .tex "
+                    + "with \\documentclass) and no C program (a .c defining main): nothing to build"
             )
         }
         return root

@@ -1,0 +1,3 @@
+#include "../include/greet.h"
+
+const char *greeting(void) { return "Hello, world!"; }
