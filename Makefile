@@ -19,7 +19,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # browser test (Selenium from PyPI goes into BROWSER_VENV).
 PACKAGES := pkg-config libnats-dev libssh-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev \
 	nats-server openssh-server openssh-sftp-server openssh-client openssl groff-base util-linux \
-	sqlite3 graphviz gcc texlive-latex-base latexmk poppler-utils \
+	sqlite3 graphviz gcc make texlive-latex-base texlive-xetex texlive-bibtex-extra biber latexmk poppler-utils \
 	chromium chromium-driver python3 python3-venv fonts-dejavu-core
 BROWSER_VENV := .build/browser-venv
 BENCH_PACKAGES := hyperfine python3 inotify-tools watchman ninja-build make curl

@@ -8,6 +8,23 @@ import Testing
 @Suite struct DiscoveryEndToEndTests {
     let suite = GraphBuildEndToEndTests()
 
+    /// The TeX tools these tests run, each on the search path, or a failure naming its package.
+    func requireTools() throws {
+        let tools = [
+            ("pdflatex", "texlive-latex-base"), ("bibtex", "texlive-binaries"), ("makeindex", "texlive-binaries"),
+            ("latexmk", "latexmk"), ("xelatex", "texlive-xetex"), ("biber", "biber"), ("pdftotext", "poppler-utils"),
+        ]
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
+        for (tool, package) in tools {
+            try #require(
+                path.contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)") },
+                "\(tool) not found; install it with: apt-get install \(package) (make setup does)")
+        }
+        try #require(
+            FileManager.default.fileExists(atPath: "/usr/share/texlive/texmf-dist/tex/latex/biblatex/biblatex.sty"),
+            "biblatex not found; install it with: apt-get install texlive-bibtex-extra (make setup does)")
+    }
+
     func edit(_ path: String, _ change: (String) -> String) throws {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let changed = change(text)
@@ -75,6 +92,7 @@ import Testing
     func aThesisTakesNoMoreEngineRunsThanLatexmkAndAnEditEndsAsACleanBuild(
         example: String, engine: String, latexmkFlag: String
     ) async throws {
+        try requireTools()
         let (directory, project) = try suite.example(example)
         defer { directory.remove() }
         let build = try await cp(["graph", "build", "--project", project], deadline: .seconds(600))
