@@ -86,6 +86,15 @@ import Testing
         let state = try await runProcess(
             "sqlite3", [project + "/.cp/state.db", "SELECT count(*) FROM tasks WHERE instr(files, '/usr/share') > 0"])
         #expect(state.stdout == "0\n", "\(state.stderr)")
+        // Nor a log (.log, .blg, .ilg), nor the recorder file itself; the chapters are.
+        let recorded = try await runProcess(
+            "sqlite3",
+            [
+                project + "/.cp/state.db",
+                "SELECT sum(instr(files, '.log') + instr(files, '.blg') + instr(files, '.ilg') + instr(files, '.fls')), "
+                    + "sum(instr(files, 'chapters/introduction.tex') > 0) FROM tasks",
+            ])
+        #expect(recorded.stdout == "0|1\n", "\(recorded.stdout)\(recorded.stderr)")
     }
 
     @Test(arguments: [("thesis", "pdflatex", "-pdf"), ("thesis-biber", "xelatex", "-xelatex")])
