@@ -102,25 +102,11 @@ public final class JobExecutor: Sendable {
     }
 
     /// The argv this Chef runs for `job`: its own rule's, expanded with the job's paths.
-    public func argv(for job: Job) throws(JobFailure) -> [String] {
-        let (rule, values) = try ruleAndValues(for: job)
-        let argv = rule.build.expand(values)
-        guard !argv.isEmpty, !argv[0].isEmpty else {
-            throw JobFailure("rule '\(job.rule)' of chef \(settings.chef) has no build command")
-        }
-        return argv
-    }
+    public func argv(for job: Job) throws(JobFailure) -> [String] { try command(for: job).argv }
 
-    /// Where `job`'s tool reports what it read (its rule's `discover`), if it does.
-    public func discoveryFile(for job: Job) throws(JobFailure) -> DiscoveryFile? {
-        let (rule, values) = try ruleAndValues(for: job)
-        guard let file = rule.discover?.file(values) else { return nil }
-        if let problem = JobPaths.problem(file.path) { throw JobFailure("discovery file refused: \(problem)") }
-        return file
-    }
-
-    /// This Chef's rule for `job` and what its placeholders stand for, once every path is clean.
-    private func ruleAndValues(for job: Job) throws(JobFailure) -> (Rule, ArgvTemplate.Values) {
+    /// `job`'s argv and where its tool reports what it read (its rule's `discover`), once its
+    /// rule is this Chef's and every path is clean.
+    private func command(for job: Job) throws(JobFailure) -> (argv: [String], discovery: DiscoveryFile?) {
         guard let rule = rules.book.rules[job.rule] else {
             throw JobFailure("rule '\(job.rule)' is not offered by chef \(settings.chef)")
         }
@@ -128,22 +114,27 @@ public final class JobExecutor: Sendable {
             if let problem = JobPaths.problem(path) { throw JobFailure("path refused: \(problem)") }
         }
         let placeholders = job.placeholders
-        return (
-            rule,
-            .init(
-                dependencies: placeholders.dependencies,
-                secondaryDependencies: placeholders.secondaryDependencies.filter {
-                    (job.secondaryInputs[$0] ?? nil) != nil
-                },
-                outputs: job.outputs, stem: placeholders.stem, mainFile: placeholders.mainFile)
-        )
+        let values = ArgvTemplate.Values(
+            dependencies: placeholders.dependencies,
+            secondaryDependencies: placeholders.secondaryDependencies.filter {
+                (job.secondaryInputs[$0] ?? nil) != nil
+            },
+            outputs: job.outputs, stem: placeholders.stem, mainFile: placeholders.mainFile)
+        let argv = rule.build.expand(values)
+        guard !argv.isEmpty, !argv[0].isEmpty else {
+            throw JobFailure("rule '\(job.rule)' of chef \(settings.chef) has no build command")
+        }
+        let discovery = rule.discover?.file(values)
+        if let problem = discovery.flatMap({ JobPaths.problem($0.path) }) {
+            throw JobFailure("discovery file refused: \(problem)")
+        }
+        return (argv, discovery)
     }
 
     private func execute(
         _ job: Job, cancellation: CommandRunner.Cancellation, publishLog: @escaping @Sendable (LogLines) -> Void
     ) throws(JobFailure) -> (CommandRunner.Outcome, [String: JobResult.Output], [String]?) {
-        let argv = try argv(for: job)
-        let discovery = try discoveryFile(for: job)
+        let (argv, discovery) = try command(for: job)
         let workspace = try workspace(job)
         let directory = try workspace.prepare(job)
         try JobPaths.check(job.allPaths, in: directory)

@@ -56,15 +56,12 @@ public enum Inference {
             // What the document's preamble and body ask for, its \input files included.
             let parts = sources.closure(of: path)
             let commands = { (name: String) in parts.flatMap { $0.commands(name) } }
-            let packages = Set(
-                (commands("usepackage") + commands("RequirePackage")).flatMap { command in
-                    command.argument.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                })
-            let biblatex = (commands("usepackage") + commands("RequirePackage")).first { command in
-                command.argument.split(separator: ",").contains {
-                    $0.trimmingCharacters(in: .whitespaces) == "biblatex"
-                }
+            let loads = commands("usepackage") + commands("RequirePackage")
+            let names = { (command: TeXSource.Command) in
+                command.argument.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             }
+            let packages = Set(loads.flatMap(names))
+            let biblatex = loads.first { names($0).contains("biblatex") }
             var tasks: [TaskDefinition] = []  // the document's helpers
             var outputs = [stem + ".pdf", stem + ".aux"]
             var secondary = [stem + ".aux"]
@@ -73,26 +70,22 @@ public enum Inference {
                 outputs.append(stem + suffix)
                 secondary.append(stem + suffix)
             }
-            // The bibliography: biblatex (biber, or bibtex with backend=bibtex) or \bibliography.
+            // The bibliography: biblatex (biber on its .bcf, or bibtex with backend=bibtex) or
+            // \bibliography (bibtex on the .aux).
             let databases = Self.databases(
                 commands("addbibresource").map(\.argument)
-                    + commands("bibliography").flatMap { $0.argument.split(separator: ",").map { $0 + ".bib" } })
-            if let biblatex, !databases.isEmpty || !commands("printbibliography").isEmpty {
-                let viaBibtex =
-                    biblatex.options?.replacingOccurrences(of: " ", with: "").contains("backend=bibtex") == true
-                if !viaBibtex { outputs.append(stem + ".bcf") }
+                    + commands("bibliography").flatMap { $0.argument.split(separator: ",").map(String.init) })
+            if !databases.isEmpty || (biblatex != nil && !commands("printbibliography").isEmpty) {
+                let biber =
+                    biblatex.map {
+                        $0.options?.replacingOccurrences(of: " ", with: "").contains("backend=bibtex") != true
+                    } ?? false
+                if biber { outputs.append(stem + ".bcf") }
                 tasks.append(
                     TaskDefinition(
-                        name: stem + "-bibliography", rule: Located(viaBibtex ? "bibtex" : "biber", at: place),
-                        dependencies: located([stem + (viaBibtex ? ".aux" : ".bcf")] + databases),
+                        name: stem + "-bibliography", rule: Located(biber ? "biber" : "bibtex", at: place),
+                        dependencies: located([stem + (biber ? ".bcf" : ".aux")] + databases),
                         secondaryDependencies: [], outputs: located([stem + ".bbl"]), location: place))
-                secondary.append(stem + ".bbl")
-            } else if !databases.isEmpty {
-                tasks.append(
-                    TaskDefinition(
-                        name: stem + "-bibliography", rule: Located("bibtex", at: place),
-                        dependencies: located([stem + ".aux"] + databases), secondaryDependencies: [],
-                        outputs: located([stem + ".bbl"]), location: place))
                 secondary.append(stem + ".bbl")
             }
             // The index: \makeindex (makeidx, imakeidx), or a .idx already there.

@@ -170,7 +170,9 @@ let parserCases: [ParserCase] = [
     ParserCase("graph", ["build", "--", "dot"], ok("graph build", [:], ["TARGET": ["dot"]])),
     ParserCase(
         "graph", ["frobnicate"],
-        .error("unknown command 'frobnicate' for 'cp graph'; expected one of: export, plan, cycles, tasks, why, check, build")),
+        .error(
+            "unknown command 'frobnicate' for 'cp graph'; expected one of: export, plan, cycles, tasks, why, check, build"
+        )),
     // A variadic positional followed by a fixed one; verb-level short options.
     ParserCase("sftp", ["put", "a", "b", "h:/x"], ok("sftp put", [:], ["LOCAL": ["a", "b"], "REMOTE": ["h:/x"]])),
     ParserCase("sftp", ["put", "h:/x"], .error("missing LOCAL… REMOTE for 'cp sftp put'; see 'cp sftp put --help'")),
