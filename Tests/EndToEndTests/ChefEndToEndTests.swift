@@ -129,6 +129,10 @@ final class JobDesk: Sendable {
             dependencies: []
             outputs: [text]
             build: [sh, -c, "echo started by $CP_CHEF >> slow.log; echo started; sleep $0; echo done > {{output}}", "{{stem}}"]
+          gated:
+            dependencies: []
+            outputs: [text]
+            build: [sh, -c, "echo started by $CP_CHEF >> gated.log; until [ -e release ]; do sleep 0.05; done; echo done > {{output}}"]
           copy: {dependencies: [text], outputs: [text], build: [/bin/cp, "{{input}}", "{{output}}"]}
         """
 
@@ -182,16 +186,22 @@ final class JobDesk: Sendable {
             let root = scratch.file("p")
             let doomed = try await RunningChef.start(
                 server, scratch: scratch, name: "doomed", rules: scratch.file("rules"), jobs: 1)
-            try await desk.submit(job("long", "slow", root: root, stem: "1", outputs: ["long.txt"]))
+            // The job cannot end before `release` exists, so the doomed Chef can never
+            // answer it, however slowly this machine gets to the kill.
+            try await desk.submit(job("long", "gated", root: root, outputs: ["long.txt"]))
+            let log = root + "/gated.log"
             try await waitUntil(deadline: .seconds(30), "the job to start on the doomed Chef") {
-                (try? String(contentsOfFile: root + "/slow.log", encoding: .utf8))?.contains("doomed") ?? false
+                (try? String(contentsOfFile: log, encoding: .utf8))?.contains("doomed") ?? false
             }
             _ = try await doomed.process.kill9()
             let survivor = try await RunningChef.start(
                 server, scratch: scratch, name: "survivor", rules: scratch.file("rules"), jobs: 1)
+            try await waitUntil(deadline: .seconds(30), "the job to start again on the survivor") {
+                (try? String(contentsOfFile: log, encoding: .utf8))?.contains("survivor") ?? false
+            }
+            _ = try scratch.write("p/release", "")
             let results = try await desk.wait("the job's result") { $0["long"] != nil }
             #expect(results["long"]?.count == 1 && results["long"]?[0].result == .succeeded)
-            #expect(try String(contentsOfFile: root + "/slow.log", encoding: .utf8).contains("started by survivor"))
             // No second result comes, and nothing is left queued.
             try await desk.submit(job("after", "tally", root: root))
             let later = try await desk.wait("a later job's result") { $0["after"] != nil }
@@ -347,10 +357,10 @@ final class JobDesk: Sendable {
             var registered: [RegisterRule] = []
             for await rule in rules {
                 registered.append(rule.envelope.payload)
-                if registered.count == 6 { break }
-                if registered.count == 3 { try probe.publish(Subjects.registerTypesAgain, Empty()) }
+                if registered.count == 8 { break }
+                if registered.count == 4 { try probe.publish(Subjects.registerTypesAgain, Empty()) }
             }
-            #expect(registered.map(\.ruleName) == ["copy", "slow", "tally", "copy", "slow", "tally"])
+            #expect(registered.map(\.ruleName) == ["copy", "gated", "slow", "tally", "copy", "gated", "slow", "tally"])
             #expect(registered.allSatisfy { $0.chefKind == "k" && $0.chefName == "c" })
             #expect(!registered.contains { $0.theRule.outputs.contains("sh") })  // what, never how
             for await type in types {
@@ -365,9 +375,9 @@ final class JobDesk: Sendable {
             var offered: [String] = []
             for await answer in answers {
                 offered.append(answer.envelope.payload.ruleName)
-                if offered.count == 2 { break }
+                if offered.count == 3 { break }
             }
-            #expect(offered == ["copy", "slow"])
+            #expect(offered == ["copy", "gated", "slow"])
             #expect(try await chef.process.terminate() == .exited(130))
             try await probe.drain()
         }
