@@ -104,9 +104,11 @@ public final class JobExecutor: Sendable {
     /// The argv this Chef runs for `job`: its own rule's, expanded with the job's paths.
     public func argv(for job: Job) throws(JobFailure) -> [String] { try command(for: job).argv }
 
-    /// `job`'s argv and where its tool reports what it read (its rule's `discover`), once its
-    /// rule is this Chef's and every path is clean.
-    private func command(for job: Job) throws(JobFailure) -> (argv: [String], discovery: DiscoveryFile?) {
+    /// `job`'s argv, where its tool reports what it read (its rule's `discover`) and where it
+    /// writes before its files are moved into place (its rule's `{{stage}}`), once its rule is
+    /// this Chef's and every path is clean.
+    private func command(for job: Job) throws(JobFailure) -> (argv: [String], discovery: DiscoveryFile?, stage: String?)
+    {
         guard let rule = rules.book.rules[job.rule] else {
             throw JobFailure("rule '\(job.rule)' is not offered by chef \(settings.chef)")
         }
@@ -119,7 +121,8 @@ public final class JobExecutor: Sendable {
             secondaryDependencies: placeholders.secondaryDependencies.filter {
                 (job.secondaryInputs[$0] ?? nil) != nil
             },
-            outputs: job.outputs, stem: placeholders.stem, mainFile: placeholders.mainFile)
+            outputs: job.outputs, stem: placeholders.stem, mainFile: placeholders.mainFile,
+            stage: Stage.path(task: job.task))
         let argv = rule.build.expand(values)
         guard !argv.isEmpty, !argv[0].isEmpty else {
             throw JobFailure("rule '\(job.rule)' of chef \(settings.chef) has no build command")
@@ -128,13 +131,13 @@ public final class JobExecutor: Sendable {
         if let problem = discovery.flatMap({ JobPaths.problem($0.path) }) {
             throw JobFailure("discovery file refused: \(problem)")
         }
-        return (argv, discovery)
+        return (argv, discovery, rule.build.usesStage ? values.stage : nil)
     }
 
     private func execute(
         _ job: Job, cancellation: CommandRunner.Cancellation, publishLog: @escaping @Sendable (LogLines) -> Void
     ) throws(JobFailure) -> (CommandRunner.Outcome, [String: JobResult.Output], [String]?) {
-        let (argv, discovery) = try command(for: job)
+        let (argv, discovery, stagePath) = try command(for: job)
         let workspace = try workspace(job)
         let directory = try workspace.prepare(job)
         try JobPaths.check(job.allPaths, in: directory)
@@ -147,6 +150,8 @@ public final class JobExecutor: Sendable {
                 throw JobFailure("cannot make the directory of output '\(path)': \(error.localizedDescription)")
             }
         }
+        let stage = stagePath.map { Stage(directory: directory, path: $0) }
+        do throws(StageError) { try stage?.prepare() } catch { throw JobFailure(error.description) }
         if cancellation.isCancelled { throw JobFailure("cancelled", outcome: .cancelled) }
         let logFile = settings.workDirectory + "/logs/" + SafeName.of(job.jobId) + ".log"
         let log = LogStream(job: job, file: logFile, limit: settings.logLimit, chef: settings.chef, publish: publishLog)
@@ -169,10 +174,15 @@ public final class JobExecutor: Sendable {
         case .success(let value): outcome = value
         case .failure(let error): throw JobFailure("cannot run \(argv[0]): \(error)")
         }
+        do throws(StageError) {
+            try stage?.deliver(succeeded: outcome.succeeded, outputs: Set(job.outputs))
+        } catch {
+            throw JobFailure(error.description)
+        }
         let outputs = InputCheck.describe(job.outputs, in: directory)
         guard outcome.succeeded else { return (outcome, outputs, nil) }
         try workspace.deliver(job, outputs: outputs, from: directory)
-        return (outcome, outputs, discovery?.inputs(in: directory))
+        return (outcome, outputs, discovery?.inputs(in: directory, stage: stagePath))
     }
 
     /// Sends what the running jobs printed since the last flush (the role calls it every 100 ms,

@@ -182,6 +182,13 @@ extension BuildGraph {
         let secondary = definition.secondaryDependencies.filter(exists)
         return .init(
             dependencies: paths(definition.dependencies), secondaryDependencies: paths(secondary),
-            outputs: paths(definition.outputs), stem: definition.stem, mainFile: definition.mainFile)
+            outputs: paths(definition.outputs), stem: definition.stem, mainFile: definition.mainFile,
+            stage: Stage.path(task: definition.name))
+    }
+
+    /// Where `task`'s tool writes before its files are moved into place, if its rule says
+    /// `{{stage}}` (relative to the project root).
+    public func stage(of task: Int32) -> String? {
+        tasks[Int(task)].build.usesStage ? Stage.path(task: tasks[Int(task)].name) : nil
     }
 }

@@ -1,6 +1,7 @@
 import CPModel
 import Foundation
 import ProcessRunner
+import RulesManager
 
 /// What runs a job: the local executor below (the MajorDomo sends jobs to Chefs instead).
 public protocol Executor: Sendable {
@@ -39,19 +40,17 @@ public struct LocalExecutor: Executor {
             timeout: timeout)
         // A job may run for minutes: a thread of its own, not one of the bounded pool's.
         let root = root
-        let result = await onThreadOfItsOwn("cp-job") { () -> Result<Execution, ProcessError> in
-            do throws(ProcessError) {
+        let stage = job.stage.map { Stage(directory: root, path: $0) }
+        return await onThreadOfItsOwn("cp-job") { () -> Execution in
+            do {
+                try stage?.prepare()
                 let outcome = try CommandRunner.run(spec, cancellation: cancellation)
-                guard outcome.succeeded, let discovery = job.discovery else { return .success(Execution(outcome)) }
-                return .success(Execution(outcome, discovered: discovery.inputs(in: root)))
+                try stage?.deliver(succeeded: outcome.succeeded, outputs: Set(job.outputs))
+                guard outcome.succeeded, let discovery = job.discovery else { return Execution(outcome) }
+                return Execution(outcome, discovered: discovery.inputs(in: root, stage: job.stage))
             } catch {
-                return .failure(error)
+                return Execution(CommandRunner.Outcome(status: 127, lines: [.init(stream: .stderr, text: "\(error)")]))
             }
-        }
-        switch result {
-        case .success(let execution): return execution
-        case .failure(let failure):
-            return Execution(CommandRunner.Outcome(status: 127, lines: [.init(stream: .stderr, text: "\(failure)")]))
         }
     }
 }

@@ -14,6 +14,9 @@ extension Scheduler {
         public var reason: String
         /// Where its tool reports what it read (its rule's `discover`), if it does.
         public var discovery: DiscoveryFile? = nil
+        /// Where its tool writes before its files are moved into place (its rule's
+        /// `{{stage}}`), relative to the project root, if it does.
+        public var stage: String? = nil
     }
 
     public enum Failure: Error, Equatable, CustomStringConvertible {

@@ -452,7 +452,7 @@ public final class Scheduler {
         seen[task] = (declared, discovered)
         return Job(
             task: task, name: definition.name, argv: argv(task), outputs: graph.paths(definition.outputs), pass: pass,
-            reason: reason, discovery: graph.discoveryFile(of: task))
+            reason: reason, discovery: graph.discoveryFile(of: task), stage: graph.stage(of: task))
     }
 
     private func missingInput(_ task: Int32) -> Failure? {

@@ -4,10 +4,11 @@ import Foundation
 /// A rule's `build`: an argv template, run without a shell. `{{dependencies}}`,
 /// `{{secondaryDependencies}}` and `{{outputs}}` expand to one argument per path (an argument
 /// that is a list placeholder with text around it is repeated for each path: `-I{{x}}`);
-/// `{{input}}`, `{{output}}`, `{{stem}}` and `{{mainFile}}` are single values.
+/// `{{input}}`, `{{output}}`, `{{stem}}` and `{{mainFile}}` are single values, and `{{stage}}`
+/// is a private directory whose files are moved into place after the run (`Stage`).
 public struct ArgvTemplate: Sendable, Hashable {
     public static let listPlaceholders = ["dependencies", "secondaryDependencies", "outputs"]
-    public static let valuePlaceholders = ["input", "output", "stem", "mainFile"]
+    public static let valuePlaceholders = ["input", "output", "stem", "mainFile", "stage"]
 
     enum Piece: Sendable, Hashable {
         case text(String)
@@ -70,6 +71,9 @@ public struct ArgvTemplate: Sendable, Hashable {
 
     public var isEmpty: Bool { arguments.isEmpty }
 
+    /// Whether the command writes into a stage (`{{stage}}`), to be moved into place after it.
+    public var usesStage: Bool { arguments.contains { $0.contains(.placeholder("stage")) } }
+
     /// What the placeholders stand for in one task.
     public struct Values: Sendable {
         public var dependencies: [String]
@@ -77,15 +81,19 @@ public struct ArgvTemplate: Sendable, Hashable {
         public var outputs: [String]
         public var stem: String
         public var mainFile: String
+        /// The task's stage, relative to where it runs (`Stage.path(task:)`).
+        public var stage: String
 
         public init(
-            dependencies: [String], secondaryDependencies: [String], outputs: [String], stem: String, mainFile: String
+            dependencies: [String], secondaryDependencies: [String], outputs: [String], stem: String, mainFile: String,
+            stage: String
         ) {
             self.dependencies = dependencies
             self.secondaryDependencies = secondaryDependencies
             self.outputs = outputs
             self.stem = stem
             self.mainFile = mainFile
+            self.stage = stage
         }
 
         func list(_ name: String) -> [String] {
@@ -101,6 +109,7 @@ public struct ArgvTemplate: Sendable, Hashable {
             case "input": return dependencies.first ?? ""
             case "output": return outputs.first ?? ""
             case "stem": return stem
+            case "stage": return stage
             default: return mainFile
             }
         }

@@ -149,13 +149,17 @@ public struct DiscoveryFile: Sendable, Hashable {
     /// The files inside `directory` that the run read, by path relative to it, sorted: what
     /// the file names as read (some the run wrote too: a chapter's `.aux` that `\include`
     /// reads back), less the discovery file itself, files gone since, and anything outside
-    /// `directory` (TeX Live's `.sty` files, `/usr/include`). Nil when it cannot be read.
-    public func inputs(in directory: String) -> [String]? {
+    /// `directory` (TeX Live's `.sty` files, `/usr/include`). A file the tool read back from
+    /// its `stage` counts as the project file it was moved to. Nil when it cannot be read.
+    public func inputs(in directory: String, stage: String? = nil) -> [String]? {
         guard let data = FileManager.default.contents(atPath: directory + "/" + path) else { return nil }
         let roots = Set([directory, (directory as NSString).resolvingSymlinksInPath])
+        let staged = stage.map { Stage(directory: directory, path: $0) }
         var inside = Set<String>()
         for file in Discovery.read(format, String(decoding: data, as: UTF8.self)) {
-            guard let relative = Discovery.relative(file, to: roots), relative != path else { continue }
+            guard var relative = Discovery.relative(file, to: roots) else { continue }
+            if let staged { relative = staged.projectPath(of: relative) }
+            guard relative != path else { continue }
             var info = stat()
             guard stat(directory + "/" + relative, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
             inside.insert(relative)

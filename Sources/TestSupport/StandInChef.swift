@@ -32,7 +32,15 @@ public enum StandInChef {
         let argv = graph.argv(of: task) { (job.secondaryInputs[graph.artefacts[Int($0)]] ?? nil) != nil }
         let spec = CommandRunner.Spec(
             argv: argv, directory: job.source.root, environment: CommandRunner.cleanEnvironment(["CP_TASK": job.task]))
-        guard let outcome = try? CommandRunner.run(spec) else { return failed("chef: cannot start \(argv[0])") }
+        let stage = graph.stage(of: task).map { Stage(directory: job.source.root, path: $0) }
+        let outcome: CommandRunner.Outcome
+        do {
+            try stage?.prepare()
+            outcome = try CommandRunner.run(spec)
+            try stage?.deliver(succeeded: outcome.succeeded, outputs: Set(job.outputs))
+        } catch {
+            return failed("chef: cannot run \(argv[0]): \(error)")
+        }
         output = outcome.lines.map(\.text)
         guard outcome.succeeded else {
             return failed(outcome.lines.suffix(5).map(\.text).joined(separator: "\n"), exitCode: outcome.status)
@@ -49,7 +57,8 @@ public enum StandInChef {
         }
         let result = JobResult(
             jobId: job.jobId, result: .succeeded, exitCode: 0, elapsed: (ContinuousClock.now - started).inSeconds,
-            outputs: outputs, discovered: graph.discoveryFile(of: task)?.inputs(in: job.source.root))
+            outputs: outputs,
+            discovered: graph.discoveryFile(of: task)?.inputs(in: job.source.root, stage: graph.stage(of: task)))
         return (result, output)
     }
 }

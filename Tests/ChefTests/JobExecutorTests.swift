@@ -3,6 +3,7 @@ import Chef
 import Foundation
 import Hashing
 import ProcessRunner
+import RulesManager
 import Synchronization
 import TestSupport
 import Testing
@@ -28,6 +29,11 @@ import Testing
             dependencies: [text]
             outputs: [text]
             build: [sh, -c, 'cat "$1" b.txt > "$2"; echo "$2: $1 b.txt /etc/hostname ../up.txt" > "$2.d"', sh, "{{input}}", "{{output}}"]
+            discover: {format: depfile, file: "{{output}}.d"}
+          staged:
+            dependencies: []
+            outputs: [text]
+            build: [sh, -c, 'echo new > "$1/$2"; echo log > "$1/sub/run.log"; echo "$2: $1/a.txt" > "$1/$2.d"; exit $3', sh, "{{stage}}", "{{output}}", "{{stem}}"]
             discover: {format: depfile, file: "{{output}}.d"}
           escape:
             dependencies: []
@@ -119,6 +125,32 @@ import Testing
         #expect(
             escaped.result == .failed && escaped.details.contains("discovery file refused: '../escape.d' climbs out"))
         #expect(!FileManager.default.fileExists(atPath: fixture.scratch.file("escape.d")))
+    }
+
+    /// A rule that writes into `{{stage}}`: its files are moved into place after a success; a
+    /// failure leaves the task's outputs as they were and moves the rest (its log).
+    @Test func whatAToolWritesIntoItsStageIsMovedIntoPlaceAndAFailureKeepsTheLastOutputs() async throws {
+        let fixture = try Fixture()
+        defer { fixture.scratch.remove() }
+        _ = try fixture.scratch.write("p/c.txt", "old\n")
+        _ = try fixture.scratch.write("p/sub/keep.txt", "")  // the stage has sub/ too
+        var job = fixture.job("staged", outputs: ["c.txt"])
+        job.placeholders.stem = "1"
+        let (failed, _) = await fixture.run(job)
+        #expect(failed.result == .failed, "\(failed)")
+        #expect(try String(contentsOfFile: fixture.root + "/c.txt", encoding: .utf8) == "old\n")
+        #expect(try String(contentsOfFile: fixture.root + "/sub/run.log", encoding: .utf8) == "log\n")
+        job.placeholders.stem = "0"
+        job.jobId = "b1-2"
+        let (result, _) = await fixture.run(job)
+        #expect(result.result == .succeeded, "\(result)")
+        #expect(try String(contentsOfFile: fixture.root + "/c.txt", encoding: .utf8) == "new\n")
+        #expect(result.outputs["c.txt"]?.sha256 == (try fixture.digest("c.txt")))
+        // The depfile names the stage's path; it is the project's file it was moved to.
+        #expect(result.discovered == ["a.txt"])
+        let stage = fixture.root + "/" + Stage.path(task: job.task)
+        let left = try FileManager.default.subpathsOfDirectory(atPath: stage)
+        #expect(left == ["sub"], "nothing but the project's directories is left in the stage")
     }
 
     @Test func aRuleTheChefDoesNotOfferFails() async throws {

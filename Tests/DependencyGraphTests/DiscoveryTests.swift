@@ -94,7 +94,7 @@ import Testing
         #expect(rule.discover?.format == .fls)
         let values = ArgvTemplate.Values(
             dependencies: ["thesis.tex"], secondaryDependencies: [], outputs: ["thesis.pdf"], stem: "thesis",
-            mainFile: "thesis.tex")
+            mainFile: "thesis.tex", stage: Stage.path(task: "thesis"))
         #expect(rule.discover?.file(values) == DiscoveryFile(format: .fls, path: "thesis.fls"))
         func problem(_ discover: String) -> String {
             do {

@@ -45,7 +45,7 @@ import Testing
             built.tasks[Int(compileGen)].build.expand(
                 .init(
                     dependencies: ["gen.c"], secondaryDependencies: [], outputs: ["gen.o"], stem: "gen",
-                    mainFile: "gen.c")) == ["gcc", "-c", "-o", "gen.o", "gen.c"])
+                    mainFile: "gen.c", stage: "")) == ["gcc", "-c", "-o", "gen.o", "gen.c"])
         // Without targets, the goals are what the written tasks make.
         #expect(built.paths(built.goals) == ["hello"])
         let genC = try #require(built.artefact("gen.c"))

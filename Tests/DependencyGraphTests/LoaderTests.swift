@@ -113,16 +113,19 @@ import Testing
     @Test func argvTemplatesExpandListsToSeveralArguments() throws {
         let book = try RuleBook.parse(
             try YAMLLoader.parse(
-                "rules:\n  r:\n    build: [tool, '{{dependencies}}', '-I{{secondaryDependencies}}', '--out={{output}}', '{{stem}}.log', '{{mainFile}}']\n",
+                "rules:\n  r:\n    build: [tool, '{{dependencies}}', '-I{{secondaryDependencies}}', '--out={{output}}', '{{stem}}.log', '{{mainFile}}', '-d={{stage}}']\n",
                 file: "f.ryml", what: "rules"))
-        let argv = try #require(book.rules["r"]).build.expand(
+        let build = try #require(book.rules["r"]).build
+        #expect(build.usesStage)
+        let argv = build.expand(
             .init(
                 dependencies: ["a.c", "b.c"], secondaryDependencies: ["inc", "gen"], outputs: ["x.o", "y.o"], stem: "a",
-                mainFile: "a.c"))
-        #expect(argv == ["tool", "a.c", "b.c", "-Iinc", "-Igen", "--out=x.o", "a.log", "a.c"])
-        let empty = try #require(book.rules["r"]).build.expand(
-            .init(dependencies: [], secondaryDependencies: [], outputs: [], stem: "", mainFile: ""))
-        #expect(empty == ["tool", "--out=", ".log", ""])
+                mainFile: "a.c", stage: ".cp/stage/a"))
+        #expect(argv == ["tool", "a.c", "b.c", "-Iinc", "-Igen", "--out=x.o", "a.log", "a.c", "-d=.cp/stage/a"])
+        let empty = build.expand(
+            .init(dependencies: [], secondaryDependencies: [], outputs: [], stem: "", mainFile: "", stage: ""))
+        #expect(empty == ["tool", "--out=", ".log", "", "-d="])
+        #expect(try !ArgvTemplate.parse(["tool", "{{stem}}"]).usesStage)
     }
 
     @Test func tasksLoadAndPathsThatEscapeTheProjectAreRefused() throws {

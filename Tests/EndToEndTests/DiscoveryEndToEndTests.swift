@@ -166,6 +166,61 @@ import Testing
         #expect(fixed.status == 0 && suite.ran(fixed.stderr).contains("thesis"), "\(fixed.stderr)")
     }
 
+    /// A document that, once its first page is shipped out, waits for `release.txt`: while it
+    /// waits, the engine has half written its PDF.
+    static let waitingDocument = #"""
+        \documentclass{article}
+        \newif\ifwaiting
+        \begin{document}
+        First page.
+        \clearpage
+        \immediate\openout15=waiting.txt \immediate\write15{waiting}\immediate\closeout15
+        \waitingtrue
+        \loop\openin14=release.txt \ifeof14 \else\waitingfalse\closein14\fi \ifwaiting\repeat
+        Second page.
+        \end{document}
+
+        """#
+
+    /// Where `name` is under `directory`, hidden directories included.
+    func find(_ name: String, under directory: String) -> [String] {
+        ((try? FileManager.default.subpathsOfDirectory(atPath: directory)) ?? []).filter {
+            ($0 as NSString).lastPathComponent == name
+        }
+    }
+
+    @Test func aViewerNeverSeesHalfAPDFAndAFailedRunLeavesTheLastGoodOne() async throws {
+        try requireTools()
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let project = directory.file("paper")
+        let pdf = project + "/paper.pdf"
+        _ = try directory.write("paper/paper.tex", "\\documentclass{article}\\begin{document}Draft.\\end{document}\n")
+        let first = try await cp(["graph", "build", "--project", project], deadline: .seconds(600))
+        #expect(first.status == 0, "\(first.stderr)")
+        let draft = try Data(contentsOf: URL(fileURLWithPath: pdf))
+        _ = try directory.write("paper/paper.tex", Self.waitingDocument)
+        async let build = cp(["graph", "build", "--project", project], deadline: .seconds(600))
+        try await waitUntil(deadline: .seconds(300), "the engine to ship its first page and wait") {
+            !find("waiting.txt", under: project).isEmpty
+        }
+        // Mid-run: the viewer's file is still the last whole PDF, byte for byte.
+        #expect(try Data(contentsOf: URL(fileURLWithPath: pdf)) == draft)
+        _ = try directory.write("paper/release.txt", "")
+        let second = try await build
+        #expect(second.status == 0, "\(second.stderr)")
+        let whole = try Data(contentsOf: URL(fileURLWithPath: pdf))
+        #expect(String(decoding: whole.suffix(7), as: UTF8.self).contains("%%EOF"))
+        #expect(try await text(pdf).contains("Second page"))
+        #expect(find("waiting.txt", under: project) == ["waiting.txt"], "what it wrote was moved into the project")
+        // A failed run: the PDF stays the last good one, and the log beside it says why.
+        try edit(project + "/paper.tex") { $0.replacingOccurrences(of: "Second page.", with: "\\nosuchmacro") }
+        let failed = try await cp(["graph", "build", "--project", project], deadline: .seconds(600))
+        #expect(failed.status == 1 && failed.stderr.contains("Undefined control sequence"), "\(failed.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: pdf)) == whole)
+        #expect(try String(contentsOfFile: project + "/paper.log", encoding: .utf8).contains("\\nosuchmacro"))
+    }
+
     /// A make peer for `examples/c-tree`: gcc -MD depfiles included, as make users write it.
     static let makefile = """
         all: src/hello src/version
