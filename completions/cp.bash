@@ -70,7 +70,7 @@ _cp_computepods_words() {
         "graph tasks") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "graph why") echo "--max-passes --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "graph check") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
-        "graph build") echo "--jobs --max-passes --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
+        "graph build") echo "--jobs --max-passes --system-files --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "majordomo") echo "serve --help --verbose --quiet --config --show-config" ;;
         "majordomo serve") echo "--listen --socket --state --token-file --rules --settle --ack-wait --max-deliver --pod --name --heartbeat --nats-url --nats-creds --nats-ca --help --verbose --quiet --config --show-config" ;;
         "sftp") echo "put get ls mkdir rm rmdir stat mv --identity --passphrase-file --known-hosts --accept-new --connect-timeout --help --verbose --quiet --config --show-config" ;;

@@ -129,6 +129,7 @@ complete -c cp -n '__fish_seen_subcommand_from graph; and __fish_seen_subcommand
 complete -c cp -n '__fish_seen_subcommand_from graph; and __fish_seen_subcommand_from why' -l max-passes -x -d 'give up on a cyclic component that has not converged after N passes'
 complete -c cp -n '__fish_seen_subcommand_from graph; and __fish_seen_subcommand_from build' -l jobs -s j -x -d 'run at most N jobs at once'
 complete -c cp -n '__fish_seen_subcommand_from graph; and __fish_seen_subcommand_from build' -l max-passes -x -d 'give up on a cyclic component that has not converged after N passes'
+complete -c cp -n '__fish_seen_subcommand_from graph; and __fish_seen_subcommand_from build' -l system-files -d 'record the files outside the project a tool reports reading (TeX Live\'s .sty, /usr/include), so updating them reruns what read them'
 complete -c cp -n '__fish_seen_subcommand_from majordomo' -f -a serve -d 'run the MajorDomo until interrupted'
 complete -c cp -n '__fish_seen_subcommand_from majordomo' -l help -s h -d 'show this help and exit'
 complete -c cp -n '__fish_seen_subcommand_from majordomo' -l verbose -s v -d 'log more on stderr; -vv and -vvv for more still'

@@ -25,10 +25,14 @@ public struct Execution: Sendable {
 public struct LocalExecutor: Executor {
     public let root: String
     public let timeout: Duration?
+    /// Whether the files outside the project that a tool reports reading (TeX Live's `.sty`
+    /// files, `/usr/include`) are recorded too, by absolute path.
+    public let systemFiles: Bool
 
-    public init(root: String, timeout: Duration? = nil) {
+    public init(root: String, timeout: Duration? = nil, systemFiles: Bool = false) {
         self.root = URL(fileURLWithPath: root).standardizedFileURL.path
         self.timeout = timeout
+        self.systemFiles = systemFiles
     }
 
     public func run(_ job: Scheduler.Job, cancellation: CommandRunner.Cancellation) async -> Execution {
@@ -41,13 +45,14 @@ public struct LocalExecutor: Executor {
         // A job may run for minutes: a thread of its own, not one of the bounded pool's.
         let root = root
         let stage = job.stage.map { Stage(directory: root, path: $0) }
+        let systemFiles = systemFiles
         return await onThreadOfItsOwn("cp-job") { () -> Execution in
             do {
                 try stage?.prepare()
                 let outcome = try CommandRunner.run(spec, cancellation: cancellation)
                 try stage?.deliver(succeeded: outcome.succeeded, outputs: Set(job.outputs))
                 guard outcome.succeeded, let discovery = job.discovery else { return Execution(outcome) }
-                return Execution(outcome, discovered: discovery.inputs(in: root, stage: job.stage))
+                return Execution(outcome, discovered: discovery.inputs(in: root, stage: job.stage, system: systemFiles))
             } catch {
                 return Execution(CommandRunner.Outcome(status: 127, lines: [.init(stream: .stderr, text: "\(error)")]))
             }

@@ -75,6 +75,21 @@ public struct Discovery: Sendable, Hashable {
         return parts.isEmpty ? nil : parts.joined(separator: "/")
     }
 
+    /// `path` (absolute, or relative to `directory`) as a normalised absolute path; nil for
+    /// the kernel's and devices' files (`/proc`, `/sys`, `/dev`), which are not sources.
+    static func absolute(_ path: String, from directory: String) -> String? {
+        var parts: [Substring] = []
+        for part in (path.hasPrefix("/") ? path : directory + "/" + path).split(separator: "/") {
+            switch part {
+            case ".": continue
+            case "..": _ = parts.popLast()
+            default: parts.append(part)
+            }
+        }
+        guard let top = parts.first, !["proc", "sys", "dev"].contains(top) else { return nil }
+        return "/" + parts.joined(separator: "/")
+    }
+
     /// A `-recorder` file's `INPUT` lines (relative ones are relative to its `PWD`, the
     /// directory the engine ran in).
     static func readFls(_ text: String) -> [String] {
@@ -149,21 +164,29 @@ public struct DiscoveryFile: Sendable, Hashable {
     /// The files inside `directory` that the run read, by path relative to it, sorted: what
     /// the file names as read (some the run wrote too: a chapter's `.aux` that `\include`
     /// reads back), less the discovery file itself, files gone since, and anything outside
-    /// `directory` (TeX Live's `.sty` files, `/usr/include`). A file the tool read back from
-    /// its `stage` counts as the project file it was moved to. Nil when it cannot be read.
-    public func inputs(in directory: String, stage: String? = nil) -> [String]? {
+    /// `directory` (TeX Live's `.sty` files, `/usr/include`) unless `system`, which adds those
+    /// by absolute path (`/proc`, `/sys` and `/dev` never). A file the tool read back from its
+    /// `stage` counts as the project file it was moved to. Nil when it cannot be read.
+    public func inputs(in directory: String, stage: String? = nil, system: Bool = false) -> [String]? {
         guard let data = FileManager.default.contents(atPath: directory + "/" + path) else { return nil }
         let roots = Set([directory, (directory as NSString).resolvingSymlinksInPath])
         let staged = stage.map { Stage(directory: directory, path: $0) }
-        var inside = Set<String>()
+        var found = Set<String>()
         for file in Discovery.read(format, String(decoding: data, as: UTF8.self)) {
-            guard var relative = Discovery.relative(file, to: roots) else { continue }
-            if let staged { relative = staged.projectPath(of: relative) }
-            guard relative != path else { continue }
+            var relative: String
+            if let inside = Discovery.relative(file, to: roots) {
+                relative = staged?.projectPath(of: inside) ?? inside
+                guard relative != path else { continue }
+            } else if system, let outside = Discovery.absolute(file, from: directory) {
+                relative = outside
+            } else {
+                continue
+            }
             var info = stat()
-            guard stat(directory + "/" + relative, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
-            inside.insert(relative)
+            let absolute = relative.hasPrefix("/") ? relative : directory + "/" + relative
+            guard stat(absolute, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
+            found.insert(relative)
         }
-        return inside.sorted()
+        return found.sorted()
     }
 }

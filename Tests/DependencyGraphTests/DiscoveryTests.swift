@@ -67,6 +67,21 @@ import Testing
         #expect(two == ["a.c", "a.h"])
     }
 
+    @Test func filesOutsideTheProjectAreRecordedByAbsolutePathOnlyWhenAsked() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try directory.write("p/a.c", "")
+        try directory.write("sys/x.h", "")
+        try directory.write("sys/y.h", "")
+        let sys = directory.file("sys")
+        try directory.write("p/a.d", "a.o: a.c ../sys/x.h \(sys)/./y.h /proc/self/status \(sys)/gone.h\n")
+        let file = DiscoveryFile(format: .depfile, path: "a.d")
+        let root = directory.file("p")
+        #expect(file.inputs(in: root) == ["a.c"])
+        // Normalised, existing files only; never the kernel's.
+        #expect(file.inputs(in: root, system: true) == [sys + "/x.h", sys + "/y.h", "a.c"])
+    }
+
     @Test func anUnreadableFileIsNilAndAnEmptyOneReadsNothing() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -180,6 +180,50 @@ import Testing
         #expect(third.status == 0 && ran(third.stderr).isEmpty, "\(third.stderr)")
     }
 
+    /// `--system-files`: a file outside the project that the tool reports reading is recorded
+    /// by absolute path, and a change to it reruns the task; without it such a file is not.
+    @Test func aFileOutsideTheProjectCountsOnlyWithSystemFiles() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try directory.write(
+            "rules/gather.ryml",
+            """
+            types:
+              text: {extensions: ["*.txt"]}
+            rules:
+              gather:
+                dependencies: [text]
+                outputs: [text]
+                build: [sh, -c, 'cat "$1" ../sys/x.h > "$2"; echo "$2: $1 ../sys/x.h" > "$2.d"', sh, "{{input}}", "{{output}}"]
+                discover: {format: depfile, file: "{{output}}.d"}
+            """)
+        try directory.write("p/in.txt", "in\n")
+        try directory.write(
+            "p/tasks.tyml", "tasks:\n  out: {rule: gather, dependencies: [in.txt], outputs: [out.txt]}\n")
+        try directory.write("sys/x.h", "one\n")
+        let project = directory.file("p")
+        let header = URL(fileURLWithPath: directory.file("sys/x.h")).standardizedFileURL.path
+        let build = { (extra: [String]) in
+            try await cp(["graph", "build", "--project", project, "--rules", directory.file("rules")] + extra)
+        }
+        let first = try await build(["--system-files"])
+        #expect(first.status == 0 && ran(first.stderr) == ["out"], "\(first.stderr)")
+        try directory.write("sys/x.h", "two\n")
+        let plan = try await cp(["graph", "plan", "--project", project, "--rules", directory.file("rules")])
+        #expect(
+            plan.stdout.contains("out [gather]: will run: input '\(header)' changed (discovered)"), "\(plan.stdout)")
+        let second = try await build(["--system-files"])
+        #expect(second.status == 0 && ran(second.stderr) == ["out"], "\(second.stderr)")
+        #expect(try String(contentsOfFile: project + "/out.txt", encoding: .utf8) == "in\ntwo\n")
+        // Not asked: the run the last record calls for, and from then on the file is not recorded.
+        try directory.write("sys/x.h", "three\n")
+        let third = try await build([])
+        #expect(third.status == 0 && ran(third.stderr) == ["out"], "\(third.stderr)")
+        try directory.write("sys/x.h", "four\n")
+        let fourth = try await build([])
+        #expect(fourth.status == 0 && ran(fourth.stderr).isEmpty, "\(fourth.stderr)")
+    }
+
     @Test func aLinkedInputIsReadThroughItsLink() async throws {
         let (directory, project) = try example("c-hello")
         defer { directory.remove() }

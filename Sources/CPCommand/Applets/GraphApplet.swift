@@ -61,7 +61,14 @@ extension Applets {
                     "check", summary: "load and validate the project; exit 1 on any error", run: GraphCommand.check),
                 CommandSpec(
                     "build", summary: "build targets locally, with no daemon (state in .cp/state.db)",
-                    options: [CommonOptions.jobs, CommonOptions.maxPasses],
+                    options: [
+                        CommonOptions.jobs, CommonOptions.maxPasses,
+                        .flag(
+                            "system-files",
+                            help:
+                                "record the files outside the project a tool reports reading (TeX Live's .sty, /usr/include), so updating them reruns what read them"
+                        ),
+                    ],
                     positionals: [
                         PositionalSpec("TARGET", .string, .zeroOrMore, help: "targets to build (default: all)")
                     ],

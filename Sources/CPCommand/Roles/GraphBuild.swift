@@ -54,7 +54,9 @@ enum GraphBuild {
         let reporter = BuildReporter(
             graph: project.graph, total: total, terminal: isatty(STDERR_FILENO) == 1 && !settings.flag("quiet"))
         let service = BuildService(
-            scheduler: scheduler, executor: LocalExecutor(root: project.root), jobs: jobs, reporter: reporter)
+            scheduler: scheduler,
+            executor: LocalExecutor(root: project.root, systemFiles: settings.flag("system-files")), jobs: jobs,
+            reporter: reporter)
         let interrupted = try await RoleGroup.run([service], logger: Logger(label: "cp.graph"))
         reporter.clearLine()
         if interrupted { return .interrupted }
