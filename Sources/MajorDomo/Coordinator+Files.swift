@@ -1,17 +1,20 @@
 import CPProtocol
 import DependencyGraph
 import Foundation
+import RulesManager
 
 /// The projects' files as the watchers report them (DESIGN §3 `fileChanged`): each change is
 /// mapped to the projects whose root holds it and recorded, with its digest and pod.
 extension Coordinator {
     /// Records `change`, reported by the watcher of `pod`; returns the project-relative paths it
-    /// changed, by project (empty when no project holds it). A path that is absolute or climbs
-    /// with `..` is refused.
+    /// changed, by project (empty when no project holds it). A path (or a rename's `from`) that
+    /// is absolute, climbs with `..`, is not normalised or cannot name a file (a NUL, too long)
+    /// is refused.
     @discardableResult
     public func apply(_ change: FileChange, pod: String) throws(MajorDomoError) -> [String: [String]] {
-        guard !change.path.hasPrefix("/"), !change.path.split(separator: "/").contains("..") else {
-            throw .badRequest("the path '\(change.path)' is not a clean path relative to its root")
+        for path in [change.path] + (change.from.map { [$0] } ?? [])
+        where !path.isEmpty && ProjectPath.normalize(path) != path {
+            throw .badRequest("the path '\(Self.shown(path))' is not a clean path relative to its root")
         }
         var touched: [String: [String]] = [:]
         for name in projectNames(on: pod) {
@@ -26,6 +29,12 @@ extension Coordinator {
             noteChanges(name, fresh.filter { mayChangeABuild(name, $0) })
         }
         return touched
+    }
+
+    /// `path` for a message: NULs shown as `\0`, cut after 200 characters.
+    static func shown(_ path: String) -> String {
+        let visible = path.replacingOccurrences(of: "\u{0}", with: "\\0")
+        return visible.count > 200 ? visible.prefix(200) + "… (\(path.utf8.count) bytes)" : visible
     }
 
     /// What `change` does to project `name`'s files, and which paths it gave a new content (or

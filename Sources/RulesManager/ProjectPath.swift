@@ -1,11 +1,17 @@
 import CPModel
 
 /// Paths of artefacts: relative to the project root, '/'-separated, normalised (no `.`,
-/// no empty components). A path that is absolute or climbs out of the root is refused.
+/// no empty components). A path that is absolute or climbs out of the root is refused, and so
+/// is one no file on Linux can have (a NUL byte, over `PATH_MAX` bytes, a component over
+/// `NAME_MAX`).
 public enum ProjectPath {
-    /// `raw` normalised, or nil if it is empty, absolute or escapes the root.
+    /// The longest path (`PATH_MAX` less the NUL) and file name (`NAME_MAX`) Linux accepts.
+    public static let maxLength = 4095
+    public static let maxNameLength = 255
+
+    /// `raw` normalised, or nil if it is empty, absolute, escapes the root or cannot name a file.
     public static func normalize(_ raw: String) -> String? {
-        guard !raw.hasPrefix("/") else { return nil }
+        guard !raw.hasPrefix("/"), raw.utf8.count <= maxLength, !raw.utf8.contains(0) else { return nil }
         if isPlain(raw) { return raw }
         var components: [Substring] = []
         for component in raw.split(separator: "/", omittingEmptySubsequences: true) {
@@ -14,7 +20,9 @@ public enum ProjectPath {
             case "..":
                 guard !components.isEmpty else { return nil }
                 components.removeLast()
-            default: components.append(component)
+            default:
+                guard component.utf8.count <= maxNameLength else { return nil }
+                components.append(component)
             }
         }
         return components.isEmpty ? nil : components.joined(separator: "/")
@@ -33,6 +41,7 @@ public enum ProjectPath {
                 onlyDots = true
             } else {
                 length += 1
+                if length > maxNameLength { return false }
                 onlyDots = onlyDots && byte == dot
             }
         }
@@ -45,9 +54,21 @@ public enum ProjectPath {
     > {
         guard let path = normalize(raw.value) else {
             let why =
-                raw.value.hasPrefix("/")
-                ? "is absolute"
-                : raw.value.split(separator: "/").contains("..") ? "climbs out of the project" : "is empty"
+                if raw.value.hasPrefix("/") {
+                    "is absolute"
+                } else if raw.value.utf8.contains(0) {
+                    "holds a NUL byte"
+                } else if raw.value.utf8.count > maxLength
+                    || raw.value.split(separator: "/").contains(where: {
+                        $0.utf8.count > maxNameLength
+                    })
+                {
+                    "is longer than a Linux path may be"
+                } else if raw.value.split(separator: "/").contains("..") {
+                    "climbs out of the project"
+                } else {
+                    "is empty"
+                }
             throw DefinitionError(
                 what: what, at: raw.location,
                 "path '\(raw.value)' in \(context) \(why): artefacts are paths relative to the project root")

@@ -93,7 +93,7 @@ struct ChefPresence: Service {
     let running: RunningJobs
 
     func run() async throws {
-        let again = try client.subscribe(Subjects.registerTypesAgain)
+        let again = try client.messages(Subjects.registerTypesAgain, as: Empty.self)  // a malformed ask is reported
         let questions = try client.messages("build.howTo.>", as: HowTo.self)
         let cancels = try client.messages("build.cancel.>", as: JobCancel.self)
         try register()
