@@ -47,11 +47,11 @@ _cp_computepods_verbs() {
 _cp_computepods_words() {
     case "$1" in
         "") echo "chef ctrl graph majordomo sftp up watch help --help --list --version" ;;
-        "chef") echo "--rules --kind --jobs --work-dir --timeout --grace --pod --identity --passphrase-file --known-hosts --name --heartbeat --nats-url --nats-creds --nats-ca --help --verbose --quiet --config --show-config" ;;
+        "chef") echo "--rules --kind --jobs --work-dir --timeout --grace --pod --identity --passphrase-file --known-hosts --name --heartbeat --nats-url --nats-creds --nats-ca --nats-domain --help --verbose --quiet --config --show-config" ;;
         "ctrl") echo "projects project targets definition build status log cancel monitor chefs graph why --socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
         "ctrl projects") echo "--socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
         "ctrl project") echo "add remove --socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
-        "ctrl project add") echo "--name --socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
+        "ctrl project add") echo "--name --pod --sftp --socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
         "ctrl project remove") echo "--socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
         "ctrl targets") echo "--socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
         "ctrl definition") echo "--socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
@@ -72,7 +72,7 @@ _cp_computepods_words() {
         "graph check") echo "--project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "graph build") echo "--jobs --max-passes --system-files --project --rules --target --format --output --help --verbose --quiet --config --show-config" ;;
         "majordomo") echo "serve --help --verbose --quiet --config --show-config" ;;
-        "majordomo serve") echo "--listen --socket --state --token-file --rules --settle --ack-wait --max-deliver --pod --name --heartbeat --nats-url --nats-creds --nats-ca --help --verbose --quiet --config --show-config" ;;
+        "majordomo serve") echo "--listen --socket --state --token-file --rules --settle --ack-wait --max-deliver --pod --name --heartbeat --nats-url --nats-creds --nats-ca --nats-domain --help --verbose --quiet --config --show-config" ;;
         "sftp") echo "put get ls mkdir rm rmdir stat mv --identity --passphrase-file --known-hosts --accept-new --connect-timeout --help --verbose --quiet --config --show-config" ;;
         "sftp put") echo "--recursive --preserve --identity --passphrase-file --known-hosts --accept-new --connect-timeout --help --verbose --quiet --config --show-config" ;;
         "sftp get") echo "--recursive --preserve --resume --identity --passphrase-file --known-hosts --accept-new --connect-timeout --help --verbose --quiet --config --show-config" ;;
@@ -82,8 +82,8 @@ _cp_computepods_words() {
         "sftp rmdir") echo "--identity --passphrase-file --known-hosts --accept-new --connect-timeout --help --verbose --quiet --config --show-config" ;;
         "sftp stat") echo "--identity --passphrase-file --known-hosts --accept-new --connect-timeout --help --verbose --quiet --config --show-config" ;;
         "sftp mv") echo "--identity --passphrase-file --known-hosts --accept-new --connect-timeout --help --verbose --quiet --config --show-config" ;;
-        "up") echo "--rules --jobs --listen --settle --once --no-build --help --verbose --quiet --config --show-config" ;;
-        "watch") echo "--pod --settle --log-glob --ignore --state --print --name --heartbeat --nats-url --nats-creds --nats-ca --help --verbose --quiet --config --show-config" ;;
+        "up") echo "--rules --jobs --listen --settle --once --no-build --hub --hub-domain --sftp --help --verbose --quiet --config --show-config" ;;
+        "watch") echo "--pod --settle --log-glob --ignore --state --print --name --heartbeat --nats-url --nats-creds --nats-ca --nats-domain --help --verbose --quiet --config --show-config" ;;
     esac
 }
 
@@ -105,9 +105,11 @@ _cp_computepods_value() {
         "--nats-url") echo "text" ;;
         "--nats-creds") echo "path" ;;
         "--nats-ca") echo "path" ;;
+        "--nats-domain") echo "text" ;;
         "--socket") echo "path" ;;
         "--url") echo "text" ;;
         "--token-file") echo "path" ;;
+        "--sftp") echo "text" ;;
         "--project") echo "text" ;;
         "--format") echo "dot json mermaid" ;;
         "--target") echo "text" ;;
@@ -119,6 +121,8 @@ _cp_computepods_value() {
         "--ack-wait") echo "text" ;;
         "--max-deliver") echo "text" ;;
         "--connect-timeout") echo "text" ;;
+        "--hub") echo "text" ;;
+        "--hub-domain") echo "text" ;;
         "--log-glob") echo "text" ;;
         "--ignore") echo "text" ;;
     esac

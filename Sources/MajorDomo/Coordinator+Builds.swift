@@ -155,7 +155,8 @@ extension Coordinator {
                 first
             },
             secondaryInputs: secondary, outputs: job.outputs, pass: job.pass,
-            source: .init(pod: projectPod(run.project) ?? configuration.pod, root: root),
+            source: .init(
+                pod: projectPod(run.project) ?? configuration.pod, sftp: projectRecord(run.project)?.sftp, root: root),
             placeholders: .init(
                 dependencies: graph.paths(task.dependencies),
                 secondaryDependencies: graph.paths(task.secondaryDependencies), stem: task.stem,

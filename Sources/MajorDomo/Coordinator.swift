@@ -117,11 +117,13 @@ public actor Coordinator {
 
     /// Adds the project in `directory` (absolute, on `pod`) under `name` (default: the
     /// directory's name), loads its graph and asks the pod's watcher to watch it (unless
-    /// `watch` is false: `cp up` gives its watcher the root itself).
-    public func addProject(directory: String, name: String?, pod: String?, watch: Bool = true)
+    /// `watch` is false: `cp up` gives its watcher the root itself). With `sftp`, Chefs of other
+    /// pods fetch its files from that address.
+    public func addProject(directory: String, name: String?, pod: String?, sftp: String? = nil, watch: Bool = true)
         async throws(MajorDomoError) -> ProjectSummary
     {
         let root = try Self.checkDirectory(directory)
+        if let sftp { try Self.checkSFTPAddress(sftp) }
         let name = try Self.checkName(name ?? URL(fileURLWithPath: root).lastPathComponent)
         if let existing = projects[name] {
             throw .conflict("a project called '\(name)' exists already (its root is '\(existing.record.root)')")
@@ -129,7 +131,7 @@ public actor Coordinator {
         if let other = projects.values.first(where: { $0.record.root == root }) {
             throw .conflict("'\(root)' is added already, as project '\(other.record.name)'")
         }
-        let record = ProjectRecord(name: name, root: root, pod: pod ?? configuration.pod)
+        let record = ProjectRecord(name: name, root: root, pod: pod ?? configuration.pod, sftp: sftp)
         let loaded = await Self.load(record, rulePaths: configuration.rulePaths)
         if let problem = loaded.problem { throw .unprocessable(problem) }
         do {
@@ -144,6 +146,15 @@ public actor Coordinator {
         if watch { await requestWatch(record) }
         logger.notice("project '\(name)' added: \(root)")
         return Self.summary(loaded)
+    }
+
+    /// Sets where Chefs of other pods fetch project `name`'s files (nil: nowhere).
+    public func setSFTP(of name: String, to sftp: String?) throws(MajorDomoError) {
+        var record = try loaded(name).record
+        if let sftp { try Self.checkSFTPAddress(sftp) }
+        record.sftp = sftp
+        try self.record("project '\(name)'") { try $0.save(record) }
+        projects[name]?.record = record
     }
 
     /// Loads project `name`'s definitions again (after they were edited).
@@ -337,11 +348,44 @@ public actor Coordinator {
 
     static func summary(_ loaded: Loaded) -> ProjectSummary {
         ProjectSummary(
-            name: loaded.record.name, root: loaded.record.root, pod: loaded.record.pod,
+            name: loaded.record.name, root: loaded.record.root, pod: loaded.record.pod, sftp: loaded.record.sftp,
             description: loaded.definitions.map(\.description).filter { !$0.isEmpty }.joined(separator: "; "),
             targets: loaded.definitions.flatMap(\.targets).map(\.name),
             tasks: loaded.project?.graph.tasks.count ?? 0, artefacts: loaded.project?.graph.artefacts.count ?? 0,
             cycles: loaded.project?.components.cycles.count ?? 0, problem: loaded.problem)
+    }
+
+    /// `[user@]host[:port]`: a host of letters, digits, `.`, `-`, `_` or `:` in `[…]` (IPv6), a
+    /// port of 1…65535 (the Chef parses it again as it connects).
+    static func checkSFTPAddress(_ address: String) throws(MajorDomoError) {
+        let problem = MajorDomoError.badRequest(
+            "'\(address.prefix(200))' is not an SFTP address: expected [USER@]HOST[:PORT], such as build@laptop:22")
+        var rest = Substring(address)
+        if let at = rest.lastIndex(of: "@") {
+            let user = rest[..<at]
+            guard !user.isEmpty, user.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) })
+            else { throw problem }
+            rest = rest[rest.index(after: at)...]
+        }
+        var host = rest
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]") else { throw problem }
+            host = rest[rest.index(after: rest.startIndex)..<close]
+            rest = rest[rest.index(after: close)...]
+            guard host.allSatisfy({ $0.isHexDigit || $0 == ":" }) else { throw problem }
+        } else {
+            host = rest.prefix { $0 != ":" }
+            rest = rest.dropFirst(host.count)
+            guard host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-_".contains($0)) }) else {
+                throw problem
+            }
+        }
+        guard !host.isEmpty, address.utf8.count <= 255 else { throw problem }
+        if !rest.isEmpty {
+            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (1...65535).contains(port) else {
+                throw problem
+            }
+        }
     }
 
     /// An absolute, existing directory, normalised.

@@ -10,11 +10,15 @@ public struct ProjectRecord: Sendable, Equatable, Codable {
     public var root: String
     /// The pod whose files these are (where its watcher runs).
     public var pod: String
+    /// `[user@]host[:port]` of the pod's SFTP server, from which Chefs of other pods fetch the
+    /// project's files; nil: only Chefs that see `root` (the same pod, a shared filesystem).
+    public var sftp: String?
 
-    public init(name: String, root: String, pod: String) {
+    public init(name: String, root: String, pod: String, sftp: String? = nil) {
         self.name = name
         self.root = root
         self.pod = pod
+        self.sftp = sftp
     }
 }
 
@@ -24,7 +28,7 @@ public struct ProjectRecord: Sendable, Equatable, Codable {
 public final class MajorDomoStore {
     public static let schema = Schema(
         name: "a MajorDomo's state", applicationID: 0x6370_4D44,  // "cpMD"
-        version: 7, remedy: "start it with another --state directory, or move the file away"
+        version: 8, remedy: "start it with another --state directory, or move the file away"
     ) { database, from in
         if from < 1 {
             try database.execute(
@@ -91,6 +95,10 @@ public final class MajorDomoStore {
                 ALTER TABLE task_runs ADD COLUMN ended REAL;
                 """)
         }
+        if from < 8 {
+            // Version 8: the SFTP address of a project's pod.
+            try database.execute("ALTER TABLE projects ADD COLUMN sftp TEXT")
+        }
     }
 
     public let path: String
@@ -106,16 +114,19 @@ public final class MajorDomoStore {
 
     /// Every project, by name.
     public func projects() throws -> [ProjectRecord] {
-        try database.query("SELECT name, root, pod FROM projects ORDER BY name") { row in
-            ProjectRecord(name: row.text(0) ?? "", root: row.text(1) ?? "", pod: row.text(2) ?? "")
+        try database.query("SELECT name, root, pod, sftp FROM projects ORDER BY name") { row in
+            ProjectRecord(name: row.text(0) ?? "", root: row.text(1) ?? "", pod: row.text(2) ?? "", sftp: row.text(3))
         }
     }
 
     /// Adds or replaces the project called `project.name`.
     public func save(_ project: ProjectRecord) throws {
         try database.run(
-            "INSERT OR REPLACE INTO projects(name, root, pod, added) VALUES(?, ?, ?, ?)",
-            [.text(project.name), .text(project.root), .text(project.pod), .real(Date().timeIntervalSince1970)])
+            "INSERT OR REPLACE INTO projects(name, root, pod, sftp, added) VALUES(?, ?, ?, ?, ?)",
+            [
+                .text(project.name), .text(project.root), .text(project.pod), project.sftp.map { .text($0) } ?? .null,
+                .real(Date().timeIntervalSince1970),
+            ])
     }
 
     /// Forgets the project `name` and its files; false if there was none.

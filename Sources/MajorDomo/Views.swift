@@ -6,6 +6,8 @@ public struct ProjectSummary: Codable, Sendable, Equatable {
     public var name: String
     public var root: String
     public var pod: String
+    /// Where Chefs of other pods fetch its files (`[user@]host[:port]`), if anywhere.
+    public var sftp: String?
     public var description: String
     /// The targets' names, in the order the project defines them.
     public var targets: [String]
@@ -17,12 +19,13 @@ public struct ProjectSummary: Codable, Sendable, Equatable {
     public var problem: String?
 
     public init(
-        name: String, root: String, pod: String, description: String = "", targets: [String] = [], tasks: Int = 0,
-        artefacts: Int = 0, cycles: Int = 0, problem: String? = nil
+        name: String, root: String, pod: String, sftp: String? = nil, description: String = "", targets: [String] = [],
+        tasks: Int = 0, artefacts: Int = 0, cycles: Int = 0, problem: String? = nil
     ) {
         self.name = name
         self.root = root
         self.pod = pod
+        self.sftp = sftp
         self.description = description
         self.targets = targets
         self.tasks = tasks

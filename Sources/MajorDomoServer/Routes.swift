@@ -23,6 +23,7 @@ public enum MajorDomoRoutes {
         var directory: String
         var name: String?
         var pod: String?
+        var sftp: String?
     }
 
     /// The body of `POST /builds`.
@@ -113,7 +114,8 @@ public enum MajorDomoRoutes {
         router.get("/projects") { _, _ in try JSONBody.response(await coordinator.projectList()) }
         router.post("/project/add") { request, _ in
             let body = try await JSONBody.decode(AddProject.self, from: request)
-            let added = try await coordinator.addProject(directory: body.directory, name: body.name, pod: body.pod)
+            let added = try await coordinator.addProject(
+                directory: body.directory, name: body.name, pod: body.pod, sftp: body.sftp)
             return try JSONBody.response(added, status: .created)
         }
         router.post("/project/update") { request, _ in

@@ -36,10 +36,23 @@ public final class JetStream: @unchecked Sendable {
     public let connection: NATSConnection
     let context: OpaquePointer
 
-    /// `connection` must stay open while this is used; the JetStream keeps it alive.
+    /// `connection` must stay open while this is used; the JetStream keeps it alive. It uses
+    /// the streams of the connection's JetStream domain (`NATSOptions.jetStreamDomain`).
     public init(_ connection: NATSConnection) throws(NATSError) {
         var created: OpaquePointer?
-        try NATSError.check(natsConnection_JetStream(&created, connection.handle, nil), "natsConnection_JetStream")
+        let status: natsStatus
+        if let domain = connection.options.jetStreamDomain {
+            // libnats copies the domain into the context.
+            status = domain.withCString { name in
+                var options = jsOptions()
+                jsOptions_Init(&options)
+                options.Domain = name
+                return natsConnection_JetStream(&created, connection.handle, &options)
+            }
+        } else {
+            status = natsConnection_JetStream(&created, connection.handle, nil)
+        }
+        try NATSError.check(status, "natsConnection_JetStream")
         guard let created else { throw .closed }
         self.connection = connection
         self.context = created

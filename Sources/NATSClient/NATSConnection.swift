@@ -20,6 +20,10 @@ public final class NATSConnection: @unchecked Sendable {
         self.events = events
     }
 
+    /// The subject prefix of the JetStream API this connection uses: `$JS.<domain>.API` with a
+    /// domain, else `$JS.API`.
+    public var jetStreamAPI: String { options.jetStreamDomain.map { "$JS.\($0).API" } ?? "$JS.API" }
+
     deinit {
         // Closes first if still open; the closed callback then releases `events`.
         natsConnection_Destroy(handle)

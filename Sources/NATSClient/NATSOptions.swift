@@ -8,6 +8,10 @@ public struct NATSOptions: Sendable {
     public var credentialsFile: String?
     /// A CA certificate file for TLS; setting it requires TLS.
     public var caFile: String?
+    /// The JetStream domain of the server whose streams to use (`$JS.<domain>.API`): a leaf
+    /// node's clients reach the hub's streams only through it (PLATFORM.md); nil: the local
+    /// server's.
+    public var jetStreamDomain: String?
     /// How long one connection attempt may take.
     public var connectTimeout: Duration = .seconds(5)
     /// How long to wait between reconnection attempts; reconnection never gives up.

@@ -20,7 +20,12 @@ public final class NATSServerProcess: Sendable {
         public var storeDirectory: String?
         /// The JetStream domain, which clients of leaf nodes name to reach this server's streams.
         public var domain: String?
-        /// More nats-server arguments (authentication, TLS, leaf nodes).
+        /// Accept leaf nodes on this loopback-or-not `HOST:PORT` (port 0: a free one, read back
+        /// as `leafPort`): the hub of a federation (DESIGN §3).
+        public var leafListen: String?
+        /// Be a leaf node of these hubs (`nats-leaf://HOST:PORT`).
+        public var leafRemotes: [String] = []
+        /// More nats-server arguments (authentication, TLS).
         public var extraArguments: [String] = []
         /// Where to look for `nats-server`; nil: `Executables.defaultSearchPath`.
         public var searchPath: [String]?
@@ -38,13 +43,22 @@ public final class NATSServerProcess: Sendable {
     public let executable: String
     /// The client port; it stays the same across `restart()`.
     public let port: UInt16
+    /// The port leaf nodes connect to (with `leafListen`); it stays the same across `restart()`.
+    public let leafPort: UInt16?
     private let current: Mutex<Subprocess>
 
-    private init(options: Options, executable: String, process: Subprocess, port: UInt16) {
+    private init(options: Options, executable: String, process: Subprocess, port: UInt16, leafPort: UInt16?) {
         self.options = options
         self.executable = executable
         self.port = port
+        self.leafPort = leafPort
         self.current = Mutex(process)
+    }
+
+    /// `nats-leaf://HOST:PORT` for leaf nodes' `remotes`, with `leafListen`.
+    public var leafURL: String? {
+        guard let leafPort, let listen = options.leafListen, let colon = listen.lastIndex(of: ":") else { return nil }
+        return "nats-leaf://\(listen[..<colon]):\(leafPort)"
     }
 
     /// `nats://127.0.0.1:PORT`.
@@ -64,10 +78,11 @@ public final class NATSServerProcess: Sendable {
         let executable = try Executables.locate("nats-server", searchPath: options.searchPath)
         try? FileManager.default.createDirectory(atPath: options.directory, withIntermediateDirectories: true)
         let end = ContinuousClock.now + deadline
-        let process = try await launch(executable, options, port: nil)
+        let process = try await launch(executable, options, port: nil, leafPort: nil)
         do {
-            let port = try await readPort(of: process, options, until: end)
-            let server = NATSServerProcess(options: options, executable: executable, process: process, port: port)
+            let ports = try await readPorts(of: process, options, until: end)
+            let server = NATSServerProcess(
+                options: options, executable: executable, process: process, port: ports.client, leafPort: ports.leaf)
             try await server.waitForPing(until: end)
             return server
         } catch {
@@ -93,10 +108,10 @@ public final class NATSServerProcess: Sendable {
         let end = ContinuousClock.now + deadline
         var lastLog = ""
         for attempt in 1...5 {
-            let candidate = try await Self.launch(executable, options, port: port)
+            let candidate = try await Self.launch(executable, options, port: port, leafPort: leafPort)
             current.withLock { $0 = candidate }
             do throws(ProcessError) {
-                let reported = try await Self.readPort(of: candidate, options, until: end)
+                let reported = try await Self.readPorts(of: candidate, options, until: end).client
                 guard reported == port else {
                     throw ProcessError.unexpectedReply(what: "restarting on port \(port)", reply: "port \(reported)")
                 }
@@ -143,18 +158,34 @@ public final class NATSServerProcess: Sendable {
     }
 
     /// The command line: loopback only, the given or a free port, the ports file and the log
-    /// in the directory, and JetStream through a configuration file (the domain has no flag).
-    static func arguments(_ options: Options, port: UInt16?) throws(ProcessError) -> [String] {
+    /// in the directory, and JetStream and leaf nodes through a configuration file (neither
+    /// the domain nor leaf nodes have a flag). `leafPort`: the one to listen on again.
+    static func arguments(_ options: Options, port: UInt16?, leafPort: UInt16? = nil) throws(ProcessError)
+        -> [String]
+    {
         var arguments = [
             "-a", "127.0.0.1", "-p", port.map(String.init) ?? "-1",
             "--ports_file_dir", options.directory, "-l", options.directory + "/nats.log",
         ]
+        var configuration = ""
         if options.jetStream {
+            configuration += "jetstream {\n  store_dir: \(quoted(options.store))\n"
+            if let domain = options.domain { configuration += "  domain: \(quoted(domain))\n" }
+            configuration += "}\n"
+        }
+        if let listen = options.leafListen, let colon = listen.lastIndex(of: ":") {
+            let chosen = leafPort.map(String.init) ?? (listen[listen.index(after: colon)...] == "0" ? "-1" : nil)
+            let address = chosen.map { listen[..<colon] + ":" + $0 } ?? listen
+            configuration += "leafnodes {\n  listen: \(quoted(address))\n}\n"
+        }
+        if !options.leafRemotes.isEmpty {
+            let remotes = options.leafRemotes.map { "{ url: \(quoted($0)) }" }.joined(separator: ", ")
+            configuration += "leafnodes {\n  remotes: [ \(remotes) ]\n}\n"
+        }
+        if !configuration.isEmpty {
             let path = options.directory + "/nats-server.conf"
-            var block = "jetstream {\n  store_dir: \(quoted(options.store))\n"
-            if let domain = options.domain { block += "  domain: \(quoted(domain))\n" }
             do {
-                try (block + "}\n").write(toFile: path, atomically: true, encoding: .utf8)
+                try configuration.write(toFile: path, atomically: true, encoding: .utf8)
             } catch {
                 throw .cannotStart(program: "nats-server", errno: errno)
             }
@@ -167,10 +198,10 @@ public final class NATSServerProcess: Sendable {
         "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 
-    private static func launch(_ executable: String, _ options: Options, port: UInt16?) async throws(ProcessError)
-        -> Subprocess
+    private static func launch(_ executable: String, _ options: Options, port: UInt16?, leafPort: UInt16?)
+        async throws(ProcessError) -> Subprocess
     {
-        var spec = ProcessSpec(executable, try arguments(options, port: port))
+        var spec = ProcessSpec(executable, try arguments(options, port: port, leafPort: leafPort))
         spec.stdout = .file(options.directory + "/nats-server.out")
         spec.stderr = .stdout
         spec.endsWithParent = true
@@ -178,18 +209,34 @@ public final class NATSServerProcess: Sendable {
         return try await Subprocess.start(spec)
     }
 
-    /// Polls for `nats-server_<pid>.ports`, which the server writes once it listens.
-    private static func readPort(of process: Subprocess, _ options: Options, until end: ContinuousClock.Instant)
-        async throws(ProcessError) -> UInt16
+    /// Polls for `nats-server_<pid>.ports`, which the server writes once it listens: the
+    /// client port, and, when it listens for leaf nodes, that port from its log (2.9's ports
+    /// file leaves it out).
+    private static func readPorts(of process: Subprocess, _ options: Options, until end: ContinuousClock.Instant)
+        async throws(ProcessError) -> (client: UInt16, leaf: UInt16?)
     {
         let path = options.directory + "/nats-server_\(process.pid).ports"
         let log = { readTail(of: options.directory + "/nats.log") + process.logTail() }
         while true {
-            if let data = FileManager.default.contents(atPath: path), let port = parsePortsFile(data) { return port }
+            if let data = FileManager.default.contents(atPath: path), let port = parsePortsFile(data) {
+                guard options.leafListen != nil else { return (port, nil) }
+                if let leaf = leafPort(inLog: readTail(of: options.directory + "/nats.log", maxBytes: 65_536)) {
+                    return (port, leaf)
+                }
+            }
             if let status = process.exitStatus { throw .exitedEarly(what: "nats-server", status: status, log: log()) }
             if ContinuousClock.now >= end { throw .timeout(what: "nats-server's ports file \(path)", log: log()) }
             await pause(.milliseconds(5))
         }
+    }
+
+    /// The port of the server's last "Listening for leafnode connections on HOST:PORT" line.
+    static func leafPort(inLog log: String) -> UInt16? {
+        guard let range = log.range(of: "Listening for leafnode connections on ", options: .backwards) else {
+            return nil
+        }
+        let address = log[range.upperBound...].prefix { !$0.isWhitespace }
+        return address.split(separator: ":").last.flatMap { UInt16($0) }
     }
 
     /// The port of `{"nats": ["nats://127.0.0.1:PORT"], ...}`; nil while the file is incomplete.

@@ -34,23 +34,29 @@ public final class NATSTestServer: Sendable {
     public var isRunning: Bool { server.isRunning }
     /// The server's own log file (`-l`).
     public var logPath: String { server.logPath }
+    /// `nats-leaf://127.0.0.1:PORT` of a hub (started with `hub: true`).
+    public var leafURL: String? { server.leafURL }
 
     /// Starts a server and waits until it answers.
     /// - Parameters:
     ///   - jetStream: enable JetStream with a private store in `directory/jetstream`.
     ///   - domain: the JetStream domain, if any.
+    ///   - hub: listen for leaf nodes on a free loopback port (`leafURL`).
+    ///   - leafOf: be a leaf node of these hubs' `leafURL`s.
     ///   - extraArguments: more nats-server arguments, such as `--user`, `--pass`, `--tls…`.
     ///   - searchPath: where to look for `nats-server`; `nil` means `BinaryLocator.defaultSearchPath`.
     ///   - deadline: how long startup may take.
     /// - Throws: `.missingBinary` if nats-server is not installed, `.timeout`, `.exitedEarly`.
     public static func start(
-        jetStream: Bool = false, domain: String? = nil, extraArguments: [String] = [], searchPath: [String]? = nil,
-        deadline: Duration = .seconds(20)
+        jetStream: Bool = false, domain: String? = nil, hub: Bool = false, leafOf: [String] = [],
+        extraArguments: [String] = [], searchPath: [String]? = nil, deadline: Duration = .seconds(20)
     ) async throws -> NATSTestServer {
         let directory = try TemporaryDirectory()
         var options = NATSServerProcess.Options(directory: directory.path)
         options.jetStream = jetStream
         options.domain = domain
+        options.leafListen = hub ? "127.0.0.1:0" : nil
+        options.leafRemotes = leafOf
         options.extraArguments = extraArguments
         options.searchPath = searchPath
         options.pidDirectory = ChildProcess.testPidDirectory

@@ -27,12 +27,14 @@ public func withScopedServer<Server: ScopedTestServer, T>(
 
 /// Starts a `NATSTestServer` and runs `body` with it, stopping it on every path out.
 public func withNATSServer<T>(
-    jetStream: Bool = false, extraArguments: [String] = [], searchPath: [String]? = nil,
+    jetStream: Bool = false, domain: String? = nil, hub: Bool = false, leafOf: [String] = [],
+    extraArguments: [String] = [], searchPath: [String]? = nil,
     isolation: isolated (any Actor)? = #isolation,
     _ body: (NATSTestServer) async throws -> T
 ) async throws -> T {
     let server = try await NATSTestServer.start(
-        jetStream: jetStream, extraArguments: extraArguments, searchPath: searchPath)
+        jetStream: jetStream, domain: domain, hub: hub, leafOf: leafOf, extraArguments: extraArguments,
+        searchPath: searchPath)
     return try await withScopedServer(server, body)
 }
 

@@ -37,6 +37,7 @@ let demoCommand = CommandSpec(
         .value("file", short: "f", .path, metavar: "FILE", help: "a path"),
         .value("glob", short: "g", .string, metavar: "GLOB", repeatable: true, help: "repeatable"),
         .value("format", .choice(["dot", "json", "mermaid"]), metavar: "FORMAT", help: "a choice"),
+        .value("domain", .token, metavar: "NAME", help: "a subject token"),
         .flag("print", short: "P", help: "a flag"),
         .flag("all", short: "a", help: "another flag"),
     ],
@@ -118,6 +119,14 @@ let parserCases: [ParserCase] = [
     ParserCase(
         "demo", ["--format", "jsno"],
         .error("invalid value 'jsno' for '--format': expected one of dot, json, mermaid; did you mean 'json'?")),
+    // Subject tokens.
+    ParserCase("demo", ["--domain", "hub-2_a"], ok("demo", ["domain": ["hub-2_a"]])),
+    ParserCase(
+        "demo", ["--domain", "a.b"],
+        .error("invalid value 'a.b' for '--domain': expected a name of letters, digits, '-' and '_'")),
+    ParserCase(
+        "demo", ["--domain", "hub>"],
+        .error("invalid value 'hub>' for '--domain': expected a name of letters, digits, '-' and '_'")),
     // `--` ends options; `-` is an argument.
     ParserCase("demo", ["--", "--port", "x"], ok("demo", [:], ["DIR": ["--port", "x"]])),
     ParserCase("demo", ["-", "d"], ok("demo", [:], ["DIR": ["-", "d"]])),

@@ -353,6 +353,73 @@ import Testing
         try await up.interrupt(project)
     }
 
+    /// `cp up --hub`: a Chef on another pod, behind a leaf-node server of its own, joins with
+    /// --nats-domain and takes the job the hub's own Chef has no slot for, fetching its input
+    /// by SFTP from --sftp and putting its output back.
+    @Test func upAsAHubSharesJobsWithAChefOnALeafNode() async throws {
+        try await withSSHServer { ssh in
+            let scratch = try TemporaryDirectory()
+            defer { scratch.remove() }
+            let release = scratch.file("release")
+            try scratch.write(
+                "rules/steps.ryml",
+                """
+                rules:
+                  gated:
+                    dependencies: []
+                    outputs: []
+                    build: [sh, -c, "while [ ! -e '\(release)' ]; do sleep 0.02; done; cat \\"$1\\" > \\"$0\\"", "{{output}}", "{{input}}"]
+                """)
+            try scratch.write("p/a.txt", "from a\n")
+            try scratch.write("p/b.txt", "from b\n")
+            try scratch.write(
+                "p/tasks.tyml",
+                """
+                tasks:
+                  one: {rule: gated, dependencies: [a.txt], outputs: [one.txt]}
+                  two: {rule: gated, dependencies: [b.txt], outputs: [two.txt]}
+                """)
+            let project = scratch.file("p")
+            let up = try await RunningUp.start(
+                project, scratch,
+                extra: [
+                    "--rules", scratch.file("rules"), "-j", "1", "--hub", "127.0.0.1:0", "--sftp",
+                    "\(ssh.user)@127.0.0.1:\(ssh.port)",
+                ])
+            var leafURL = ""
+            try await waitUntil(deadline: .seconds(60), "cp up to say where leaf nodes join\n\(up.stderr)") {
+                let out = readTail(of: up.out)
+                guard let range = out.range(of: "hub: leaf nodes join at ") else { return !up.child.isRunning }
+                leafURL = String(out[range.upperBound...].prefix { $0 != ";" })
+                return true
+            }
+            #expect(leafURL.hasPrefix("nats-leaf://127.0.0.1:"), "\(readTail(of: up.out))")
+            try await withNATSServer(leafOf: [leafURL]) { leaf in
+                let chef = try await ChildProcess.spawn(
+                    cpBinary,
+                    [
+                        "chef", "--nats-url", leaf.url, "--nats-domain", "hub", "--name", "far", "--pod", "b", "-j",
+                        "1", "--rules", scratch.file("rules"), "--work-dir", scratch.file("work-b"), "--identity",
+                        ssh.clientKeyPath, "--known-hosts", ssh.knownHostsPath,
+                    ], stdoutPath: scratch.file("chef.out"), stderrPath: scratch.file("chef.err"))
+                try await waitUntil(deadline: .seconds(60), "both jobs to run, one on each Chef\n\(up.stderr)") {
+                    up.stderr.contains("cp: up: run one ") && up.stderr.contains("cp: up: run two ")
+                }
+                try scratch.write("release", "")
+                let summary = try await up.summary(1, "the build")
+                #expect(
+                    summary.contains("succeeded"), "\(summary) \(up.stderr) \(readTail(of: scratch.file("chef.err")))")
+                let done = up.stderr.split(separator: "\n").filter { $0.hasPrefix("cp: up: done ") }
+                #expect(done.count == 2 && done.filter { $0.contains(" on far ") }.count == 1, "\(done)")
+                #expect(try String(contentsOfFile: project + "/one.txt", encoding: .utf8) == "from a\n")
+                #expect(try String(contentsOfFile: project + "/two.txt", encoding: .utf8) == "from b\n")
+                chef.send(signal: SIGTERM)
+                #expect(try await chef.waitForExit(deadline: .seconds(30)) == .exited(130))
+            }
+            try await up.interrupt(project)
+        }
+    }
+
     @Test func ctrlWithNoMajorDomoSaysHowToStartOne() async throws {
         let scratch = try TemporaryDirectory()
         defer { scratch.remove() }

@@ -83,6 +83,31 @@ final class Recorder: ProjectWatcher, RegistrationAnnouncer {
         #expect(FileManager.default.fileExists(atPath: root + "/paper.tex"))  // its files are untouched
     }
 
+    /// A project on a pod other Chefs fetch from by SFTP: its address is checked, kept across a
+    /// restart, can be changed, and is what jobs name as their source.
+    @Test func aProjectsSFTPAddressIsCheckedKeptAndChanged() async throws {
+        let root = try example("c-hello")
+        let core = try await coordinator()
+        for bad in [
+            "", "me@", "host:0", "host:65536", "host:x", "a b", "host/path", "[::1", "me@host:22:/tmp", "we;rm@h",
+        ] {
+            let error = await #expect(throws: MajorDomoError.self) {
+                try await core.addProject(directory: root, name: nil, pod: "a", sftp: bad)
+            }
+            #expect(error?.description.hasSuffix("expected [USER@]HOST[:PORT], such as build@laptop:22") == true)
+        }
+        #expect(await core.projectList().isEmpty)
+        let added = try await core.addProject(directory: root, name: nil, pod: "a", sftp: "build@laptop.lan:2222")
+        #expect(added.sftp == "build@laptop.lan:2222" && added.pod == "a")
+        for good in ["laptop", "[::1]:22", "10.0.0.7"] {
+            try await core.setSFTP(of: "c-hello", to: good)
+            #expect(await (try coordinator()).projectList().first?.sftp == good)
+        }
+        try await core.setSFTP(of: "c-hello", to: nil)
+        #expect(await (try coordinator()).projectList().first?.sftp == nil)
+        await #expect(throws: MajorDomoError.self) { try await core.setSFTP(of: "c-hello", to: "bad host") }
+    }
+
     @Test func badProjectsAreRefusedWithTheirReasonAndNothingRecorded() async throws {
         let root = try example("c-hello")
         let core = try await coordinator()

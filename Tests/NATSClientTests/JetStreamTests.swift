@@ -37,6 +37,37 @@ func workQueue(on server: NATSTestServer) async throws -> (NATSClient, JetStream
 }
 
 @Suite(.serialized) struct JetStreamTests {
+    /// A leaf node's client reaches the hub's streams only by naming the hub's JetStream
+    /// domain (PLATFORM.md); the hub keeps its leaf-node port across a restart.
+    @Test func aLeafNodesClientUsesTheHubsStreamsThroughItsDomain() async throws {
+        try await withNATSServer(jetStream: true, domain: "hub", hub: true) { hub in
+            let leafURL = try #require(hub.leafURL)
+            #expect(leafURL.hasPrefix("nats-leaf://127.0.0.1:"))
+            try await withNATSServer(leafOf: [leafURL]) { leaf in
+                let plain = try await connect(leaf)
+                let named = try await connect(leaf) { $0.jetStreamDomain = "hub" }
+                #expect(named.bulk.jetStreamAPI == "$JS.hub.API" && plain.bulk.jetStreamAPI == "$JS.API")
+                // Until the leaf has joined, the hub's API does not answer there either.
+                try await waitUntil(deadline: .seconds(30), "the leaf to reach the hub's JetStream") {
+                    (try? await JetStream(named.bulk).createOrUpdateStream(
+                        StreamConfig(name: "JOBS", subjects: ["jobs.>"])))
+                        != nil
+                }
+                // Without it the leaf's own (absent) JetStream is asked, and nothing answers.
+                await #expect(throws: NATSError.self) {
+                    try await JetStream(plain.bulk).createOrUpdateStream(StreamConfig(name: "LOST", subjects: ["lost"]))
+                }
+                let stored = try await JetStream(named.bulk).publish("jobs.one", Array("kept".utf8))
+                #expect(stored.stream == "JOBS" && stored.sequence == 1)
+                let port = hub.server.leafPort
+                try await hub.restart()
+                #expect(hub.server.leafPort == port && hub.leafURL == leafURL)
+                try await plain.drain()
+                try await named.drain()
+            }
+        }
+    }
+
     /// A push consumer sends in order; it outlives its subscription, and what was not
     /// acknowledged comes again to the next one bound to it.
     @Test func aPushConsumerDeliversInOrderAndOutlivesItsSubscription() async throws {

@@ -27,6 +27,10 @@ public enum CommonOptions {
         .value(
             "nats-ca", .path, metavar: "FILE", config: .key(ConfigKey("nats", "ca")),
             help: "CA certificate that signs the NATS server's TLS certificate"),
+        .value(
+            "nats-domain", .token, metavar: "NAME", config: .key(ConfigKey("nats", "domain")),
+            help: "JetStream domain of the hub's streams; needed on a leaf node's server (see FEDERATION in the README)"
+        ),
     ]
 
     /// Long-running roles announce themselves on `heartbeat.<role>.<name>`.

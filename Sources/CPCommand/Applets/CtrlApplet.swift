@@ -40,7 +40,13 @@ extension Applets {
                             options: [
                                 .value(
                                     "name", .string, metavar: "NAME", defaultNote: "the directory's name",
-                                    config: .none, help: "the project's name")
+                                    config: .none, help: "the project's name"),
+                                .value(
+                                    "pod", .string, metavar: "POD", defaultNote: "the MajorDomo's pod", config: .none,
+                                    help: "the pod holding DIR, whose watcher watches it"),
+                                .value(
+                                    "sftp", .string, metavar: "[USER@]HOST[:PORT]", config: .none,
+                                    help: "where Chefs of other pods fetch the project's files by SFTP"),
                             ],
                             positionals: [PositionalSpec("DIR", .path, help: "the project directory")],
                             run: CtrlCommand.addProject),

@@ -3,6 +3,8 @@
 public enum ValueType: Sendable, Equatable {
     /// Any non-empty text.
     case string
+    /// A name that is one NATS subject token: ASCII letters, digits, `-` and `_`.
+    case token
     /// A decimal integer within `range`.
     case integer(ClosedRange<Int>)
     /// A duration such as `200ms`, `2s`, `1m`, `1h` or `1m30s`.

@@ -9,6 +9,12 @@ enum ValueParser {
         switch type {
         case .string:
             return text.isEmpty ? .failure(.init("expected a non-empty value")) : .success(.string(text))
+        case .token:
+            let allowed = text.utf8.allSatisfy { byte in
+                byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_") || (byte < 0x80 && isalnum(Int32(byte)) != 0)
+            }
+            return !text.isEmpty && allowed
+                ? .success(.string(text)) : .failure(.init("expected a name of letters, digits, '-' and '_'"))
         case .integer(let range): return integer(text, in: range)
         case .duration: return duration(text).map { .duration($0) }
         case .hostPort: return hostPort(text).map { .hostPort($0) }

@@ -50,9 +50,13 @@ final class RunningJobs: Sendable {
     }
 
     /// Ends `jobID`; whether it was handed back.
+    @discardableResult
     func finish(_ jobID: String) -> Bool {
         state.withLock { $0.jobs.removeValue(forKey: jobID)?.handedBack ?? false }
     }
+
+    /// Whether `jobID` was killed to be handed back (the Chef stops).
+    func wasHandedBack(_ jobID: String) -> Bool { state.withLock { $0.jobs[jobID]?.handedBack ?? false } }
 
     /// `build.cancel.<jobId>`: kills the job if it runs here, or remembers it for a while.
     func cancel(_ jobID: String) {
@@ -255,45 +259,65 @@ struct ChefWork: Service {
         let result = executor.runBlocking(job, cancellation: cancellation) { lines in
             try? client.publish(subject, lines)
         }
-        if running.finish(job.jobId) {
+        // The job stays in `running` until its result is stored and acknowledged, so its
+        // in-progress acknowledgements go on while a cut link delays both.
+        defer { running.finish(job.jobId) }
+        if running.wasHandedBack(job.jobId) {
             try? message.nak()
             return
         }
         logger.info("job \(job.jobId) (\(job.task)): \(result.result.rawValue) in \(result.elapsed) s")
         if publish(result, jetStream: jetStream) {
-            do {
-                try message.ackSyncBlocking()
-            } catch {
-                logger.warning(
-                    "cannot acknowledge job \(job.jobId): \(error) (its result is in; a redelivery is ignored)")
-            }
+            acknowledge(message, job: job.jobId)
         } else {
             try? message.nak()
         }
     }
 
+    /// Acknowledges a job whose result is stored, trying again while the link is down (an
+    /// acknowledgement whose confirmation was lost would otherwise bring the job back).
+    func acknowledge(_ message: JetStreamMessage, job: String) {
+        for attempt in 1...3 {
+            do {
+                try message.ackSyncBlocking()
+                return
+            } catch {
+                logger.warning("cannot acknowledge job \(job) (attempt \(attempt)): \(error)")
+            }
+        }
+        logger.warning(
+            "job \(job) not acknowledged: its result is in, and a redelivery's result is dropped as a duplicate")
+    }
+
     static let decoder = JSONDecoder()
     static let encoder = JSONEncoder()
 
-    /// Stores `result` in the results stream, trying a few times; false if it could not.
+    /// Stores `result` in the results stream, trying again for up to `resultPatience` (a link
+    /// cut for a while; the job id as `Nats-Msg-Id` stores it once however often it is sent);
+    /// false if it could not.
     func publish(_ result: JobResult, jetStream: JetStream) -> Bool {
         guard let body = try? Self.encoder.encode(Envelope(sender: client.sender, payload: result)) else {
             return false
         }
+        let end = ContinuousClock.now + Self.resultPatience
         var pause = 0.25
-        for attempt in 1...5 {
+        for attempt in 1... {
             do {
                 _ = try jetStream.publishBlocking(
                     Subjects.buildResults(jobId: result.jobId), Array(body), messageID: result.jobId)
                 return true
             } catch {
                 logger.warning("cannot publish the result of job \(result.jobId) (attempt \(attempt)): \(error)")
+                guard ContinuousClock.now < end else { return false }
                 Thread.sleep(forTimeInterval: pause)
-                pause *= 2
+                pause = min(pause * 2, 2)
             }
         }
         return false
     }
+
+    /// How long a result is offered while the link is down.
+    static let resultPatience = Duration.seconds(120)
 }
 
 /// The ack wait of the kind's consumer, as the server says (30 s until it has said).
@@ -316,7 +340,8 @@ final class AckWait: Sendable {
 
     func refresh() async {
         guard
-            let reply = try? await client.requestRaw("$JS.API.CONSUMER.INFO.\(WorkQueue.stream).\(consumer)", []),
+            let reply = try? await client.requestRaw(
+                "\(client.bulk.jetStreamAPI).CONSUMER.INFO.\(WorkQueue.stream).\(consumer)", []),
             let nanoseconds = (try? JSONDecoder().decode(Info.self, from: Data(reply.payload)))?.config?.ack_wait,
             nanoseconds > 0
         else { return }

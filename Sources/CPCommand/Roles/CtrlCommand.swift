@@ -133,11 +133,16 @@ enum CtrlCommand {
         struct Body: Encodable {
             var directory: String
             var name: String?
+            var pod: String?
+            var sftp: String?
         }
         return await withSession(invocation) { session in
             let given = session.positional("DIR") ?? "."
             let directory = URL(fileURLWithPath: given).standardizedFileURL.path
-            let body = Body(directory: directory, name: invocation.settings.value("name")?.text)
+            let settings = invocation.settings
+            let body = Body(
+                directory: directory, name: settings.value("name")?.text, pod: settings.value("pod")?.text,
+                sftp: settings.value("sftp")?.text)
             let response = try await session.client.send(
                 "POST", "/project/add", body: Array(JSONEncoder().encode(body)))
             if session.json {

@@ -283,9 +283,9 @@ struct PoisonJobs: Service {
     private func remove(_ advisory: Advisory) async throws {
         let stream = MajorDomoNATS.jobStream
         let sequence = Array(#"{"seq":\#(advisory.stream_seq)}"#.utf8)
-        let stored = try await client.requestRaw("$JS.API.STREAM.MSG.GET.\(stream)", sequence)
+        let stored = try await client.requestRaw("\(client.bulk.jetStreamAPI).STREAM.MSG.GET.\(stream)", sequence)
         let data = (try? JSONDecoder().decode(StoredMessage.self, from: Data(stored.payload)))?.message?.data
-        _ = try await client.requestRaw("$JS.API.STREAM.MSG.DELETE.\(stream)", sequence)
+        _ = try await client.requestRaw("\(client.bulk.jetStreamAPI).STREAM.MSG.DELETE.\(stream)", sequence)
         guard let data, let body = Data(base64Encoded: data),
             let job = try? JSONDecoder().decode(Envelope<Job>.self, from: body)
         else { return }

@@ -65,6 +65,10 @@ enum UpCommand {
         defer { withExtendedLifetime(lock) {} }
         var serverOptions = NATSServerProcess.Options(directory: root + "/.cp/nats")
         serverOptions.jetStream = true
+        if let hub = settings.value("hub")?.hostPort {
+            serverOptions.leafListen = hub.description
+            serverOptions.domain = settings.defaulted("hub-domain").text
+        }
         let server: NATSServerProcess
         do {
             server = try await NATSServerProcess.start(serverOptions)
@@ -73,6 +77,9 @@ enum UpCommand {
             return .failure
         }
         logger.info("nats-server \(server.pid) on \(server.url)")
+        if let leafURL = server.leafURL, let domain = serverOptions.domain {
+            Output.out("hub: leaf nodes join at \(leafURL); their roles use --nats-domain \(domain)\n")
+        }
         let status: ExitStatus
         do {
             status = try await runRoles(
@@ -104,9 +111,10 @@ enum UpCommand {
     private static func runRoles(_ parts: Parts) async throws -> ExitStatus {
         let (settings, logger, pod) = (parts.settings, parts.logger, parts.pod)
         func connect(_ role: String) async throws -> NATSClient {
-            try await NATSClient.connect(
-                NATSOptions(urls: [parts.server.url], name: "cp-up-\(role)"),
-                sender: Sender(pod: pod, role: role, name: pod), logger: logger)
+            var options = NATSOptions(urls: [parts.server.url], name: "cp-up-\(role)")
+            options.jetStreamDomain = parts.server.options.domain
+            return try await NATSClient.connect(
+                options, sender: Sender(pod: pod, role: role, name: pod), logger: logger)
         }
         let clients = (majorDomo: try await connect("majordomo"), chef: try await connect("chef"))
         let watchClient = try await connect("watch")
@@ -124,7 +132,7 @@ enum UpCommand {
         let coordinator = majorDomo.coordinator
         let project: String
         do {
-            project = try await adopt(parts.root, pod: pod, coordinator)
+            project = try await adopt(parts.root, pod: pod, sftp: settings.value("sftp")?.text, coordinator)
         } catch {
             Output.error("up", error.description)
             try? await clients.majorDomo.drain()
@@ -159,10 +167,11 @@ enum UpCommand {
         return front.status ?? .failure
     }
 
-    /// The project in `root`, added to the MajorDomo if it is not there yet. A private state
-    /// holds this project alone: others (a copied `.cp`, a moved directory) are forgotten.
-    private static func adopt(_ root: String, pod: String, _ coordinator: Coordinator) async throws(MajorDomoError)
-        -> String
+    /// The project in `root`, added to the MajorDomo if it is not there yet, with `sftp` as the
+    /// address Chefs of other pods fetch it from. A private state holds this project alone:
+    /// others (a copied `.cp`, a moved directory) are forgotten.
+    private static func adopt(_ root: String, pod: String, sftp: String?, _ coordinator: Coordinator)
+        async throws(MajorDomoError) -> String
     {
         for other in await coordinator.projectList() where other.root != root {
             try await coordinator.removeProject(other.name)
@@ -170,9 +179,10 @@ enum UpCommand {
         if let known = await coordinator.projectList().first(where: { $0.root == root }) {
             // Loaded as the MajorDomo started; a project that did not load is refused as on adding.
             if let problem = known.problem { throw .unprocessable(problem) }
+            if known.sftp != sftp { try await coordinator.setSFTP(of: known.name, to: sftp) }
             return known.name
         }
-        return try await coordinator.addProject(directory: root, name: nil, pod: pod, watch: false).name
+        return try await coordinator.addProject(directory: root, name: nil, pod: pod, sftp: sftp, watch: false).name
     }
 
     /// Why a directory cannot be brought up.

@@ -164,7 +164,7 @@ struct ChangesReading: Sendable {
     }
 
     private static func lastSequence(_ client: NATSClient) async throws -> UInt64? {
-        let reply = try await client.requestRaw("$JS.API.STREAM.INFO.CP_CHANGES", [])
+        let reply = try await client.requestRaw("\(client.bulk.jetStreamAPI).STREAM.INFO.CP_CHANGES", [])
         return (try? JSONDecoder().decode(StreamInfo.self, from: Data(reply.payload)))?.state.last_seq
     }
 
@@ -172,7 +172,8 @@ struct ChangesReading: Sendable {
     func waitUntilRead(_ published: Int) async throws {
         while true {
             if let last = try await Self.lastSequence(client), last >= baseline + UInt64(published) {
-                let reply = try await client.requestRaw("$JS.API.CONSUMER.INFO.CP_CHANGES.md-changes", [])
+                let reply = try await client.requestRaw(
+                    "\(client.bulk.jetStreamAPI).CONSUMER.INFO.CP_CHANGES.md-changes", [])
                 if let info = try? JSONDecoder().decode(ConsumerInfo.self, from: Data(reply.payload)),
                     info.num_pending == 0, info.num_ack_pending == 0
                 {
