@@ -16,12 +16,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # check the man pages; the sqlite3 shell to damage state files behind the store's back;
 # Graphviz to draw `cp graph` output; what the bundled examples build with (gcc, pdflatex,
 # bibtex, latexmk, pdftotext); chromium, its WebDriver and Python's venv for the web page's
-# browser test (Selenium from PyPI goes into BROWSER_VENV).
+# browser test and the API fuzzer (Selenium and schemathesis from PyPI go into TEST_VENV).
 PACKAGES := pkg-config libnats-dev libssh-dev libcurl4-openssl-dev libssl-dev libsqlite3-dev \
 	nats-server openssh-server openssh-sftp-server openssh-client openssl groff-base util-linux \
 	sqlite3 graphviz gcc make texlive-latex-base texlive-xetex texlive-bibtex-extra biber latexmk poppler-utils \
 	chromium chromium-driver python3 python3-venv fonts-dejavu-core
-BROWSER_VENV := .build/browser-venv
+TEST_VENV := .build/test-venv
 BENCH_PACKAGES := hyperfine python3 inotify-tools watchman ninja-build make curl
 
 ROLE_LINKS := inotify2nats majordomo cpchef cpctrl
@@ -35,10 +35,10 @@ RELEASE_BIN = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/cp
 setup:
 	@./scripts/apt-install $(PACKAGES)
 	@$(SUDO) mkdir -p /run/sshd
-	@cmp -s Tests/browser/requirements.txt $(BROWSER_VENV)/requirements.txt 2>/dev/null || { \
-		rm -rf $(BROWSER_VENV) && /usr/bin/python3 -m venv $(BROWSER_VENV) && \
-		$(BROWSER_VENV)/bin/pip install --quiet --disable-pip-version-check -r Tests/browser/requirements.txt && \
-		cp Tests/browser/requirements.txt $(BROWSER_VENV)/requirements.txt; }
+	@cmp -s Tests/requirements.txt $(TEST_VENV)/requirements.txt 2>/dev/null || { \
+		rm -rf $(TEST_VENV) && /usr/bin/python3 -m venv $(TEST_VENV) && \
+		$(TEST_VENV)/bin/pip install --quiet --disable-pip-version-check -r Tests/requirements.txt && \
+		cp Tests/requirements.txt $(TEST_VENV)/requirements.txt; }
 
 setup-bench: setup
 	@./scripts/apt-install $(BENCH_PACKAGES)

@@ -292,7 +292,8 @@ public actor Coordinator {
     func projectsArtefacts() -> [[String]] { projects.values.map { $0.project?.graph.artefacts ?? [] } }
 
     /// Throws `.notFound` unless project `name` exists (cheaply: nothing is built of it).
-    func requireProject(_ name: String) throws(MajorDomoError) { _ = try loaded(name) }
+    /// Throws `.notFound` unless project `name` is known.
+    public func requireProject(_ name: String) throws(MajorDomoError) { _ = try loaded(name) }
 
     private func loaded(_ name: String) throws(MajorDomoError) -> Loaded {
         guard let loaded = projects[name] else {
@@ -396,7 +397,7 @@ public actor Coordinator {
         let root = URL(fileURLWithPath: directory).standardizedFileURL.path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) else {
-            throw .badRequest("'\(root)' does not exist")
+            throw .notFound("'\(root)' does not exist")
         }
         guard isDirectory.boolValue else { throw .badRequest("'\(root)' is not a directory") }
         return root

@@ -11,7 +11,8 @@ import ServiceLifecycle
 enum EventStream {
     static func response(_ request: Request, _ coordinator: Coordinator) async throws -> Response {
         let query = request.uri.queryParameters
-        let header = request.headers.first { $0.name.canonicalName == "last-event-id" }?.value
+        // (An empty Last-Event-ID is none, as EventSource means it.)
+        let header = request.headers.first { $0.name.canonicalName == "last-event-id" && !$0.value.isEmpty }?.value
         let after = try number(header ?? query.get("after").map { String($0) }, "Last-Event-ID")
         let limit = try number(query.get("limit").map { String($0) }, "limit")
         let deliveries = await coordinator.subscribe(after: after)
@@ -21,6 +22,7 @@ enum EventStream {
             body: ResponseBody { writer in
                 var sent = 0
                 try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    guard limit != 0 else { return }
                     for await delivery in deliveries.cancelOnGracefulShutdown() {
                         switch delivery {
                         case .keepAlive:

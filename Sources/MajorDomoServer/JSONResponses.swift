@@ -49,9 +49,12 @@ struct ErrorReply: Codable {
 }
 
 /// Every error a handler throws, as the JSON error body with its status: the core's errors by
-/// kind, Hummingbird's own (404 for an unknown route, 413 for a body too large), and anything
-/// else as a 500 whose message is logged.
+/// kind, Hummingbird's own (404 for an unknown route, 405 with `Allow` for a known path asked
+/// with another method, 413 for a body too large), and anything else as a 500 whose message
+/// is logged.
 struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let methods: RouteMethods
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
@@ -61,6 +64,15 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return JSONBody.error(Self.status(of: error), error.description)
         } catch let error as HTTPError {
             if error.status == .notFound && error.body == nil {
+                let allowed = methods.allowed(request.uri.path).map(\.rawValue)
+                guard allowed.isEmpty else {
+                    var response = JSONBody.error(
+                        .methodNotAllowed,
+                        "\(request.method.rawValue) is not allowed on \(request.uri.path): use "
+                            + allowed.joined(separator: " or "))
+                    response.headers[.allow] = allowed.joined(separator: ", ")
+                    return response
+                }
                 return JSONBody.error(.notFound, "no route \(request.method.rawValue) \(request.uri.path)")
             }
             return JSONBody.error(error.status, error.body ?? error.status.reasonPhrase)

@@ -48,30 +48,31 @@ public enum MajorDomoRoutes {
         _ coordinator: Coordinator, token: String?, version: String, drawing: GraphDrawing = GraphDrawing()
     ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        let methods = RouteMethods()
         // Middleware first: a route wraps the middleware added before it.
-        router.add(middleware: JSONErrorMiddleware())
-        WebPage.addRoutes(router)
+        router.add(middleware: JSONErrorMiddleware(methods: methods))
+        WebPage.addRoutes(router, methods)
         if let token { router.add(middleware: BearerTokenMiddleware(token: Array(token.utf8))) }
-        router.get("/health") { _, _ in
+        router.on(.get, "/health", recordedIn: methods) { _, _ in
             try JSONBody.response(
                 Health(
                     status: "ok", version: version, pod: coordinator.configuration.pod,
                     projects: await coordinator.projectList().count, lastEvent: await coordinator.lastEventID))
         }
-        addProjectRoutes(router, coordinator)
-        router.post("/builds") { request, _ in
+        addProjectRoutes(router, coordinator, methods)
+        router.on(.post, "/builds", recordedIn: methods) { request, _ in
             let body = try await JSONBody.decode(StartBuild.self, from: request)
             let started = try await coordinator.startBuild(body.project, targets: body.targets ?? [])
             return try JSONBody.response(started, status: .created)
         }
-        router.get("/builds") { _, _ in try JSONBody.response(await coordinator.buildList()) }
-        router.get("/builds/:id") { _, context in
+        router.on(.get, "/builds", recordedIn: methods) { _, _ in try JSONBody.response(await coordinator.buildList()) }
+        router.on(.get, "/builds/:id", recordedIn: methods) { _, context in
             try JSONBody.response(try await coordinator.build(try context.parameters.require("id")))
         }
-        router.delete("/builds/:id") { _, context in
+        router.on(.delete, "/builds/:id", recordedIn: methods) { _, context in
             try JSONBody.response(try await coordinator.cancelBuild(try context.parameters.require("id")))
         }
-        router.get("/builds/:id/log") { request, context in
+        router.on(.get, "/builds/:id/log", recordedIn: methods) { request, context in
             let id = try context.parameters.require("id")
             let task = request.uri.queryParameters.get("task")
             if let follow = request.uri.queryParameters.get("follow"), try EventStream.flag(follow, "follow") {
@@ -84,9 +85,11 @@ public enum MajorDomoRoutes {
                 status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         }
-        router.get("/chefs") { _, _ in try JSONBody.response(await coordinator.chefList()) }
-        router.get("/events") { request, _ in try await EventStream.response(request, coordinator) }
-        router.get("/graph/:project") { request, context in
+        router.on(.get, "/chefs", recordedIn: methods) { _, _ in try JSONBody.response(await coordinator.chefList()) }
+        router.on(.get, "/events", recordedIn: methods) { request, _ in
+            try await EventStream.response(request, coordinator)
+        }
+        router.on(.get, "/graph/:project", recordedIn: methods) { request, context in
             let name = try projectName(context)
             let text = request.uri.queryParameters.get("format") ?? "dot"
             if text == "svg" {
@@ -110,54 +113,69 @@ public enum MajorDomoRoutes {
     }
 
     /// The originals' project routes.
-    private static func addProjectRoutes(_ router: Router<BasicRequestContext>, _ coordinator: Coordinator) {
-        router.get("/projects") { _, _ in try JSONBody.response(await coordinator.projectList()) }
-        router.post("/project/add") { request, _ in
+    private static func addProjectRoutes(
+        _ router: Router<BasicRequestContext>, _ coordinator: Coordinator, _ methods: RouteMethods
+    ) {
+        router.on(.get, "/projects", recordedIn: methods) { _, _ in
+            try JSONBody.response(await coordinator.projectList())
+        }
+        router.on(.post, "/project/add", recordedIn: methods) { request, _ in
             let body = try await JSONBody.decode(AddProject.self, from: request)
             let added = try await coordinator.addProject(
                 directory: body.directory, name: body.name, pod: body.pod, sftp: body.sftp)
             return try JSONBody.response(added, status: .created)
         }
-        router.post("/project/update") { request, _ in
+        router.on(.post, "/project/update", recordedIn: methods) { request, _ in
             let body = try await JSONBody.decode(NamedProject.self, from: request)
             return try JSONBody.response(try await coordinator.updateProject(body.name))
         }
-        router.post("/project/remove") { request, _ in
+        router.on(.post, "/project/remove", recordedIn: methods) { request, _ in
             let body = try await JSONBody.decode(NamedProject.self, from: request)
             try await coordinator.removeProject(body.name)
             return try JSONBody.response(Removed(removed: body.name))
         }
-        router.get("/project/targets/:project") { _, context in
+        router.on(.get, "/project/targets/:project", recordedIn: methods) { _, context in
             try JSONBody.response(try await coordinator.targets(try projectName(context)))
         }
-        router.get("/project/definition/:project") { _, context in
+        router.on(.get, "/project/definition/:project", recordedIn: methods) { _, context in
             try JSONBody.response(try await coordinator.definition(try projectName(context)))
         }
-        router.get("/project/buildTarget/:project/:target") { _, context in
+        router.on(.get, "/project/buildTarget/:project/:target", recordedIn: methods) { _, context in
             try JSONBody.response(
                 try await coordinator.buildTarget(try projectName(context), try context.parameters.require("target")))
         }
-        router.get("/files/:project") { _, context in
+        router.on(.get, "/files/:project", recordedIn: methods) { _, context in
             try JSONBody.response(try await coordinator.files(try projectName(context)))
         }
-        router.get("/files/:project/**") { _, context in
-            try JSONBody.response(try await coordinator.file(try projectName(context), try artefactPath(context)))
+        router.on(.get, "/files/:project/**", recordedIn: methods) { _, context in
+            let name = try projectName(context)
+            try await coordinator.requireProject(name)
+            return try JSONBody.response(try await coordinator.file(name, try artefactPath(context, in: name)))
         }
-        router.get("/why/:project/**") { _, context in
-            try JSONBody.response(try await coordinator.why(try projectName(context), try artefactPath(context)))
+        router.on(.get, "/why/:project/**", recordedIn: methods) { _, context in
+            let name = try projectName(context)
+            try await coordinator.requireProject(name)
+            return try JSONBody.response(try await coordinator.why(name, try artefactPath(context, in: name)))
         }
     }
 
     /// The path after the project's name (`**`), each component percent-decoded; a path that
-    /// is not clean (`..`, empty components) is refused.
-    static func artefactPath(_ context: BasicRequestContext) throws -> String {
+    /// is not clean (`.`, `..`, empty components) is refused (400); a clean one that no file
+    /// can have (a NUL, a name over 255 bytes) is not found (404).
+    static func artefactPath(_ context: BasicRequestContext, in project: String) throws -> String {
         let segments = context.parameters.getCatchAll().map { $0.removingPercentEncoding }
         guard !segments.contains(nil) else {
             throw MajorDomoError.badRequest("the path is not validly percent-encoded")
         }
         let path = segments.compactMap { $0 }.joined(separator: "/")
+        let components = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+            throw MajorDomoError.badRequest(
+                "'\(path.prefix(200))' is not a clean path inside the project (no '.', '..' or empty names)")
+        }
         guard ProjectPath.normalize(path) == path else {
-            throw MajorDomoError.badRequest("'\(path)' is not a clean path inside the project")
+            throw MajorDomoError.notFound(
+                "project '\(project)' has no file '\(path.prefix(200))': no file can have that path")
         }
         return path
     }

@@ -26,9 +26,11 @@ enum WebPage {
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
         + "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-    static func addRoutes(_ router: Router<BasicRequestContext>) {
-        router.get("/") { _, _ in try response("index.html") }
-        router.get("/ui/:file") { _, context in try response(try context.parameters.require("file")) }
+    static func addRoutes(_ router: Router<BasicRequestContext>, _ methods: RouteMethods) {
+        router.on(.get, "/", recordedIn: methods) { _, _ in try response("index.html") }
+        router.on(.get, "/ui/:file", recordedIn: methods) { _, context in
+            try response(try context.parameters.require("file"))
+        }
     }
 
     static func response(_ name: String) throws -> Response {

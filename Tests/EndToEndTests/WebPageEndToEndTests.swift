@@ -12,7 +12,7 @@ import Testing
 /// browser. The script says what
 /// it checks; this test gives it the parts and keeps its screenshots.
 @Suite(.serialized) struct WebPageEndToEndTests {
-    static let python = GraphEndToEndTests.repository + "/.build/browser-venv/bin/python"
+    static let python = GraphEndToEndTests.repository + "/.build/test-venv/bin/python"
     static let script = GraphEndToEndTests.repository + "/Tests/browser/webpage.py"
     /// Where the screenshots are kept (the README shows two of them, copied to docs/images).
     static let screenshots = GraphEndToEndTests.repository + "/.build/web-screenshots"
@@ -21,7 +21,7 @@ import Testing
         for (path, remedy) in [
             ("/usr/bin/chromium", "apt-get install chromium"),
             ("/usr/bin/chromedriver", "apt-get install chromium-driver"),
-            (Self.python, "run 'make setup': it makes .build/browser-venv with Selenium"),
+            (Self.python, "run 'make setup': it makes .build/test-venv with Selenium"),
         ] {
             try #require(FileManager.default.isExecutableFile(atPath: path), "\(path) is missing: \(remedy)")
         }

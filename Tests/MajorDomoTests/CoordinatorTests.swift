@@ -117,7 +117,7 @@ final class Recorder: ProjectWatcher, RegistrationAnnouncer {
         ) {
             try await core.addProject(directory: "c-hello", name: nil, pod: nil)
         }
-        await #expect(throws: MajorDomoError.badRequest("'\(root)/missing' does not exist")) {
+        await #expect(throws: MajorDomoError.notFound("'\(root)/missing' does not exist")) {
             try await core.addProject(directory: root + "/missing", name: nil, pod: nil)
         }
         await #expect(

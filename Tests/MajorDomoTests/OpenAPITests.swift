@@ -191,6 +191,20 @@ struct OpenAPIDocument {
             let value = try JSONDecoder().decode(JSONValue.self, from: Data(reply))
             #expect(document.problems(value, schema).isEmpty, "\(method) \(sent): \(document.problems(value, schema))")
         }
+        // A known path asked with a method it does not have: 405, naming those it has, as the
+        // Allow header does; a path with no route at all stays 404.
+        for (method, path, allowed) in [
+            ("TRACE", "/projects", "GET"), ("DELETE", "/builds", "POST or GET"), ("POST", "/files/hello/a/b", "GET"),
+            ("PUT", "/", "GET"), ("GET", "/project/add", "POST"),
+        ] {
+            let (status, reply) = await Self.call(client, method, path, nil)
+            let text = String(decoding: reply, as: UTF8.self)
+            #expect(status == 405 && text.contains("use \(allowed)"), "\(method) \(path): \(status) \(text)")
+        }
+        #expect(await Self.call(client, "TRACE", "/nothing/here", nil).0 == 404)
+        let raw = try await runProcess(
+            "curl", ["-s", "-i", "-X", "DELETE", "--unix-socket", socket, "http://localhost/builds"])
+        #expect(raw.stdout.lowercased().contains("allow: post, get"), "\(raw.stdout)")
         await group.triggerGracefulShutdown()
         try await running.value
     }
