@@ -119,8 +119,21 @@ extension Coordinator {
         return detail.tasks.flatMap { run in lines(run.task).map { LogLine(task: run.task, line: $0) } }
     }
 
-    /// A heartbeat: who is alive, with what load and jobs.
-    public func heartbeat(from sender: Sender, _ beat: HeartbeatPayload) {
+    /// A heartbeat: who is alive, with what load and jobs. A watcher not heard in this run, or
+    /// started again since (its `startedAt` is new), is asked to watch every project of its pod.
+    public func heartbeat(from sender: Sender, _ beat: HeartbeatPayload) async {
+        if sender.role == "watch" {
+            guard configuration.rewatch, watchers[sender.name] != beat.startedAt else { return }
+            watchers[sender.name] = beat.startedAt
+            let records = projectNames(on: sender.pod).sorted().compactMap(projectRecord)
+            if !records.isEmpty {
+                logger.notice(
+                    "watcher '\(sender.name)' of pod '\(sender.pod)' (re)started: asked to watch \(records.count) project(s)"
+                )
+            }
+            for record in records { await requestWatch(record) }
+            return
+        }
         guard sender.role == "chef" else { return }
         let arrived = chefs[sender.name]?.announcedAlive != true
         chefs[sender.name] = ChefPresence(sender: sender, heartbeat: beat, lastSeen: Date(), announcedAlive: true)

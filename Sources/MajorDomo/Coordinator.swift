@@ -32,6 +32,10 @@ public actor Coordinator {
         /// How long a project's changes must be quiet before they become a build; nil: builds
         /// only on request.
         public var settle: Duration?
+        /// Ask a watcher heard for the first time (started, or started again) to watch its
+        /// pod's projects: a restarted watcher has forgotten them. Off where the watcher is
+        /// given its roots itself (`cp up`).
+        public var rewatch = true
 
         public init(rulePaths: [String], pod: String) {
             self.rulePaths = rulePaths
@@ -73,6 +77,8 @@ public actor Coordinator {
     var ruleKinds: [String: String]?
     /// The Chefs heard from, by name.
     var chefs: [String: ChefPresence] = [:]
+    /// Each watcher heard from, by name, with when it started (to tell a restarted one).
+    var watchers: [String: String] = [:]
     /// What happened, for `GET /events`.
     let events = EventLog()
     /// Whoever follows a running build's output.
@@ -307,7 +313,7 @@ public actor Coordinator {
 
     /// Asks the project's pod to watch it, streaming the files of every type registered as a
     /// log. A pod with no watcher is logged, not an error: the project is there all the same.
-    private func requestWatch(_ record: ProjectRecord) async {
+    func requestWatch(_ record: ProjectRecord) async {
         guard let watcher else { return }
         let logGlobs = Array(Set(((try? store.types()) ?? []).filter(\.isLog).flatMap(\.extensions))).sorted()
         do {

@@ -11,7 +11,10 @@ public enum HeartbeatPublisher {
         jobs: @escaping @Sendable () -> HeartbeatPayload.Jobs = { .init(running: 0, capacity: 0) }
     ) -> Task<Void, Never> {
         let subject = Subjects.heartbeat(role: client.sender.role, name: client.sender.name)
-        let startedAt = ISO8601DateFormatter().string(from: Date())
+        // With milliseconds: a role started again within the second is told apart by it.
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let startedAt = formatter.string(from: Date())
         return Task {
             while !Task.isCancelled {
                 let beat = HeartbeatPayload(load: loadAverages(), jobs: jobs(), startedAt: startedAt, version: version)

@@ -113,7 +113,9 @@ import Testing
             #expect(beat.load.count == 3 && beat.load.allSatisfy { $0 >= 0 })
             #expect(beat.jobs == .init(running: 1, capacity: 4))
             #expect(beat.version == "9.9")
-            #expect(ISO8601DateFormatter().date(from: beat.startedAt) != nil)
+            let milliseconds = ISO8601DateFormatter()
+            milliseconds.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            #expect(milliseconds.date(from: beat.startedAt) != nil, "\(beat.startedAt)")
             #expect(received[0].payload.startedAt == beat.startedAt)
         }
     }

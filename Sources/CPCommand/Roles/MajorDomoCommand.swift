@@ -105,6 +105,8 @@ struct MajorDomoRole {
         var port: Int
         var token: String?
         var heartbeat: Duration
+        /// Ask a (re)started watcher to watch its pod's projects (`cp up` gives its own its root).
+        var rewatch = true
     }
 
     let coordinator: Coordinator
@@ -122,6 +124,7 @@ struct MajorDomoRole {
         nats.maxDeliver = settings.maxDeliver
         var configuration = Coordinator.Configuration(rulePaths: settings.rulePaths, pod: settings.pod)
         configuration.settle = settings.settle
+        configuration.rewatch = settings.rewatch
         let coordinator = try await Coordinator(
             statePath: settings.state + "/majordomo.db", configuration: configuration, watcher: nats, announcer: nats,
             jobQueue: nats, logger: logger)

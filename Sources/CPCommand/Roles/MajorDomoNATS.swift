@@ -32,12 +32,29 @@ struct MajorDomoNATS: ProjectWatcher, RegistrationAnnouncer, JobQueue {
     func prepareJobQueue() async throws { try await WorkQueue.ensureStream(client) }
 
     /// `build.from.<kind>`, stored in the work queue; the job id is its `Nats-Msg-Id`, so a job
-    /// sent again (after a lost acknowledgement) is stored once.
+    /// sent again (after a lost acknowledgement) is stored once. While the server is away (a
+    /// restart, a cut link) it is offered again for up to `queuePatience`, backing off to 2 s.
     func submit(_ job: Job, kind: String) async throws {
-        try await prepareConsumer(of: kind)
         let body = try JSONEncoder().encode(Envelope(sender: client.sender, payload: job))
-        _ = try await JetStream(client.bulk).publish(Subjects.buildFrom(kind: kind), Array(body), messageID: job.jobId)
+        let end = ContinuousClock.now + Self.queuePatience
+        var pause = Duration.milliseconds(250)
+        while true {
+            do {
+                try await prepareConsumer(of: kind)
+                _ = try await JetStream(client.bulk).publish(
+                    Subjects.buildFrom(kind: kind), Array(body), messageID: job.jobId)
+                return
+            } catch {
+                guard ContinuousClock.now < end, !Task.isCancelled else { throw error }
+                logger.warning("cannot queue job \(job.jobId) (\(job.task)) yet: \(error); trying again")
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(2))
+            }
+        }
     }
+
+    /// How long a job is offered to a work queue that does not answer before its task fails.
+    static let queuePatience = Duration.seconds(120)
 
     /// The durable consumer the Chefs of `kind` share, made by the MajorDomo before its first
     /// job so the queue's terms are its own: an acknowledgement within `ackWait` or the job goes
@@ -198,17 +215,24 @@ extension MajorDomoReaders {
 }
 
 /// What the MajorDomo hears on core NATS (nothing there is kept by a stream): the Chefs'
-/// heartbeats (who is alive, with what load) and their jobs' output lines.
+/// heartbeats (who is alive, with what load), the watchers' (one that starts is asked to watch
+/// its pod's projects) and the jobs' output lines.
 struct ChefListener: Service {
     let client: NATSClient
     let coordinator: Coordinator
 
     func run() async throws {
         let beats = try client.messages("heartbeat.chef.>", as: HeartbeatPayload.self)
+        let watchers = try client.messages("heartbeat.watch.>", as: HeartbeatPayload.self)
         let logs = try client.messages("logger.>", as: LogLines.self)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await beat in beats.cancelOnGracefulShutdown() {
+                    await coordinator.heartbeat(from: beat.envelope.sender, beat.envelope.payload)
+                }
+            }
+            group.addTask {
+                for await beat in watchers.cancelOnGracefulShutdown() {
                     await coordinator.heartbeat(from: beat.envelope.sender, beat.envelope.payload)
                 }
             }

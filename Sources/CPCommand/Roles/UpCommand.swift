@@ -124,7 +124,8 @@ enum UpCommand {
             MajorDomoRole.Settings(
                 state: parts.state + "/majordomo", pod: pod, rulePaths: parts.rulePaths,
                 settle: .milliseconds(100), ackWait: .seconds(30), maxDeliver: 5, socket: socket,
-                host: parts.listen.host, port: Int(parts.listen.port), token: nil, heartbeat: .seconds(10)),
+                host: parts.listen.host, port: Int(parts.listen.port), token: nil, heartbeat: .seconds(10),
+                rewatch: false),
             client: clients.majorDomo, logger: logger
         ) { address in
             if address.hasPrefix("http") { Output.out("open \(address)/\n") }
