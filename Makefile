@@ -24,6 +24,35 @@ PACKAGES := pkg-config libnats-dev libssh-dev libcurl4-openssl-dev libssl-dev li
 TEST_VENV := .build/test-venv
 BENCH_PACKAGES := hyperfine python3 inotify-tools watchman ninja-build make curl
 
+BENCH_LOG := .build/bench.log
+# Each benchmark's command line, in the order they run (bench/soak is apart: half an hour).
+BENCHES := './bench/cp-handoff $(RELEASE_BIN)' \
+	'./bench/nats-throughput' \
+	'./bench/sftp-throughput $(RELEASE_BIN)' \
+	'./bench/sftp-resume $(RELEASE_BIN)' \
+	'./bench/watch-setup $(RELEASE_BIN)' \
+	'./bench/watch-latency $(RELEASE_BIN)' \
+	'./bench/watch-overflow $(RELEASE_BIN)' \
+	'./bench/watch-newdirs $(RELEASE_BIN)' \
+	'./bench/watch-saves $(RELEASE_BIN)' \
+	'./bench/watch-quiet $(RELEASE_BIN)' \
+	'./bench/watch-hashing $(RELEASE_BIN)' \
+	'./bench/watch-limit $(RELEASE_BIN)' \
+	'./bench/chef-overhead 2000 $(RELEASE_BIN)' \
+	'./bench/chef-fetch 100 $(RELEASE_BIN)' \
+	'$(SWIFT) build $(RELEASE_FLAGS) --product graph-bench' \
+	'./bench/graph-incremental' \
+	'./bench/graph-plan 50000 $(RELEASE_BIN)' \
+	'./bench/graph-scc' \
+	'./bench/graph-dot' \
+	'./bench/graph-latex $(RELEASE_BIN)' \
+	'./bench/majordomo-change' \
+	'./bench/majordomo-ingest 20000 $(RELEASE_BIN)' \
+	'./bench/majordomo-rest 100 2000 $(RELEASE_BIN)' \
+	'./bench/up-latency $(RELEASE_BIN) 50' \
+	'./bench/up-build $(RELEASE_BIN) 10000' \
+	'./bench/web-graph $(RELEASE_BIN)'
+
 ROLE_LINKS := inotify2nats majordomo cpchef cpctrl
 RELEASE_FLAGS := -c release --static-swift-stdlib
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)/cp
@@ -63,33 +92,18 @@ test: setup
 	$(SWIFT) build --build-tests
 	./scripts/run-tests $(SWIFT) test --skip-build
 
+## bench: every benchmark, each against its peer in the same run; their output goes to
+## BENCH_LOG, and a table of every figure with its target ends it (bench/summary). A benchmark
+## that fails is named and the rest still run.
 bench: setup-bench release
-	./bench/cp-handoff $(RELEASE_BIN)
-	./bench/nats-throughput
-	./bench/sftp-throughput $(RELEASE_BIN)
-	./bench/sftp-resume $(RELEASE_BIN)
-	./bench/watch-setup $(RELEASE_BIN)
-	./bench/watch-latency $(RELEASE_BIN)
-	./bench/watch-overflow $(RELEASE_BIN)
-	./bench/watch-newdirs $(RELEASE_BIN)
-	./bench/watch-saves $(RELEASE_BIN)
-	./bench/watch-quiet $(RELEASE_BIN)
-	./bench/watch-hashing $(RELEASE_BIN)
-	./bench/watch-limit $(RELEASE_BIN)
-	./bench/chef-overhead 2000 $(RELEASE_BIN)
-	./bench/chef-fetch 100 $(RELEASE_BIN)
-	$(SWIFT) build $(RELEASE_FLAGS) --product graph-bench
-	./bench/graph-incremental
-	./bench/graph-plan 50000 $(RELEASE_BIN)
-	./bench/graph-scc
-	./bench/graph-dot
-	./bench/graph-latex $(RELEASE_BIN)
-	./bench/majordomo-change
-	./bench/majordomo-ingest 20000 $(RELEASE_BIN)
-	./bench/majordomo-rest 100 2000 $(RELEASE_BIN)
-	./bench/up-latency $(RELEASE_BIN) 50
-	./bench/up-build $(RELEASE_BIN) 10000
-	./bench/web-graph $(RELEASE_BIN)
+	@rm -f $(BENCH_LOG); failed=""; \
+	for bench in $(BENCHES); do \
+		echo "--- $$bench" | tee -a $(BENCH_LOG); \
+		{ sh -c "$$bench" 2>&1; echo $$? > $(BENCH_LOG).status; } | tee -a $(BENCH_LOG); \
+		[ "$$(cat $(BENCH_LOG).status)" = 0 ] || failed="$$failed $$bench"; \
+	done; \
+	echo; ./bench/summary $(BENCH_LOG); \
+	[ -z "$$failed" ] || { echo "failed:$$failed"; exit 1; }
 
 lint: build
 	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests
