@@ -47,7 +47,7 @@ _cp_computepods_verbs() {
 _cp_computepods_words() {
     case "$1" in
         "") echo "chef ctrl graph majordomo sftp up watch help --help --list --version" ;;
-        "chef") echo "--rules --kind --jobs --work-dir --timeout --grace --pod --identity --passphrase-file --known-hosts --name --heartbeat --nats-url --nats-creds --nats-ca --nats-domain --help --verbose --quiet --config --show-config" ;;
+        "chef") echo "--rules --kind --jobs --work-dir --timeout --grace --pod --allow --identity --passphrase-file --known-hosts --name --heartbeat --nats-url --nats-creds --nats-ca --nats-domain --help --verbose --quiet --config --show-config" ;;
         "ctrl") echo "projects project targets definition build status log cancel monitor chefs graph why --socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
         "ctrl projects") echo "--socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
         "ctrl project") echo "add remove --socket --url --token-file --timeout --json --help --verbose --quiet --config --show-config" ;;
@@ -83,7 +83,7 @@ _cp_computepods_words() {
         "sftp stat") echo "--identity --passphrase-file --known-hosts --accept-new --connect-timeout --help --verbose --quiet --config --show-config" ;;
         "sftp mv") echo "--identity --passphrase-file --known-hosts --accept-new --connect-timeout --help --verbose --quiet --config --show-config" ;;
         "up") echo "--rules --jobs --listen --settle --once --no-build --hub --hub-domain --sftp --help --verbose --quiet --config --show-config" ;;
-        "watch") echo "--pod --settle --log-glob --ignore --state --print --name --heartbeat --nats-url --nats-creds --nats-ca --nats-domain --help --verbose --quiet --config --show-config" ;;
+        "watch") echo "--pod --settle --log-glob --ignore --state --allow --print --name --heartbeat --nats-url --nats-creds --nats-ca --nats-domain --help --verbose --quiet --config --show-config" ;;
     esac
 }
 
@@ -97,6 +97,7 @@ _cp_computepods_value() {
         "--timeout") echo "text" ;;
         "--grace") echo "text" ;;
         "--pod") echo "text" ;;
+        "--allow") echo "path" ;;
         "--identity") echo "path" ;;
         "--passphrase-file") echo "path" ;;
         "--known-hosts") echo "path" ;;

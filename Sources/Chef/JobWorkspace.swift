@@ -16,10 +16,16 @@ public protocol JobWorkspace: Sendable {
 /// The project root at the same path on this machine as on the pod that holds it: inputs
 /// are there already, checked against the job's digests; outputs stay where they are written.
 public struct SharedWorkspace: JobWorkspace {
-    public init() {}
+    /// The roots a job may name (`--allow`).
+    public let allowed: AllowedRoots
+
+    public init(allowed: AllowedRoots = AllowedRoots([])) {
+        self.allowed = allowed
+    }
 
     public func prepare(_ job: Job) throws(JobFailure) -> String {
         let root = job.source.root
+        guard allowed.allows(root) else { throw JobFailure("the project root " + allowed.refusal(root)) }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw JobFailure("the project root '\(root)' is not on this machine (and the job names no SFTP server)")

@@ -1,3 +1,4 @@
+import CPModel
 import CPProtocol
 import Chef
 import Foundation
@@ -151,6 +152,31 @@ import Testing
         let stage = fixture.root + "/" + Stage.path(task: job.task)
         let left = try FileManager.default.subpathsOfDirectory(atPath: stage)
         #expect(left == ["sub"], "nothing but the project's directories is left in the stage")
+    }
+
+    /// With `--allow`, a job naming a project root on this machine outside it fails before
+    /// anything runs; one inside runs.
+    @Test func aProjectRootOutsideTheAllowedDirectoriesIsRefused() async throws {
+        let fixture = try Fixture()
+        defer { fixture.scratch.remove() }
+        let allowed = AllowedRoots([fixture.scratch.file("elsewhere")])
+        let strict = JobExecutor(
+            rules: try ChefRules.load([fixture.scratch.file("rules")]),
+            settings: .init(chef: "chef-1", workDirectory: fixture.scratch.file("work"), timeout: .seconds(60))
+        ) { _ in SharedWorkspace(allowed: allowed) }
+        let result = await strict.run(fixture.job("copy", outputs: ["out.txt"]), cancellation: .init()) { _ in }
+        #expect(result.result == .failed && result.exitCode == nil)
+        #expect(result.details.hasPrefix("the project root '\(fixture.root)' is outside the directories"), "\(result)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.root + "/out.txt"))
+        let open = JobExecutor(
+            rules: try ChefRules.load([fixture.scratch.file("rules")]),
+            settings: .init(chef: "chef-1", workDirectory: fixture.scratch.file("work"), timeout: .seconds(60))
+        ) { _ in SharedWorkspace(allowed: AllowedRoots([fixture.scratch.path])) }
+        let ran = await open.run(
+            fixture.job("copy", inputs: ["a.txt": try fixture.digest("a.txt")], outputs: ["out.txt"]),
+            cancellation: .init()
+        ) { _ in }
+        #expect(ran.result == .succeeded, "\(ran)")
     }
 
     @Test func aRuleTheChefDoesNotOfferFails() async throws {

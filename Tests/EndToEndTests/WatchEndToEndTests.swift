@@ -56,7 +56,7 @@ import Testing
     }
 
     /// Changes go to NATS as fileChanged.<reason>.<pod>.<escaped path>; watchRequest adds a
-    /// root.
+    /// root, one inside `--allow` only.
     @Test func changesArePublishedAndWatchRequestsAddRoots() async throws {
         try await withNATSServer { server in
             let scratch = try TemporaryDirectory()
@@ -66,7 +66,9 @@ import Testing
             let subscription = try client.subscribe("fileChanged.>")
             try await client.flush()
             let watch = try await Self.startWatch(
-                ["--nats-url", server.url, "--pod", "pod.one", "--settle", "50ms", tree.path], scratch: scratch)
+                [
+                    "--nats-url", server.url, "--pod", "pod.one", "--settle", "50ms", "--allow", second.path, tree.path,
+                ], scratch: scratch)
             // Written in place: an atomic write's temporary file, seen by the watcher on a loaded
             // machine (it lived past the settle time), makes the final file's event a move.
             try FileManager.default.createDirectory(atPath: tree.file("sub dir"), withIntermediateDirectories: true)
@@ -92,6 +94,19 @@ import Testing
                 if change.root == second.path { fromSecond = change }
             }
             #expect(fromSecond?.path == "other.txt")
+            // Outside --allow (the root of everything, or a way out through a link): refused.
+            try FileManager.default.createSymbolicLink(atPath: second.file("out"), withDestinationPath: "/")
+            for hostile in [
+                "/", second.path + "/out/etc", second.path + "/../" + (scratch.path as NSString).lastPathComponent,
+            ] {
+                let error = await #expect(throws: NATSError.self) {
+                    _ = try await client.request(
+                        "watchRequest.pod%2Eone", WatchRequestBody(root: hostile), as: WatchReplyBody.self)
+                }
+                #expect(
+                    "\(String(describing: error))".contains("is outside the directories"),
+                    "\(hostile): \(String(describing: error))")
+            }
             watch.send(signal: SIGINT)
             #expect(try await watch.waitForExit() == .exited(130))
             try await client.drain()

@@ -41,6 +41,9 @@ extension Applets {
                 .value(
                     "pod", .string, metavar: "NAME", defaultNote: "the host name",
                     help: "the pod this Chef runs in"),
+                .value(
+                    "allow", .path, metavar: "DIR", repeatable: true,
+                    help: "run jobs of projects on this machine only inside DIR (default: any)"),
             ] + CommonOptions.ssh + CommonOptions.presence(role: "chef") + CommonOptions.nats,
             examples: [
                 ("cp chef -j 2", "serve the bundled rules' jobs, two at a time"),

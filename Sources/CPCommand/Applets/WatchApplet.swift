@@ -31,6 +31,9 @@ extension Applets {
                 .value(
                     "state", .path, metavar: "FILE",
                     help: "keep the tree's hashes in FILE so a restart does not re-hash what did not change"),
+                .value(
+                    "allow", .path, metavar: "DIR", repeatable: true,
+                    help: "accept watch requests only for directories inside DIR (default: any)"),
                 .flag("print", help: "write events to stdout as JSON lines instead of publishing them"),
             ] + CommonOptions.presence(role: "watch") + CommonOptions.nats,
             positionals: [PositionalSpec("DIR", .path, .oneOrMore, help: "a directory to watch")],

@@ -43,7 +43,8 @@ enum ChefCommand {
             ChefRole.Settings(
                 name: name, pod: pod, kind: kind, capacity: capacity, workDirectory: workDirectory,
                 timeout: settings.duration("timeout"), grace: settings.duration("grace"),
-                heartbeat: settings.duration("heartbeat"), ssh: try SFTPCommand.options(settings)),
+                heartbeat: settings.duration("heartbeat"), ssh: try SFTPCommand.options(settings),
+                allowed: AllowedRoots(settings.values("allow").compactMap(\.text))),
             rules: rules, client: client, logger: logger)
         let interrupted = try await RoleGroup.run(role.services, logger: logger)
         await role.close()
@@ -74,6 +75,8 @@ struct ChefRole {
         var grace: Duration
         var heartbeat: Duration
         var ssh: SFTPOptions
+        /// The project roots on this machine its jobs may name (`--allow`).
+        var allowed = AllowedRoots([])
     }
 
     let services: [any Service]
@@ -82,7 +85,7 @@ struct ChefRole {
     init(_ settings: Settings, rules: ChefRules, client: NATSClient, logger: Logger) {
         // Projects on other pods are mirrored by SFTP; one at the same path here is used as it is.
         let remote = SFTPWorkspace(settings: .init(workDirectory: settings.workDirectory, options: settings.ssh))
-        let shared: any JobWorkspace = SharedWorkspace()
+        let shared: any JobWorkspace = SharedWorkspace(allowed: settings.allowed)
         let pod = settings.pod
         let executor = JobExecutor(
             rules: rules,

@@ -144,7 +144,8 @@ enum UpCommand {
                 name: pod, pod: pod, kind: parts.rules.derivedKind,
                 capacity: settings.value("jobs")?.integer ?? ProcessInfo.processInfo.activeProcessorCount,
                 workDirectory: parts.state + "/chef", timeout: .seconds(3600), grace: .seconds(5),
-                heartbeat: .seconds(10), ssh: SFTPOptions(knownHosts: NSHomeDirectory() + "/.ssh/known_hosts")),
+                heartbeat: .seconds(10), ssh: SFTPOptions(knownHosts: NSHomeDirectory() + "/.ssh/known_hosts"),
+                allowed: AllowedRoots([parts.root])),
             rules: parts.rules, client: clients.chef, logger: logger)
         var options = FileWatcher.Options()
         options.settle = settings.duration("settle")
@@ -156,6 +157,7 @@ enum UpCommand {
             roots: [parts.root], options: options, client: watchClient, pod: pod, heartbeat: .seconds(10),
             logger: logger)
         watch.crawl = crawl
+        watch.allowed = AllowedRoots([parts.root])
         let front = UpFront(
             coordinator: coordinator, project: project, root: parts.root, once: settings.flag("once"),
             buildAtStart: !settings.flag("no-build"),

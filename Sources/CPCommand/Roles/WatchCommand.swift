@@ -35,9 +35,10 @@ enum WatchCommand {
             case .failure(let error): throw error
             }
         }
-        let service = WatchService(
+        var service = WatchService(
             roots: roots, options: options, client: client, pod: pod,
             heartbeat: settings.duration("heartbeat"), logger: logger)
+        service.allowed = AllowedRoots(settings.values("allow").compactMap(\.text))
         let interrupted = try await RoleGroup.run([service], logger: logger)
         return interrupted ? .interrupted : .success
     }
@@ -82,6 +83,8 @@ struct WatchService: Service {
     /// Told how the publishing of the first crawl's reports goes (`cp up` waits for its
     /// MajorDomo to have read them); nil: nobody asks.
     var crawl: CrawlProgress? = nil
+    /// The roots a watch request may name (`--allow`); the command line's are not checked.
+    var allowed = AllowedRoots([])
 
     func run() async throws {
         let stopping = Stopping()
@@ -126,7 +129,11 @@ struct WatchService: Service {
     /// carries a `Nats-Msg-Id` (pod, this run, sequence), so a stream stores a re-sent one once.
     private func publish(_ watcher: FileWatcher, client: NATSClient) async throws {
         let heartbeat = HeartbeatPublisher.start(client, interval: heartbeat, version: CommandLineTool.version)
+        let allowed = self.allowed
         let requests = try client.serve(Subjects.watchRequest(pod: pod), as: WatchRequest.self) { request in
+            guard allowed.allows(request.payload.root) else {
+                throw WatchRefusal(description: "watch request refused: " + allowed.refusal(request.payload.root))
+            }
             let watching = try await watcher.add(
                 root: request.payload.root, logGlobs: request.payload.logGlobs,
                 ignoreGlobs: request.payload.ignoreGlobs)
@@ -245,4 +252,9 @@ final class CrawlProgress: Sendable {
         }
         if let (waiter, answer) = ready { waiter.resume(returning: answer) }
     }
+}
+
+/// Why a watch request is refused (the requester gets it as the failure's message).
+struct WatchRefusal: Error, CustomStringConvertible {
+    let description: String
 }
