@@ -84,11 +84,16 @@ public struct Job: Codable, Sendable, Equatable {
     public var source: Source
     /// Absent (a MajorDomo before it): inputs in path order, the first output's stem.
     public var placeholders: Placeholders
+    /// Other files of the project the task reads, path → SHA-256, for a Chef working in a
+    /// mirror to fetch as well: what its tool reported reading last time (an `\input`
+    /// chapter, a header), or, before its first run, the project's sources. Absent when the
+    /// project names no SFTP server (every Chef then sees its files where they are).
+    public var context: [String: String]?
 
     public init(
         jobId: String, buildId: String, project: String, task: String, rule: String, inputs: [String: String],
         secondaryInputs: [String: String?] = [:], outputs: [String], pass: Int = 1, source: Source,
-        placeholders: Placeholders? = nil
+        placeholders: Placeholders? = nil, context: [String: String]? = nil
     ) {
         self.jobId = jobId
         self.buildId = buildId
@@ -102,6 +107,7 @@ public struct Job: Codable, Sendable, Equatable {
         self.source = source
         self.placeholders =
             placeholders ?? Self.derivedPlaceholders(inputs: inputs, secondaryInputs: secondaryInputs, outputs: outputs)
+        self.context = context
     }
 
     public init(from decoder: any Decoder) throws {
@@ -119,16 +125,18 @@ public struct Job: Codable, Sendable, Equatable {
         placeholders =
             try container.decodeIfPresent(Placeholders.self, forKey: .placeholders)
             ?? Self.derivedPlaceholders(inputs: inputs, secondaryInputs: secondaryInputs, outputs: outputs)
+        context = try container.decodeIfPresent([String: String].self, forKey: .context)
     }
 
     enum CodingKeys: String, CodingKey {
-        case jobId, buildId, project, task, rule, inputs, secondaryInputs, outputs, pass, source, placeholders
+        case jobId, buildId, project, task, rule, inputs, secondaryInputs, outputs, pass, source, placeholders, context
     }
 
     /// Every path the job names: inputs, secondary inputs, outputs and the placeholders' paths.
     public var allPaths: [String] {
         Array(inputs.keys) + Array(secondaryInputs.keys) + outputs + placeholders.dependencies
             + placeholders.secondaryDependencies + (placeholders.mainFile.isEmpty ? [] : [placeholders.mainFile])
+            + Array((context ?? [:]).keys)
     }
 
     static func derivedPlaceholders(inputs: [String: String], secondaryInputs: [String: String?], outputs: [String])

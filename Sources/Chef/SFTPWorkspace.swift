@@ -114,6 +114,9 @@ public actor SFTPMirror {
                 known[local] = nil
             }
         }
+        // The files the task is known (or, before its first run, may be expected) to read.
+        let named = Set(wanted.map(\.path)).union(job.secondaryInputs.keys).union(job.outputs)
+        for (path, digest) in job.context ?? [:] where !named.contains(path) { wanted.append((path, digest)) }
         for (path, digest) in wanted.sorted(by: { $0.path < $1.path }) {
             let local = try JobPaths.resolve(path, in: mirror)
             try await ensure(local, digest: digest, path: path, from: address, pod: job.source.pod)

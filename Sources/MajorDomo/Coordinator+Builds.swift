@@ -160,7 +160,8 @@ extension Coordinator {
             placeholders: .init(
                 dependencies: graph.paths(task.dependencies),
                 secondaryDependencies: graph.paths(task.secondaryDependencies), stem: task.stem,
-                mainFile: task.mainFile))
+                mainFile: task.mainFile),
+            context: projectRecord(run.project)?.sftp == nil ? nil : context(of: task.name, run))
         // Out before the await: its result may come back while the queue answers.
         run.inFlight[jobID] = job
         jobOwners[jobID] = run.id
@@ -180,6 +181,32 @@ extension Coordinator {
             view.detail = "cannot queue the job: \(error)"
             note(run, view)
         }
+    }
+
+    /// The most files a job's context names (a first run's: the project's sources).
+    static let contextLimit = 2000
+
+    /// For a Chef that mirrors the project: the files `task` read last time beyond those it
+    /// names (its discovered inputs), with the digests reported now; before its first run,
+    /// every source of the project (a file no task writes), up to `contextLimit`.
+    func context(of task: String, _ run: BuildRun) -> [String: String] {
+        let files = run.files.files
+        if let record = try? records(run.project).record(of: task) {
+            var context: [String: String] = [:]
+            for file in record.discovered {
+                if let digest = files[file.path]?.sha256 { context[file.path] = digest }
+            }
+            return context
+        }
+        let graph = run.scheduler.graph
+        let made = Set(graph.tasks.flatMap { graph.paths($0.outputs) })
+        var context: [String: String] = [:]
+        for (path, artefact) in files where !made.contains(path) && !path.hasPrefix(".cp/") {
+            guard let digest = artefact.sha256 else { continue }  // a log, never hashed
+            context[path] = digest
+            if context.count >= Self.contextLimit { break }
+        }
+        return context
     }
 
     static func view(_ job: Scheduler.Job, _ graph: BuildGraph, state: TaskState) -> TaskRunView {
