@@ -130,6 +130,43 @@ extension Coordinator {
         logger.notice("build \(run.id) of project '\(run.project)' \(run.state.rawValue) after \(run.jobCount) jobs")
         emitBuild(run)
         await buildEnded(run)
+        retireBuilds(of: run.project)
+    }
+
+    /// Whether build `id` is held whole in memory (not yet retired to its record).
+    func holdsRun(_ id: String) -> Bool { builds[id] != nil }
+
+    /// The builds of the jobs whose streamed output is still placed.
+    var buildsWithJobs: Set<String> { Set(jobTasks.values.map(\.build)) }
+
+    /// How many ended builds are kept in memory for `GET /builds` (all are in the store).
+    static let historyLimit = 200
+
+    /// Ended builds of `project` but its newest leave memory for their record (their output is
+    /// in the store), and the oldest records beyond `historyLimit` go too: memory stays flat
+    /// however many builds run (`bench/soak`).
+    func retireBuilds(of project: String) {
+        let ended = buildOrder.filter { builds[$0]?.project == project && builds[$0]?.state != .running }
+        for id in ended.dropLast() {
+            guard let run = builds.removeValue(forKey: id) else { continue }
+            history[id] = run.detail
+        }
+        if !ended.dropLast().isEmpty {
+            let retired = Set(ended.dropLast())
+            jobTasks = jobTasks.filter { !retired.contains($0.value.build) }
+        }
+        let kept = history.count
+        guard kept > Self.historyLimit + Self.historyLimit / 4 else { return }
+        var excess = kept - Self.historyLimit
+        var remaining: [String] = []
+        for id in buildOrder {
+            if excess > 0, builds[id] == nil, history.removeValue(forKey: id) != nil {
+                excess -= 1
+            } else {
+                remaining.append(id)
+            }
+        }
+        buildOrder = remaining
     }
 
     /// One job on the work queue of the kind of Chef that offers its rule, or waiting.

@@ -37,7 +37,10 @@ extension Coordinator {
     /// Cancels build `id`: no new job goes out, each job out is told to stop
     /// (`build.cancel.<jobId>`) and its result will be ignored; the build ends `cancelled`.
     public func cancelBuild(_ id: String) async throws(MajorDomoError) -> BuildSummary {
-        guard let run = builds[id] else { throw .notFound("no build '\(id)'") }
+        guard let run = builds[id] else {
+            guard let ended = history[id] else { throw .notFound("no build '\(id)'") }
+            throw .conflict("build '\(id)' is not running: it \(ended.build.state.rawValue)")
+        }
         guard run.state == .running else { throw .conflict("build '\(id)' is not running: it \(run.state.rawValue)") }
         run.cancelledByUser = true
         run.state = .cancelled
@@ -131,7 +134,11 @@ extension Coordinator {
                     "watcher '\(sender.name)' of pod '\(sender.pod)' (re)started: asked to watch \(records.count) project(s)"
                 )
             }
-            for record in records { await requestWatch(record) }
+            var answered = true
+            for record in records where !(await requestWatch(record)) { answered = false }
+            // Not answered (its request subscription not yet where the request went): asked
+            // again at its next heartbeat.
+            if !answered { watchers[sender.name] = nil }
             return
         }
         guard sender.role == "chef" else { return }

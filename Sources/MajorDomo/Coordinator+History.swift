@@ -4,10 +4,12 @@ import Foundation
 /// and the output kept of each task when the build ends. A MajorDomo started again lists them,
 /// and a build that was running when it stopped is marked so and built again.
 extension Coordinator {
-    /// Reads the builds of earlier runs; those that were running did not end: cancelled, and
-    /// their projects built again by `resumeInterruptedBuilds`.
+    /// Reads the builds of earlier runs (the newest `historyLimit` are listed); those that
+    /// were running did not end: cancelled, and their projects built again by
+    /// `resumeInterruptedBuilds`.
     func loadHistory() throws {
-        for var detail in try storeBuilds() {
+        let stored = try storeBuilds()
+        for (index, var detail) in stored.enumerated() {
             if detail.build.state == .running || detail.build.state == .queued {
                 detail.build.state = .cancelled
                 detail.build.failures.append("the MajorDomo stopped during it")
@@ -23,6 +25,7 @@ extension Coordinator {
                 }
                 if !interrupted.contains(detail.build.project) { interrupted.append(detail.build.project) }
             }
+            guard index >= stored.count - Self.historyLimit else { continue }
             history[detail.build.id] = detail
             buildOrder.append(detail.build.id)
         }

@@ -313,13 +313,16 @@ public actor Coordinator {
 
     /// Asks the project's pod to watch it, streaming the files of every type registered as a
     /// log. A pod with no watcher is logged, not an error: the project is there all the same.
-    func requestWatch(_ record: ProjectRecord) async {
-        guard let watcher else { return }
+    @discardableResult
+    func requestWatch(_ record: ProjectRecord) async -> Bool {
+        guard let watcher else { return false }
         let logGlobs = Array(Set(((try? store.types()) ?? []).filter(\.isLog).flatMap(\.extensions))).sorted()
         do {
             try await watcher.watch(root: record.root, pod: record.pod, logGlobs: logGlobs)
+            return true
         } catch {
             logger.warning("project '\(record.name)': no watcher of pod '\(record.pod)' answered: \(error)")
+            return false
         }
     }
 

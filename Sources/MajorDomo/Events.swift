@@ -39,11 +39,14 @@ public enum EventDelivery: Sendable {
     case keepAlive
 }
 
-/// The events still held (the last `capacity`) and the subscribers. Used by the coordinator
-/// alone.
+/// The events still held (the last `capacity`, at most `byteCapacity` of their data) and the
+/// subscribers. Used by the coordinator alone.
 final class EventLog {
     static let capacity = 10_000
+    /// So the memory they take stops growing early whatever their size (`bench/soak`).
+    static let byteCapacity = 4 << 20
     private(set) var held: [MajorDomoEvent] = []
+    private var heldBytes = 0
     private var next = 1
     /// The id of the newest event; 0 before the first.
     var lastID: Int { next - 1 }
@@ -61,8 +64,16 @@ final class EventLog {
         let event = MajorDomoEvent(id: next, kind: kind, data: String(decoding: data, as: UTF8.self))
         next += 1
         held.append(event)
-        // Trimmed a capacity's worth at a time: one at a time moved every event held, per event.
-        if held.count >= 2 * Self.capacity { held.removeFirst(held.count - Self.capacity) }
+        heldBytes += event.data.utf8.count
+        // Trimmed a quarter of a capacity at a time: one at a time moved every event held, per event.
+        if held.count > Self.capacity + Self.capacity / 4 || heldBytes > Self.byteCapacity + Self.byteCapacity / 4 {
+            var dropped = 0
+            while held.count - dropped > Self.capacity || heldBytes > Self.byteCapacity {
+                heldBytes -= held[dropped].data.utf8.count
+                dropped += 1
+            }
+            held.removeFirst(dropped)
+        }
         for subscriber in subscribers.values { subscriber.yield(.event(event)) }
     }
 

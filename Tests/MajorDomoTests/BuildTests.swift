@@ -373,6 +373,42 @@ final class QueuedJobs: JobQueue {
         #expect(chefs[0].rules == ["compile", "link"] && chefs[0].running == 1 && chefs[0].capacity == 2)
     }
 
+    /// Memory stays flat however many builds run: an ended build leaves memory for its record
+    /// once a newer build of its project has ended, and is still listed, shown, with its output
+    /// read back from the store; cancelling it says it ended.
+    @Test func anEndedBuildLeavesMemoryForItsRecordOnceANewerOneEnds() async throws {
+        let core = try await coordinator()
+        let root = try await helloProject(core)
+        try await register(core, ["compile", "link"])
+        let first = try await core.startBuild("hello", targets: [])
+        _ = try await work(core, first.id)
+        try (try String(contentsOfFile: root + "/greet.h", encoding: .utf8) + "/* again */\n").write(
+            toFile: root + "/greet.h", atomically: true, encoding: .utf8)
+        try await report(core, root, "greet.h")
+        let second = try await core.startBuild("hello", targets: [])
+        _ = try await work(core, second.id)
+        let (retired, held) = (await core.holdsRun(first.id), await core.holdsRun(second.id))
+        #expect(!retired && held)
+        #expect(await core.buildList().map(\.id) == [second.id, first.id])
+        let shown = try await core.build(first.id)
+        #expect(shown.build.state == .succeeded && shown.tasks.count == 3)
+        await #expect(throws: MajorDomoError.conflict("build '\(first.id)' is not running: it succeeded")) {
+            try await core.cancelBuild(first.id)
+        }
+        #expect(await !core.buildsWithJobs.contains(first.id))
+    }
+
+    /// The events held stop at a byte bound as well as a count, so their memory stops growing
+    /// early whatever their size; the newest are replayed.
+    @Test func theEventsHeldStopAtAByteBound() {
+        let log = EventLog()
+        let big = String(repeating: "x", count: 2000)
+        for _ in 0..<5000 { log.emit(.files, ["data": big]) }
+        let bytes = log.held.reduce(0) { $0 + $1.data.utf8.count }
+        #expect(bytes <= EventLog.byteCapacity + EventLog.byteCapacity / 4 && log.held.count < 5000)
+        #expect(log.held.last?.id == 5000 && log.lastID == 5000)
+    }
+
     @Test func buildsTasksFilesAndChefsAreEventsNumberedAndReplayed() async throws {
         let core = try await coordinator()
         _ = try await helloProject(core)

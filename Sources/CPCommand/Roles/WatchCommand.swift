@@ -128,7 +128,6 @@ struct WatchService: Service {
     /// Publishes every change until the watcher stops, then drains the connection. Each change
     /// carries a `Nats-Msg-Id` (pod, this run, sequence), so a stream stores a re-sent one once.
     private func publish(_ watcher: FileWatcher, client: NATSClient) async throws {
-        let heartbeat = HeartbeatPublisher.start(client, interval: heartbeat, version: CommandLineTool.version)
         let allowed = self.allowed
         let requests = try client.serve(Subjects.watchRequest(pod: pod), as: WatchRequest.self) { request in
             guard allowed.allows(request.payload.root) else {
@@ -139,6 +138,10 @@ struct WatchService: Service {
                 ignoreGlobs: request.payload.ignoreGlobs)
             return WatchReply(root: request.payload.root, watching: watching)
         }
+        // The first heartbeat makes a MajorDomo ask for its projects: the requests' subscription
+        // is at the server before it goes.
+        try? await client.flush()
+        let heartbeat = HeartbeatPublisher.start(client, interval: heartbeat, version: CommandLineTool.version)
         let ids = MessageIDs(pod: pod)
         // On the connection that writes at once: a change is what starts a build, and one
         // connection keeps the changes in order. A burst costs a write each (20,000 in ~0.1 s).
