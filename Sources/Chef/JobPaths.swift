@@ -1,3 +1,4 @@
+import CPModel
 import Foundation
 
 /// The paths a job names, checked before anything is read or written (DESIGN §7): each is
@@ -8,8 +9,8 @@ public enum JobPaths {
     public static func problem(_ path: String) -> String? {
         if path.isEmpty { return "an empty path" }
         if path.utf8.contains(0) { return "a path holding NUL" }
-        if path.hasPrefix("/") { return "'\(path)' is absolute" }
-        let components = path.split(separator: "/", omittingEmptySubsequences: false)
+        if PathSyntax.isAbsolute(path) { return "'\(path)' is absolute" }
+        let components = PathSyntax.components(path, omittingEmpty: false)
         if components.contains("..") { return "'\(path)' climbs out with '..'" }
         if components.contains(where: \.isEmpty) || components.contains(".") { return "'\(path)' is not clean" }
         if path.utf8.count > 4096 { return "'\(path.prefix(40))…' is longer than a path may be" }

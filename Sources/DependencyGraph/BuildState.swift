@@ -179,7 +179,7 @@ public final class DiskFileStates: FileStates {
         at path: String, in root: String, known: [String: (identity: FileIdentity, digest: SHA256Digest)],
         with hasher: FileHasher?
     ) -> Look {
-        let absolute = path.hasPrefix("/") ? path : root + "/" + path  // a system file, recorded on request
+        let absolute = PathSyntax.isAbsolute(path) ? path : root + "/" + path  // a system file, recorded on request
         var info = stat()
         guard stat(absolute, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return .gone }
         let identity = FileIdentity(info)

@@ -1,3 +1,4 @@
+import CPModel
 import CPProtocol
 import RulesManager
 
@@ -62,7 +63,7 @@ enum ChangeMapping {
     /// `path` (relative to `watchedRoot`) relative to the project at `root`, normalised; nil if
     /// it is not inside the project or is not a clean relative path.
     static func relative(_ watchedRoot: String, _ path: String, to root: String) -> String? {
-        guard !path.hasPrefix("/"), path.isEmpty || ProjectPath.normalize(path) == path else { return nil }
+        guard !PathSyntax.isAbsolute(path), path.isEmpty || ProjectPath.normalize(path) == path else { return nil }
         let absolute = path.isEmpty ? watchedRoot : watchedRoot + "/" + path
         guard absolute.hasPrefix(root + "/") else { return absolute == root ? "" : nil }
         return String(absolute.dropFirst(root.count + 1))

@@ -400,7 +400,7 @@ public actor Coordinator {
 
     /// An absolute, existing directory, normalised.
     static func checkDirectory(_ directory: String) throws(MajorDomoError) -> String {
-        guard directory.hasPrefix("/") else {
+        guard PathSyntax.isAbsolute(directory) else {
             throw .badRequest("'\(directory)' is not an absolute path: give the project's directory from '/'")
         }
         let root = URL(fileURLWithPath: directory).standardizedFileURL.path

@@ -1,3 +1,4 @@
+import CPModel
 import DependencyGraph
 import Foundation
 import Hummingbird
@@ -168,7 +169,7 @@ public enum MajorDomoRoutes {
             throw MajorDomoError.badRequest("the path is not validly percent-encoded")
         }
         let path = segments.compactMap { $0 }.joined(separator: "/")
-        let components = path.split(separator: "/", omittingEmptySubsequences: false)
+        let components = PathSyntax.components(path, omittingEmpty: false)
         guard !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
             throw MajorDomoError.badRequest(
                 "'\(path.prefix(200))' is not a clean path inside the project (no '.', '..' or empty names)")

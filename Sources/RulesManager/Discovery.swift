@@ -58,13 +58,13 @@ public struct Discovery: Sendable, Hashable {
     /// `path` (absolute, or relative to the directory) relative to one of `roots`, normalised;
     /// nil when it is outside them.
     static func relative(_ path: String, to roots: Set<String>) -> String? {
-        var rest = Substring(path)
-        if path.hasPrefix("/") {
-            guard let root = roots.first(where: { path.hasPrefix($0 + "/") }) else { return nil }
-            rest = path.dropFirst(root.count + 1)
+        var rest = path
+        if PathSyntax.isAbsolute(path) {
+            guard let root = roots.first(where: { path.utf8.starts(with: ($0 + "/").utf8) }) else { return nil }
+            rest = String(decoding: path.utf8.dropFirst(root.utf8.count + 1), as: UTF8.self)
         }
-        var parts: [Substring] = []
-        for part in rest.split(separator: "/", omittingEmptySubsequences: true) {
+        var parts: [String] = []
+        for part in PathSyntax.components(rest) {
             switch part {
             case ".": continue
             case "..":
@@ -78,8 +78,8 @@ public struct Discovery: Sendable, Hashable {
     /// `path` (absolute, or relative to `directory`) as a normalised absolute path; nil for
     /// the kernel's and devices' files (`/proc`, `/sys`, `/dev`), which are not sources.
     static func absolute(_ path: String, from directory: String) -> String? {
-        var parts: [Substring] = []
-        for part in (path.hasPrefix("/") ? path : directory + "/" + path).split(separator: "/") {
+        var parts: [String] = []
+        for part in PathSyntax.components(PathSyntax.isAbsolute(path) ? path : directory + "/" + path) {
             switch part {
             case ".": continue
             case "..": _ = parts.popLast()
@@ -183,7 +183,7 @@ public struct DiscoveryFile: Sendable, Hashable {
                 continue
             }
             var info = stat()
-            let absolute = relative.hasPrefix("/") ? relative : directory + "/" + relative
+            let absolute = PathSyntax.isAbsolute(relative) ? relative : directory + "/" + relative
             guard stat(absolute, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
             found.insert(relative)
         }

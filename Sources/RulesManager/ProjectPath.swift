@@ -11,10 +11,10 @@ public enum ProjectPath {
 
     /// `raw` normalised, or nil if it is empty, absolute, escapes the root or cannot name a file.
     public static func normalize(_ raw: String) -> String? {
-        guard !raw.hasPrefix("/"), raw.utf8.count <= maxLength, !raw.utf8.contains(0) else { return nil }
+        guard !PathSyntax.isAbsolute(raw), raw.utf8.count <= maxLength, !raw.utf8.contains(0) else { return nil }
         if isPlain(raw) { return raw }
-        var components: [Substring] = []
-        for component in raw.split(separator: "/", omittingEmptySubsequences: true) {
+        var components: [String] = []
+        for component in PathSyntax.components(raw) {
             switch component {
             case ".": continue
             case "..":
@@ -54,17 +54,17 @@ public enum ProjectPath {
     > {
         guard let path = normalize(raw.value) else {
             let why =
-                if raw.value.hasPrefix("/") {
+                if PathSyntax.isAbsolute(raw.value) {
                     "is absolute"
                 } else if raw.value.utf8.contains(0) {
                     "holds a NUL byte"
                 } else if raw.value.utf8.count > maxLength
-                    || raw.value.split(separator: "/").contains(where: {
+                    || PathSyntax.components(raw.value).contains(where: {
                         $0.utf8.count > maxNameLength
                     })
                 {
                     "is longer than a Linux path may be"
-                } else if raw.value.split(separator: "/").contains("..") {
+                } else if PathSyntax.components(raw.value).contains("..") {
                     "climbs out of the project"
                 } else {
                     "is empty"

@@ -193,6 +193,8 @@ import Testing
         ("sub/../../x.txt", "path refused: 'sub/../../x.txt' climbs out with '..'"),
         ("a\u{0}b", "path refused: a path holding NUL"),
         ("./a.txt", "path refused: './a.txt' is not clean"),
+        ("../\u{301}x", "path refused: '../\u{301}x' climbs out with '..'"),
+        ("/\u{32e}x", "path refused: '/\u{32e}x' is absolute"),
     ])
     func pathsThatLeaveTheProjectAreRefused(path: String, message: String) async throws {
         let fixture = try Fixture()
