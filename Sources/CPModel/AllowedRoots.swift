@@ -15,7 +15,7 @@ public struct AllowedRoots: Sendable, Equatable {
     public func allows(_ root: String) -> Bool {
         guard !directories.isEmpty else { return true }
         let path = Self.resolved(root)
-        return directories.contains { $0 == "/" || path == $0 || path.hasPrefix($0 + "/") }
+        return directories.contains { PathSyntax.isInside(path, $0) }
     }
 
     /// Why `root` may not be used, in one line.

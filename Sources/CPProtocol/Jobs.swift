@@ -87,7 +87,8 @@ public struct Job: Codable, Sendable, Equatable {
     /// Other files of the project the task reads, path → SHA-256, for a Chef working in a
     /// mirror to fetch as well: what its tool reported reading last time (an `\input`
     /// chapter, a header), or, before its first run, the project's sources. Absent when the
-    /// project names no SFTP server (every Chef then sees its files where they are).
+    /// project names no SFTP server (every Chef then sees its files where they are) or the
+    /// task's rule has no `discover`.
     public var context: [String: String]?
 
     public init(

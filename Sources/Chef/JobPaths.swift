@@ -47,7 +47,7 @@ public enum JobPaths {
         guard let resolved = realPath(existing) else {
             throw JobFailure("path refused: '\(path)' passes through a symbolic link that leads nowhere")
         }
-        guard resolved == realRoot || resolved.hasPrefix(realRoot.hasSuffix("/") ? realRoot : realRoot + "/") else {
+        guard PathSyntax.isInside(resolved, realRoot) else {
             throw JobFailure("path refused: '\(path)' leads outside the project through a symbolic link")
         }
         return full

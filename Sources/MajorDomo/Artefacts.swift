@@ -65,8 +65,8 @@ enum ChangeMapping {
     static func relative(_ watchedRoot: String, _ path: String, to root: String) -> String? {
         guard !PathSyntax.isAbsolute(path), path.isEmpty || ProjectPath.normalize(path) == path else { return nil }
         let absolute = path.isEmpty ? watchedRoot : watchedRoot + "/" + path
-        guard absolute.hasPrefix(root + "/") else { return absolute == root ? "" : nil }
-        return String(absolute.dropFirst(root.count + 1))
+        guard PathSyntax.isInside(absolute, root) else { return nil }
+        return String(decoding: absolute.utf8.dropFirst(root.utf8.count + 1), as: UTF8.self)
     }
 
     /// The known files at `path` or below it.

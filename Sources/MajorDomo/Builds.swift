@@ -121,6 +121,9 @@ final class BuildRun {
     var superseded = false
     /// The user cancelled it.
     var cancelledByUser = false
+    /// The project's sources with their digests, for the context of a task's first run on a
+    /// Chef that mirrors the project (made once, at the first such job).
+    var sources: [String: String]?
     /// Each task's output lines as its Chef streamed them, and their size.
     var logs: [String: [String]] = [:]
     var logBytes: [String: Int] = [:]

@@ -146,15 +146,10 @@ extension Coordinator {
     /// in the store), and the oldest records beyond `historyLimit` go too: memory stays flat
     /// however many builds run (`bench/soak`).
     func retireBuilds(of project: String) {
-        let ended = buildOrder.filter { builds[$0]?.project == project && builds[$0]?.state != .running }
-        for id in ended.dropLast() {
-            guard let run = builds.removeValue(forKey: id) else { continue }
-            history[id] = run.detail
-        }
-        if !ended.dropLast().isEmpty {
-            let retired = Set(ended.dropLast())
-            jobTasks = jobTasks.filter { !retired.contains($0.value.build) }
-        }
+        let retired = Set(
+            buildOrder.filter { builds[$0]?.project == project && builds[$0]?.state != .running }.dropLast())
+        for id in retired { history[id] = builds.removeValue(forKey: id)?.detail }
+        if !retired.isEmpty { jobTasks = jobTasks.filter { !retired.contains($0.value.build) } }
         let kept = history.count
         guard kept > Self.historyLimit + Self.historyLimit / 4 else { return }
         var excess = kept - Self.historyLimit
@@ -198,7 +193,7 @@ extension Coordinator {
                 dependencies: graph.paths(task.dependencies),
                 secondaryDependencies: graph.paths(task.secondaryDependencies), stem: task.stem,
                 mainFile: task.mainFile),
-            context: projectRecord(run.project)?.sftp == nil ? nil : context(of: task.name, run))
+            context: projectRecord(run.project)?.sftp == nil ? nil : context(of: job.task, run))
         // Out before the await: its result may come back while the queue answers.
         run.inFlight[jobID] = job
         jobOwners[jobID] = run.id
@@ -223,27 +218,31 @@ extension Coordinator {
     /// The most files a job's context names (a first run's: the project's sources).
     static let contextLimit = 2000
 
-    /// For a Chef that mirrors the project: the files `task` read last time beyond those it
-    /// names (its discovered inputs), with the digests reported now; before its first run,
-    /// every source of the project (a file no task writes), up to `contextLimit`.
-    func context(of task: String, _ run: BuildRun) -> [String: String] {
+    /// For a Chef that mirrors the project, what a task whose tool reports its reads (its
+    /// rule's `discover`) reads beyond what it names: its discovered inputs last time, with the
+    /// digests reported now; before its first run, every source of the project (a file no task
+    /// writes), up to `contextLimit`. Nil for a task whose tool reports nothing.
+    func context(of task: Int32, _ run: BuildRun) -> [String: String]? {
+        let graph = run.scheduler.graph
+        guard graph.tasks[Int(task)].discovery != nil else { return nil }
         let files = run.files.files
-        if let record = try? records(run.project).record(of: task) {
+        if let record = try? records(run.project).record(of: graph.tasks[Int(task)].name) {
             var context: [String: String] = [:]
             for file in record.discovered {
                 if let digest = files[file.path]?.sha256 { context[file.path] = digest }
             }
             return context
         }
-        let graph = run.scheduler.graph
+        if let sources = run.sources { return sources }
         let made = Set(graph.tasks.flatMap { graph.paths($0.outputs) })
-        var context: [String: String] = [:]
+        var sources: [String: String] = [:]
         for (path, artefact) in files where !made.contains(path) && !path.hasPrefix(".cp/") {
             guard let digest = artefact.sha256 else { continue }  // a log, never hashed
-            context[path] = digest
-            if context.count >= Self.contextLimit { break }
+            sources[path] = digest
+            if sources.count >= Self.contextLimit { break }
         }
-        return context
+        run.sources = sources
+        return sources
     }
 
     static func view(_ job: Scheduler.Job, _ graph: BuildGraph, state: TaskState) -> TaskRunView {

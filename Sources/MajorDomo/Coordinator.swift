@@ -298,7 +298,6 @@ public actor Coordinator {
     func projectsArtefacts() -> [[String]] { projects.values.map { $0.project?.graph.artefacts ?? [] } }
 
     /// Throws `.notFound` unless project `name` exists (cheaply: nothing is built of it).
-    /// Throws `.notFound` unless project `name` is known.
     public func requireProject(_ name: String) throws(MajorDomoError) { _ = try loaded(name) }
 
     private func loaded(_ name: String) throws(MajorDomoError) -> Loaded {

@@ -60,7 +60,8 @@ public struct Discovery: Sendable, Hashable {
     static func relative(_ path: String, to roots: Set<String>) -> String? {
         var rest = path
         if PathSyntax.isAbsolute(path) {
-            guard let root = roots.first(where: { path.utf8.starts(with: ($0 + "/").utf8) }) else { return nil }
+            guard let root = roots.first(where: { PathSyntax.isInside(path, $0) && path.utf8.count > $0.utf8.count })
+            else { return nil }
             rest = String(decoding: path.utf8.dropFirst(root.utf8.count + 1), as: UTF8.self)
         }
         var parts: [String] = []

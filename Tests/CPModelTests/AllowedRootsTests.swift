@@ -22,4 +22,14 @@ struct AllowedRootsTests {
         #expect(AllowedRoots([]).allows("/"))  // none given: any
         #expect(AllowedRoots(["/"]).allows("/etc"))
     }
+
+    /// Inside is decided byte for byte: a canonically equivalent name is another directory,
+    /// and a `/` followed by a combining mark still ends the root's name.
+    @Test func insideIsDecidedByteForByte() {
+        #expect(PathSyntax.isInside("/x/e\u{301}/y", "/x/e\u{301}") && PathSyntax.isInside("/x/a", "/x/a/"))
+        #expect(!PathSyntax.isInside("/x/\u{e9}/y", "/x/e\u{301}"))  // "é" composed is not "é" decomposed
+        #expect(PathSyntax.isInside("/x/a/\u{301}b", "/x/a") && !PathSyntax.isInside("/x/ab", "/x/a"))
+        #expect(PathSyntax.isInside("/etc", "/") && !PathSyntax.isInside("/etc", "/x"))
+        #expect(!AllowedRoots(["/x/e\u{301}"]).allows("/x/\u{e9}"))
+    }
 }

@@ -29,7 +29,8 @@ public enum CommonOptions {
             help: "CA certificate that signs the NATS server's TLS certificate"),
         .value(
             "nats-domain", .token, metavar: "NAME", config: .key(ConfigKey("nats", "domain")),
-            help: "JetStream domain of the hub's streams; needed on a leaf node's server (see FEDERATION in the README)"
+            help:
+                "JetStream domain of the hub's streams, for roles on a leaf node's server (the README's 'Several pods')"
         ),
     ]
 

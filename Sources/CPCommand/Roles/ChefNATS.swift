@@ -301,7 +301,8 @@ struct ChefWork: Service {
         }
         let end = ContinuousClock.now + Self.resultPatience
         var pause = 0.25
-        for attempt in 1... {
+        var attempt = 1
+        while true {
             do {
                 _ = try jetStream.publishBlocking(
                     Subjects.buildResults(jobId: result.jobId), Array(body), messageID: result.jobId)
@@ -311,9 +312,9 @@ struct ChefWork: Service {
                 guard ContinuousClock.now < end else { return false }
                 Thread.sleep(forTimeInterval: pause)
                 pause = min(pause * 2, 2)
+                attempt += 1
             }
         }
-        return false
     }
 
     /// How long a result is offered while the link is down.

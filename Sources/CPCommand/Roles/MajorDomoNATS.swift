@@ -222,17 +222,12 @@ struct ChefListener: Service {
     let coordinator: Coordinator
 
     func run() async throws {
-        let beats = try client.messages("heartbeat.chef.>", as: HeartbeatPayload.self)
-        let watchers = try client.messages("heartbeat.watch.>", as: HeartbeatPayload.self)
+        // Every role's (the coordinator heeds the Chefs' and the watchers').
+        let beats = try client.messages("heartbeat.>", as: HeartbeatPayload.self)
         let logs = try client.messages("logger.>", as: LogLines.self)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await beat in beats.cancelOnGracefulShutdown() {
-                    await coordinator.heartbeat(from: beat.envelope.sender, beat.envelope.payload)
-                }
-            }
-            group.addTask {
-                for await beat in watchers.cancelOnGracefulShutdown() {
                     await coordinator.heartbeat(from: beat.envelope.sender, beat.envelope.payload)
                 }
             }
